@@ -482,8 +482,8 @@ pub fn parse_frame(line: &[u8]) -> Result<Frame<'_>, ResponseError> {
         }
         return Ok(Frame::Batch(items.into_iter().map(classify).collect()));
     }
-    let raw: &RawValue = serde_json::from_slice(line)
-        .map_err(|_| ResponseError::standard(ErrorCode::ParseError))?;
+    let raw: &RawValue =
+        serde_json::from_slice(line).map_err(|_| ResponseError::standard(ErrorCode::ParseError))?;
     Ok(Frame::Single(classify(raw)))
 }
 
@@ -514,9 +514,27 @@ fn write_fallible(
     serde_json::to_writer(&mut *out, value).inspect_err(|_| out.truncate(start))
 }
 
+/// Writes `,"params":…`, leaving the member out when the params serialize to `null`
+/// (JSON-RPC params must be an array or an object; `()` means "no params").
+fn write_params(
+    out: &mut Vec<u8>,
+    start: usize,
+    params: &(impl Serialize + ?Sized),
+) -> serde_json::Result<()> {
+    let member = out.len();
+    out.extend_from_slice(br#","params":"#);
+    let value = out.len();
+    write_fallible(out, start, params)?;
+    if &out[value..] == b"null" {
+        out.truncate(member);
+    }
+    Ok(())
+}
+
 /// Appends a request in the fixed wire form (no trailing newline).
 ///
-/// `params` of `None` leaves the `params` member out.
+/// `params` of `None`, or params that serialize to `null` (such as `()`), leave the
+/// `params` member out.
 ///
 /// # Errors
 ///
@@ -533,14 +551,15 @@ pub fn write_request<P: Serialize + ?Sized>(
     out.extend_from_slice(br#","method":"#);
     write_json(out, method);
     if let Some(params) = params {
-        out.extend_from_slice(br#","params":"#);
-        write_fallible(out, start, params)?;
+        write_params(out, start, params)?;
     }
     out.push(b'}');
     Ok(())
 }
 
 /// Appends a notification in the fixed wire form (no trailing newline).
+///
+/// Params are left out as in [`write_request`].
 ///
 /// # Errors
 ///
@@ -554,8 +573,7 @@ pub fn write_notification<P: Serialize + ?Sized>(
     out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
     write_json(out, method);
     if let Some(params) = params {
-        out.extend_from_slice(br#","params":"#);
-        write_fallible(out, start, params)?;
+        write_params(out, start, params)?;
     }
     out.push(b'}');
     Ok(())
@@ -703,9 +721,8 @@ fn serve_entry<'a>(
         }
         Ok(Message::Request(request)) => {
             let id = request.id.clone();
-            let outcome = serve(Message::Request(request)).unwrap_or_else(|| {
-                Err(ResponseError::internal("the request was not answered"))
-            });
+            let outcome = serve(Message::Request(request))
+                .unwrap_or_else(|| Err(ResponseError::internal("the request was not answered")));
             write_outcome(out, &id, &outcome);
             true
         }

@@ -183,15 +183,25 @@ fn spec_batch_of_notifications_gets_nothing() {
 fn exact_bytes_of_every_writer() {
     let mut out = Vec::new();
     write_request(&mut out, &RequestId::Number(1), "add", Some(&(1, 2))).unwrap();
-    assert_eq!(out, br#"{"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]}"#);
+    assert_eq!(
+        out,
+        br#"{"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]}"#
+    );
 
     out.clear();
     write_request::<()>(&mut out, &"a\"b".into(), "ping", None).unwrap();
     assert_eq!(out, br#"{"jsonrpc":"2.0","id":"a\"b","method":"ping"}"#);
 
     out.clear();
+    write_request(&mut out, &RequestId::Number(2), "ping", Some(&())).unwrap();
+    assert_eq!(out, br#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
+
+    out.clear();
     write_notification(&mut out, "log", Some(&json!({"text": "hi"}))).unwrap();
-    assert_eq!(out, br#"{"jsonrpc":"2.0","method":"log","params":{"text":"hi"}}"#);
+    assert_eq!(
+        out,
+        br#"{"jsonrpc":"2.0","method":"log","params":{"text":"hi"}}"#
+    );
 
     out.clear();
     write_result(&mut out, &RequestId::Number(-3), &"ok").unwrap();
@@ -238,7 +248,10 @@ fn ids_keep_numbers_and_strings_apart() {
         Ok(Frame::Single(Ok(Message::Request(r)))) => r.id,
         other => panic!("{other:?}"),
     };
-    assert_eq!(parse(r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#), RequestId::Number(1));
+    assert_eq!(
+        parse(r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#),
+        RequestId::Number(1)
+    );
     assert_eq!(
         parse(r#"{"jsonrpc":"2.0","id":"1","method":"m"}"#),
         RequestId::String("1".into())
@@ -259,7 +272,10 @@ fn invalid_messages_are_told_apart() {
     // Missing version.
     invalid(r#"{"id":5,"method":"m"}"#);
     // Fractional and object ids.
-    assert_eq!(invalid(r#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#).id, None);
+    assert_eq!(
+        invalid(r#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#).id,
+        None
+    );
     invalid(r#"{"jsonrpc":"2.0","id":{},"method":"m"}"#);
     // A request with a null id.
     invalid(r#"{"jsonrpc":"2.0","id":null,"method":"m"}"#);
@@ -276,7 +292,8 @@ fn invalid_messages_are_told_apart() {
 
 #[test]
 fn responses_parse_with_result_or_error() {
-    let line = br#"{"jsonrpc":"2.0","id":"x","error":{"code":-32000,"message":"m","data":{"k":1}}}"#;
+    let line =
+        br#"{"jsonrpc":"2.0","id":"x","error":{"code":-32000,"message":"m","data":{"k":1}}}"#;
     let Ok(Frame::Single(Ok(Message::Response(r)))) = parse_frame(line) else {
         panic!()
     };
@@ -311,7 +328,10 @@ fn fast_result_matches_the_writer_and_nothing_else() {
     write_result(&mut out, &RequestId::Number(-1), &7).unwrap();
     assert_eq!(fast_result(&out), Some((-1, &b"7"[..])));
     // Other forms fall back to the full parser.
-    assert_eq!(fast_result(br#"{"jsonrpc":"2.0","id":"1","result":1}"#), None);
+    assert_eq!(
+        fast_result(br#"{"jsonrpc":"2.0","id":"1","result":1}"#),
+        None
+    );
     assert_eq!(fast_result(br#"{"id":1,"jsonrpc":"2.0","result":1}"#), None);
     assert_eq!(
         fast_result(br#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":""}}"#),
@@ -327,7 +347,10 @@ fn params_errors_name_the_method() {
     };
     let error = r.params::<(i32, i32)>().unwrap_err();
     assert_eq!(error.code, -32602);
-    assert!(error.message.starts_with("Invalid params for add: "), "{error}");
+    assert!(
+        error.message.starts_with("Invalid params for add: "),
+        "{error}"
+    );
     // Missing params read as null.
     let line = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
     let Ok(Frame::Single(Ok(Message::Request(r)))) = parse_frame(line) else {

@@ -1,0 +1,586 @@
+//! A mod as a JSON-RPC peer: a persistent [`Guest`] whose stdout lines are served by the
+//! embedder's [`ModHost`] and whose stdin carries the host's calls and replies.
+
+use std::collections::HashMap;
+
+use bevy_wasmi_plugins_protocol::{
+    ErrorCode, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
+    serve_frame, write_request,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::clock::ClockId;
+use super::error::ModError;
+use super::guest::{Guest, GuestStatus};
+use super::{Limits, ModConfig, ModModule, Runtime};
+
+/// What the embedder does with what a mod sends.
+///
+/// Called while the mod is suspended, so a handler may take as long as it needs and
+/// touch anything it owns (the Bevy layer hands it the `World`).
+pub trait ModHost {
+    /// Answers a request from the mod. The result goes back to the mod at once.
+    fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome;
+
+    /// Receives a notification from the mod. Ignored by default.
+    fn notification(&mut self, mod_name: &str, notification: &Notification<'_>) {
+        let _ = (mod_name, notification);
+    }
+
+    /// Receives one line the mod wrote on stderr (its log). Dropped by default.
+    fn log(&mut self, mod_name: &str, line: &str) {
+        let _ = (mod_name, line);
+    }
+
+    /// Hears about protocol mistakes the mod made that have no one to answer (such as a
+    /// response to an id nobody asked). Dropped by default.
+    fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
+        let _ = (mod_name, warning);
+    }
+}
+
+/// A host with no methods: every request is answered with method-not-found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHost;
+
+impl ModHost for NoHost {
+    fn request(&mut self, _mod_name: &str, request: &Request<'_>) -> Outcome {
+        Err(ResponseError::method_not_found(&request.method))
+    }
+}
+
+/// A call into a mod that completes with its result or an error.
+///
+/// Poll it with [`CallHandle::try_result`] from a loop or a system, or `.await`
+/// [`CallHandle::result`]. A call whose mod crashes, exits or is dropped completes with
+/// an error; none waits forever.
+#[derive(Debug)]
+pub struct CallHandle {
+    id: RequestId,
+    receiver: async_channel::Receiver<Outcome>,
+}
+
+impl CallHandle {
+    fn new(id: RequestId) -> (Self, async_channel::Sender<Outcome>) {
+        let (sender, receiver) = async_channel::bounded(1);
+        (CallHandle { id, receiver }, sender)
+    }
+
+    fn failed(id: RequestId, error: ResponseError) -> Self {
+        let (handle, sender) = Self::new(id);
+        let _ = sender.try_send(Err(error));
+        handle
+    }
+
+    /// The id of the request on the wire.
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    /// The outcome, if the call has completed. It is handed out once.
+    pub fn try_result(&self) -> Option<Outcome> {
+        match self.receiver.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(async_channel::TryRecvError::Empty) => None,
+            Err(async_channel::TryRecvError::Closed) => Some(Err(dropped())),
+        }
+    }
+
+    /// The outcome deserialized into `T`, if the call has completed.
+    pub fn try_typed<T: DeserializeOwned>(&self) -> Option<Result<T, ResponseError>> {
+        self.try_result().map(|outcome| typed(outcome?))
+    }
+
+    /// Waits for the outcome.
+    pub async fn result(self) -> Outcome {
+        self.receiver
+            .recv()
+            .await
+            .unwrap_or_else(|_| Err(dropped()))
+    }
+}
+
+/// Deserializes a raw result.
+fn typed<T: DeserializeOwned>(raw: Box<serde_json::value::RawValue>) -> Result<T, ResponseError> {
+    serde_json::from_str(raw.get())
+        .map_err(|e| ResponseError::internal(format!("unexpected result {}: {e}", raw.get())))
+}
+
+fn dropped() -> ResponseError {
+    ResponseError::new(
+        ErrorCode::ModUnavailable,
+        "the mod was unloaded before it answered",
+    )
+}
+
+/// Why [`ModInstance::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// The mod waits for input and has nothing to do: running it again costs nothing
+    /// until a call is made.
+    Idle,
+    /// The mod sleeps until `clock` reaches `deadline` (ns).
+    Sleeping {
+        /// The clock of the deadline.
+        clock: ClockId,
+        /// The deadline.
+        deadline: u64,
+    },
+    /// The fuel slice is used up and the mod has more to do: run it again (next frame).
+    Yielded,
+    /// The mod's program ended with this exit code; pending calls failed.
+    Exited(i32),
+}
+
+/// Where a mod is in its life.
+#[derive(Debug, Clone)]
+pub enum ModState {
+    /// Not yet run, or working on something.
+    Running,
+    /// Waiting for input with nothing to do.
+    Idle,
+    /// Asleep until a deadline.
+    Sleeping,
+    /// The program ended with this code.
+    Exited(i32),
+    /// Stopped by this error.
+    Crashed(ModError),
+}
+
+/// One persistent mod instance speaking JSON-RPC over its stdio.
+pub struct ModInstance {
+    guest: Guest,
+    limits: Limits,
+    next_id: i64,
+    pending: HashMap<i64, async_channel::Sender<Outcome>>,
+    state: ModState,
+    /// Fuel used since the mod last waited for input.
+    activation_fuel: u64,
+    /// Complete stdout lines taken from the guest, reused.
+    lines: Vec<u8>,
+    /// Replies to write to the guest's stdin, reused.
+    replies: Vec<u8>,
+    /// The stderr line being written.
+    stderr_line: Vec<u8>,
+}
+
+impl std::fmt::Debug for ModInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModInstance")
+            .field("name", self.guest.name())
+            .field("state", &self.state)
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Longest stderr line passed on whole; longer ones are split.
+const MAX_LOG_LINE: usize = 8 * 1024;
+
+impl ModInstance {
+    /// Instantiates `module`. Its `main` starts on the first [`ModInstance::run`].
+    ///
+    /// # Errors
+    ///
+    /// See [`Guest::new`].
+    pub fn new(
+        runtime: &Runtime,
+        module: &ModModule,
+        config: &ModConfig,
+    ) -> Result<Self, ModError> {
+        Ok(ModInstance {
+            guest: Guest::new(runtime, module, config)?,
+            limits: config.limits.clone(),
+            next_id: 1,
+            pending: HashMap::new(),
+            state: ModState::Running,
+            activation_fuel: 0,
+            lines: Vec::new(),
+            replies: Vec::new(),
+            stderr_line: Vec::new(),
+        })
+    }
+
+    /// The mod's name.
+    pub fn name(&self) -> &str {
+        self.guest.name()
+    }
+
+    /// Where the mod is in its life.
+    pub fn state(&self) -> &ModState {
+        &self.state
+    }
+
+    /// Fuel used by the last [`ModInstance::run`].
+    pub fn last_fuel(&self) -> u64 {
+        self.guest.last_fuel()
+    }
+
+    /// Fuel used since the mod started.
+    pub fn total_fuel(&self) -> u64 {
+        self.guest.total_fuel()
+    }
+
+    /// Bytes of linear memory the mod has now.
+    pub fn memory_size(&self) -> usize {
+        self.guest.memory_size()
+    }
+
+    /// Calls without an answer yet.
+    pub fn pending_calls(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether [`ModInstance::run`] has anything to do now.
+    pub fn is_runnable(&self) -> bool {
+        matches!(
+            self.state,
+            ModState::Running | ModState::Idle | ModState::Sleeping
+        ) && self.guest.is_runnable()
+    }
+
+    /// Queues a call of `method` with `params` (`()` for none). It is delivered on the
+    /// next [`ModInstance::run`].
+    ///
+    /// A call to a mod that has ended, or that would overflow its input queue, completes
+    /// at once with an error.
+    pub fn call<P: Serialize + ?Sized>(&mut self, method: &str, params: &P) -> CallHandle {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request_id = RequestId::Number(id);
+        if let Some(error) = self.unavailable() {
+            return CallHandle::failed(request_id, error);
+        }
+        let mut line = std::mem::take(&mut self.replies);
+        let start = line.len();
+        if let Err(e) = write_request(&mut line, &request_id, method, Some(params)) {
+            self.replies = line;
+            return CallHandle::failed(
+                request_id,
+                ResponseError::new(
+                    ErrorCode::InvalidParams,
+                    format!("params did not serialize: {e}"),
+                ),
+            );
+        }
+        line.push(b'\n');
+        let handle =
+            if self.guest.stdin_pending() + line.len() - start > self.limits.max_input_buffer {
+                CallHandle::failed(
+                    request_id,
+                    ResponseError::internal(format!(
+                        "mod `{}` has more than {} bytes of unread input; the call was refused",
+                        self.name(),
+                        self.limits.max_input_buffer
+                    )),
+                )
+            } else {
+                self.guest.write_stdin(&line[start..]);
+                let (handle, sender) = CallHandle::new(request_id);
+                self.pending.insert(id, sender);
+                handle
+            };
+        line.truncate(start);
+        self.replies = line;
+        handle
+    }
+
+    /// Sends a notification (for example an event the mod subscribed to).
+    ///
+    /// # Errors
+    ///
+    /// When the mod has ended, its input queue is full, or the params do not serialize.
+    pub fn notify<P: Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        params: &P,
+    ) -> Result<(), ResponseError> {
+        if let Some(error) = self.unavailable() {
+            return Err(error);
+        }
+        let mut line = Vec::new();
+        bevy_wasmi_plugins_protocol::write_notification(&mut line, method, Some(params))
+            .map_err(|e| ResponseError::internal(format!("params did not serialize: {e}")))?;
+        line.push(b'\n');
+        if self.guest.stdin_pending() + line.len() > self.limits.max_input_buffer {
+            return Err(ResponseError::internal(format!(
+                "mod `{}` has too much unread input; the notification was dropped",
+                self.name()
+            )));
+        }
+        self.guest.write_stdin(&line);
+        Ok(())
+    }
+
+    /// Writes raw bytes to the mod's stdin (for protocol tests and tools).
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.guest.write_stdin(bytes);
+    }
+
+    /// Closes the mod's stdin: a PDK mod then leaves its loop and exits.
+    pub fn close_input(&mut self) {
+        self.guest.close_stdin();
+    }
+
+    /// The error for a call to a mod that cannot answer, if it cannot.
+    fn unavailable(&self) -> Option<ResponseError> {
+        match &self.state {
+            ModState::Crashed(error) => Some(error.to_response_error()),
+            ModState::Exited(code) => Some(
+                ModError::Exited {
+                    name: self.guest.name().clone(),
+                    code: *code,
+                }
+                .to_response_error(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Runs the mod with up to `fuel`, serving what it sends with `host` as it goes,
+    /// until it waits for input with nothing to do, sleeps, uses up the fuel, or ends.
+    ///
+    /// Host requests are answered and the mod resumed within the same call while fuel
+    /// remains, so a mod that calls the host in a loop makes many round trips per run.
+    ///
+    /// # Errors
+    ///
+    /// The [`ModError`] that stopped the mod: a trap or panic, a limit, or its fuel cap
+    /// per activation. Every pending call then completes with that error, and later
+    /// runs return it again.
+    pub fn run(&mut self, fuel: u64, host: &mut dyn ModHost) -> Result<RunStatus, ModError> {
+        match &self.state {
+            ModState::Crashed(error) => return Err(error.clone()),
+            ModState::Exited(code) => return Ok(RunStatus::Exited(*code)),
+            _ => {}
+        }
+        let mut left = fuel;
+        loop {
+            if left == 0 {
+                self.state = ModState::Running;
+                return Ok(RunStatus::Yielded);
+            }
+            let status = self.guest.resume(left);
+            let used = self.guest.last_fuel();
+            left = left.saturating_sub(used);
+            self.activation_fuel = self.activation_fuel.saturating_add(used);
+            // Serve what it wrote, even when it then crashed: its last log lines explain.
+            self.serve_output(host);
+            let status = match status {
+                Ok(status) => status,
+                Err(error) => return Err(self.fail(error)),
+            };
+            if self.activation_fuel > self.limits.max_fuel_per_activation {
+                let error = ModError::FuelExhausted {
+                    name: self.guest.name().clone(),
+                    limit: self.limits.max_fuel_per_activation,
+                };
+                return Err(self.fail(error));
+            }
+            match status {
+                GuestStatus::OutputFull => {}
+                GuestStatus::OutOfFuel => {
+                    if left == 0 {
+                        self.state = ModState::Running;
+                        return Ok(RunStatus::Yielded);
+                    }
+                }
+                GuestStatus::WaitingInput | GuestStatus::Sleeping { .. } => {
+                    if self.guest.is_runnable() {
+                        continue;
+                    }
+                    self.activation_fuel = 0;
+                    self.guest
+                        .reset_output_budget(self.limits.max_output_per_activation);
+                    return Ok(match status {
+                        GuestStatus::Sleeping { clock, deadline } => {
+                            self.state = ModState::Sleeping;
+                            RunStatus::Sleeping { clock, deadline }
+                        }
+                        _ => {
+                            self.state = ModState::Idle;
+                            RunStatus::Idle
+                        }
+                    });
+                }
+                GuestStatus::Exited(code) => {
+                    let error = ModError::Exited {
+                        name: self.guest.name().clone(),
+                        code,
+                    };
+                    self.fail_pending(&error.to_response_error());
+                    self.state = ModState::Exited(code);
+                    return Ok(RunStatus::Exited(code));
+                }
+            }
+        }
+    }
+
+    /// Records the error, fails every pending call with it, and returns it.
+    fn fail(&mut self, error: ModError) -> ModError {
+        self.fail_pending(&error.to_response_error());
+        self.state = ModState::Crashed(error.clone());
+        error
+    }
+
+    fn fail_pending(&mut self, error: &ResponseError) {
+        for (_, sender) in self.pending.drain() {
+            let _ = sender.try_send(Err(error.clone()));
+        }
+    }
+
+    /// Passes stderr lines to the host and serves complete stdout lines.
+    fn serve_output(&mut self, host: &mut dyn ModHost) {
+        let name = self.guest.name().clone();
+        let stderr = self.guest.take_stderr();
+        if !stderr.is_empty() {
+            self.log_lines(&name, &stderr, host);
+        }
+        self.guest.recycle_stderr(stderr);
+
+        self.guest.take_stdout_lines(&mut self.lines);
+        if self.lines.is_empty() {
+            return;
+        }
+        let pending = &mut self.pending;
+        let replies = &mut self.replies;
+        replies.clear();
+        for line in self.lines.split(|b| *b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            serve_frame(line, replies, |message| match message {
+                Message::Request(request) => Some(host.request(&name, &request)),
+                Message::Notification(notification) => {
+                    host.notification(&name, &notification);
+                    None
+                }
+                Message::Response(response) => {
+                    complete(pending, &name, response, host);
+                    None
+                }
+            });
+        }
+        if !self.replies.is_empty() {
+            self.guest.write_stdin(&self.replies);
+            self.replies.clear();
+        }
+    }
+
+    fn log_lines(&mut self, name: &str, bytes: &[u8], host: &mut dyn ModHost) {
+        for (i, piece) in bytes.split(|b| *b == b'\n').enumerate() {
+            if i > 0 {
+                let line = std::mem::take(&mut self.stderr_line);
+                host.log(name, String::from_utf8_lossy(&line).trim_end_matches('\r'));
+                self.stderr_line = line;
+                self.stderr_line.clear();
+            }
+            self.stderr_line.extend_from_slice(piece);
+            while self.stderr_line.len() > MAX_LOG_LINE {
+                let rest = self.stderr_line.split_off(MAX_LOG_LINE);
+                host.log(name, &String::from_utf8_lossy(&self.stderr_line));
+                self.stderr_line = rest;
+            }
+        }
+    }
+}
+
+/// Routes a response from the mod to the call waiting for it.
+fn complete(
+    pending: &mut HashMap<i64, async_channel::Sender<Outcome>>,
+    name: &str,
+    response: Response<'_>,
+    host: &mut dyn ModHost,
+) {
+    let sender = match &response.id {
+        Some(RequestId::Number(id)) => pending.remove(id),
+        _ => None,
+    };
+    let Some(sender) = sender else {
+        let id = response
+            .id
+            .as_ref()
+            .map_or_else(|| "null".to_owned(), ToString::to_string);
+        host.protocol_warning(name, &format!("response to unknown request id {id}"));
+        return;
+    };
+    let _ = sender.try_send(response.result.map(ToOwned::to_owned));
+}
+
+/// Calls `method` on a fresh instance of `module` and drops the instance afterwards:
+/// nothing carries over from one call to the next (the stateless model).
+///
+/// Runs the instance in slices of `fuel` until it answers; its activation fuel cap bounds
+/// the work. A mod that sleeps is waited for with `std::thread::sleep` (not on the web,
+/// where a sleeping mod makes the call fail).
+pub fn call_fresh<P: Serialize + ?Sized>(
+    runtime: &Runtime,
+    module: &ModModule,
+    config: &ModConfig,
+    method: &str,
+    params: &P,
+    fuel: u64,
+    host: &mut dyn ModHost,
+) -> Outcome {
+    let mut instance =
+        ModInstance::new(runtime, module, config).map_err(|e| e.to_response_error())?;
+    let handle = instance.call(method, params);
+    loop {
+        let status = instance.run(fuel, host);
+        if let Some(outcome) = handle.try_result() {
+            return outcome;
+        }
+        match status {
+            Ok(RunStatus::Yielded) => {}
+            Ok(RunStatus::Sleeping { clock, deadline }) => {
+                if !wait_until(config, clock, deadline) {
+                    return Err(ResponseError::internal(format!(
+                        "mod `{}` went to sleep during a fresh-instance call",
+                        module.name()
+                    )));
+                }
+            }
+            Ok(RunStatus::Idle) => {
+                return Err(ResponseError::internal(format!(
+                    "mod `{}` waits for input without answering `{method}`",
+                    module.name()
+                )));
+            }
+            // Pending calls were failed; `try_result` above returned the error.
+            Ok(RunStatus::Exited(_)) | Err(_) => return Err(dropped()),
+        }
+    }
+}
+
+/// Sleeps until `clock` reaches `deadline`; `false` where the thread cannot sleep.
+fn wait_until(config: &ModConfig, clock: ClockId, deadline: u64) -> bool {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    {
+        let now = config.clock.now(clock);
+        std::thread::sleep(std::time::Duration::from_nanos(
+            deadline.saturating_sub(now).min(1_000_000_000),
+        ));
+        true
+    }
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    {
+        let _ = (config, clock, deadline);
+        false
+    }
+}
+
+impl ModInstance {
+    /// Exposes the guest for embedders that need the raw layer.
+    pub fn guest(&self) -> &Guest {
+        &self.guest
+    }
+}
+
+// Mods and call handles move between threads (Bevy's resources and tasks).
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<ModInstance>();
+    send::<CallHandle>();
+};

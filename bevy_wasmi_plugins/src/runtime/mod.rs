@@ -1,0 +1,378 @@
+//! The mod runtime: wasmi, WASI over in-memory pipes, fuel-sliced resumable execution,
+//! limits, and the JSON-RPC session with each mod. No Bevy here: a plain loop can drive
+//! it (tests, `wasmi-mod`), and the Bevy layer drives it once per frame.
+//!
+//! - [`Runtime`] owns the wasmi `Engine` and the WASI linker; it compiles a `.wasm` once
+//!   into a [`ModModule`] that any number of instances share.
+//! - [`ModInstance`] is one running mod: a persistent instance whose `main` loops on
+//!   stdin, advanced by [`ModInstance::run`] with a fuel slice. Host requests are served
+//!   by the embedder's [`ModHost`]; calls into the mod return a [`CallHandle`].
+//! - [`Guest`] is the layer underneath, bytes only, for plain WASI programs.
+//! - [`Limits`] and [`ModConfig`] set what a mod may use; [`ModError`] says how it ended.
+//!
+//! ```
+//! use bevy_wasmi_plugins::runtime::{ModConfig, ModHost, ModInstance, Runtime};
+//! use bevy_wasmi_plugins_protocol::{to_raw, Notification, Outcome, Request};
+//!
+//! // A guest that answers one request by hand, in WebAssembly text.
+//! # let wat = r#"(module
+//! #   (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+//! #   (memory (export "memory") 1)
+//! #   (data (i32.const 16) "{\"jsonrpc\":\"2.0\",\"method\":\"hello\"}\n")
+//! #   (func (export "_start")
+//! #     (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 36))
+//! #     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+//! let runtime = Runtime::new();
+//! let module = runtime.compile("hello", &wat::parse_str(wat).unwrap()).unwrap();
+//! let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+//!
+//! struct Host(Vec<String>);
+//! impl ModHost for Host {
+//!     fn request(&mut self, _mod_name: &str, request: &Request<'_>) -> Outcome {
+//!         to_raw(&request.method)
+//!     }
+//!     fn notification(&mut self, _mod_name: &str, notification: &Notification<'_>) {
+//!         self.0.push(notification.method.to_string());
+//!     }
+//! }
+//! let mut host = Host(Vec::new());
+//! let _ = instance.run(1_000_000, &mut host);
+//! assert_eq!(host.0, ["hello"]);
+//! ```
+
+mod clock;
+mod error;
+mod guest;
+mod instance;
+pub mod wasi;
+
+use std::sync::Arc;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+use wasmi::{CompilationMode, Config, Engine, ExternType, Linker, Module};
+
+pub use clock::{Clock, ClockId, SystemClock, VirtualClock};
+pub use error::{ModError, TrapCode};
+pub use guest::{Guest, GuestStatus};
+pub use instance::{CallHandle, ModHost, ModInstance, ModState, NoHost, RunStatus, call_fresh};
+
+use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
+use wasi::{WASI_FUNCTIONS, WASI_MODULE, WasiCtx};
+
+/// The shared wasmi engine and WASI linker. Cheap to clone; build one per application.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: Arc<Linker<WasiCtx>>,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with fuel metering on and eager compilation.
+    ///
+    /// Eager compilation translates a module once, up front, so every instance runs
+    /// translated code and no lazy translation happens inside a fuel-sliced call.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut config = Config::default();
+        config
+            .consume_fuel(true)
+            .compilation_mode(CompilationMode::Eager);
+        let engine = Engine::new(&config);
+        let mut linker = Linker::new(&engine);
+        // The names are distinct, so linking cannot fail.
+        let linked = wasi::link(&mut linker);
+        debug_assert!(linked.is_ok(), "{linked:?}");
+        Runtime {
+            engine,
+            linker: Arc::new(linker),
+        }
+    }
+
+    /// The wasmi engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles and checks a mod.
+    ///
+    /// # Errors
+    ///
+    /// - [`ModError::InvalidModule`] if the bytes are not valid WebAssembly;
+    /// - [`ModError::UnknownImport`] naming the first import that is not a
+    ///   `wasi_snapshot_preview1` function;
+    /// - [`ModError::MissingStart`] / [`ModError::MissingMemory`] if `_start` or
+    ///   `memory` is not exported.
+    pub fn compile(&self, name: &str, wasm: &[u8]) -> Result<ModModule, ModError> {
+        let name: Arc<str> = name.into();
+        let module = Module::new(&self.engine, wasm).map_err(|e| ModError::InvalidModule {
+            name: name.clone(),
+            message: e.to_string(),
+        })?;
+        for import in module.imports() {
+            let known = import.module() == WASI_MODULE
+                && WASI_FUNCTIONS.contains(&import.name())
+                && matches!(import.ty(), ExternType::Func(_));
+            if !known {
+                return Err(ModError::UnknownImport {
+                    name,
+                    module: import.module().to_owned(),
+                    field: import.name().to_owned(),
+                });
+            }
+        }
+        match module.get_export("_start") {
+            Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {}
+            _ => return Err(ModError::MissingStart { name }),
+        }
+        if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+            return Err(ModError::MissingMemory { name });
+        }
+        Ok(ModModule {
+            name,
+            module,
+            size: wasm.len(),
+        })
+    }
+}
+
+/// A compiled mod, shared by all its instances. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ModModule {
+    name: Arc<str>,
+    module: Module,
+    size: usize,
+}
+
+impl ModModule {
+    /// The mod's name (used in every error and log line about it).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Size of the `.wasm` it was compiled from, in bytes.
+    pub fn wasm_size(&self) -> usize {
+        self.size
+    }
+
+    /// The compiled wasmi module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+}
+
+/// What one mod instance may use.
+///
+/// ```
+/// use bevy_wasmi_plugins::runtime::Limits;
+/// let limits = Limits::default().with_max_memory(16 << 20).with_max_fuel_per_activation(1_000_000);
+/// assert_eq!(limits.max_memory, 16 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Most fuel the mod may use without waiting for input (one "activation": from the
+    /// moment it gets input until it waits for more). Over it, the mod is stopped with
+    /// [`ModError::FuelExhausted`]: an endless loop cannot hold on forever, even when it
+    /// is sliced over many frames.
+    pub max_fuel_per_activation: u64,
+    /// Most linear memory, in bytes.
+    pub max_memory: usize,
+    /// Longest message (line) on stdout, in bytes.
+    pub max_message_size: usize,
+    /// Buffered output (stdout + stderr) at which the mod is paused so the host drains it.
+    pub output_buffer: usize,
+    /// Most output (stdout + stderr) per activation, in bytes; over it the mod is
+    /// stopped with [`ModError::OutputFlood`].
+    pub max_output_per_activation: usize,
+    /// Most unread input queued for the mod, in bytes; calls over it fail at once.
+    pub max_input_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Limits {
+    /// The defaults: 5·10⁹ fuel per activation (seconds of guest work), 64 MiB of
+    /// memory, 1 MiB messages, a 1 MiB output buffer, 16 MiB of output per activation,
+    /// 16 MiB of queued input.
+    #[must_use]
+    pub const fn new() -> Self {
+        Limits {
+            max_fuel_per_activation: 5_000_000_000,
+            max_memory: 64 << 20,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            output_buffer: 1 << 20,
+            max_output_per_activation: 16 << 20,
+            max_input_buffer: 16 << 20,
+        }
+    }
+
+    /// Sets [`Limits::max_fuel_per_activation`].
+    #[must_use]
+    pub const fn with_max_fuel_per_activation(mut self, fuel: u64) -> Self {
+        self.max_fuel_per_activation = fuel;
+        self
+    }
+
+    /// Sets [`Limits::max_memory`].
+    #[must_use]
+    pub const fn with_max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Sets [`Limits::max_message_size`].
+    #[must_use]
+    pub const fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`Limits::output_buffer`].
+    #[must_use]
+    pub const fn with_output_buffer(mut self, bytes: usize) -> Self {
+        self.output_buffer = bytes;
+        self
+    }
+
+    /// Sets [`Limits::max_output_per_activation`].
+    #[must_use]
+    pub const fn with_max_output_per_activation(mut self, bytes: usize) -> Self {
+        self.max_output_per_activation = bytes;
+        self
+    }
+
+    /// Sets [`Limits::max_input_buffer`].
+    #[must_use]
+    pub const fn with_max_input_buffer(mut self, bytes: usize) -> Self {
+        self.max_input_buffer = bytes;
+        self
+    }
+}
+
+/// How to start one instance: limits, arguments, environment, clock, randomness.
+#[derive(Clone)]
+pub struct ModConfig {
+    /// The limits.
+    pub limits: Limits,
+    /// `argv[0]`; the mod's name when `None`.
+    pub program_name: Option<String>,
+    /// Arguments after `argv[0]`.
+    pub args: Vec<String>,
+    /// Environment variables; nothing of the host's environment is visible otherwise.
+    pub env: Vec<(String, String)>,
+    /// The clock behind `clock_time_get` and `poll_oneoff`.
+    pub clock: Arc<dyn Clock>,
+    /// Seed for `random_get`; `None` seeds from the operating system.
+    pub random_seed: Option<u64>,
+}
+
+impl Default for ModConfig {
+    fn default() -> Self {
+        ModConfig {
+            limits: Limits::default(),
+            program_name: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            clock: Arc::new(SystemClock::new()),
+            random_seed: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ModConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModConfig")
+            .field("limits", &self.limits)
+            .field("program_name", &self.program_name)
+            .field("args", &self.args)
+            .field("env", &self.env)
+            .field("random_seed", &self.random_seed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModConfig {
+    /// Sets the limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the arguments after `argv[0]`.
+    #[must_use]
+    pub fn with_args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds an environment variable.
+    #[must_use]
+    pub fn with_env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets the clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Seeds `random_get`, making it repeatable.
+    #[must_use]
+    pub fn with_random_seed(mut self, seed: u64) -> Self {
+        self.random_seed = Some(seed);
+        self
+    }
+
+    /// The random generator for one instance.
+    fn rng(&self) -> ChaCha8Rng {
+        match self.random_seed {
+            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
+            None => ChaCha8Rng::from_seed(os_seed()),
+        }
+    }
+}
+
+/// 32 bytes of entropy from the operating system.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn os_seed() -> [u8; 32] {
+    let mut seed = [0; 32];
+    if getrandom::fill(&mut seed).is_err() {
+        // No entropy source: fall back to the time, which is still unpredictable enough
+        // for a game mod's hash maps.
+        seed[..8].copy_from_slice(&SystemClock::new().now(ClockId::Realtime).to_le_bytes());
+    }
+    seed
+}
+
+/// A seed from the time and a counter: a browser build has no OS entropy without
+/// JavaScript glue, and mods only need unpredictable hash seeds.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn os_seed() -> [u8; 32] {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut seed = [0; 32];
+    seed[..8].copy_from_slice(&SystemClock::new().now(ClockId::Realtime).to_le_bytes());
+    seed[8..16].copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    seed
+}
