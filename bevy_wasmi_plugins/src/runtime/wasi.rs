@@ -264,10 +264,13 @@ impl Mem<'_> {
     }
 
     /// The `(ptr, len)` pairs of an iovec array, each checked to be in bounds.
+    /// More than `IOV_MAX` (1024) vectors is `EINVAL`.
     fn iovecs(&self, iovs: u32, iovs_len: u32) -> Result<Vec<(u32, u32)>, i32> {
-        let count = iovs_len.min(1024);
-        let mut out = Vec::with_capacity(count as usize);
-        for i in 0..count {
+        if iovs_len > 1024 {
+            return Err(errno::INVAL);
+        }
+        let mut out = Vec::with_capacity(iovs_len as usize);
+        for i in 0..iovs_len {
             let at = iovs.checked_add(i * 8).ok_or(errno::FAULT)?;
             let (ptr, len) = (self.read_u32(at)?, self.read_u32(at + 4)?);
             self.slice(ptr, len)?;
