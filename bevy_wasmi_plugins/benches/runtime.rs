@@ -1,1 +1,204 @@
-fn main() {}
+//! Runtime benchmarks (DESIGN §9, issue #2 item 8):
+//!
+//! - `roundtrip/guest_to_host`: a PDK mod calls a trivial host method (`add` with two
+//!   numbers) in a loop through `host::call`; time per round trip. Beside it,
+//!   `roundtrip/raw_wasmi_host_call`: a WAT guest calling a typed wasmi host function in
+//!   a loop, the floor an interpreter call can reach.
+//! - `host_to_guest/persistent` vs `host_to_guest/fresh_instance`: the host calls `ping`
+//!   on one long-lived instance, or on a new instance per call.
+//! - `startup/compile` and `startup/instantiate_to_idle`.
+//! - `fuel/spin`: fuel units per second (reported as elements per second).
+//!
+//! The `.wasm` size and the memory of an idle instance are printed at the start.
+
+// `criterion_group!` generates undocumented functions.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bevy_wasmi_plugins::protocol::{Outcome, Request, to_raw};
+use bevy_wasmi_plugins::runtime::{
+    ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime, call_fresh,
+};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const BENCH_GUEST: &[u8] = include_bytes!("../tests/mods/bench_guest.wasm");
+const ECHO: &[u8] = include_bytes!("../tests/mods/echo.wasm");
+
+/// Answers `add` with the sum of its two numbers.
+struct AddHost;
+
+impl ModHost for AddHost {
+    fn request(&mut self, _mod_name: &str, request: &Request<'_>) -> Outcome {
+        let (a, b): (i64, i64) = request.params()?;
+        to_raw(&(a + b))
+    }
+}
+
+/// Runs `instance` until `handle` completes; panics if the mod fails.
+fn complete(
+    instance: &mut ModInstance,
+    handle: &bevy_wasmi_plugins::runtime::CallHandle,
+    host: &mut dyn ModHost,
+) -> Box<serde_json::value::RawValue> {
+    loop {
+        let status = instance.run(u64::MAX / 2, host).expect("mod runs");
+        if let Some(outcome) = handle.try_result() {
+            return outcome.expect("call succeeds");
+        }
+        assert_eq!(status, RunStatus::Yielded, "mod idle without answering");
+    }
+}
+
+fn started(runtime: &Runtime, module: &ModModule) -> ModInstance {
+    let mut instance =
+        ModInstance::new(runtime, module, &ModConfig::default()).expect("instantiates");
+    assert_eq!(
+        instance.run(u64::MAX / 2, &mut NoHost).expect("starts"),
+        RunStatus::Idle
+    );
+    instance
+}
+
+fn report_sizes(runtime: &Runtime, module: &ModModule) {
+    let instance = started(runtime, module);
+    eprintln!(
+        "bench_guest.wasm: {} bytes; idle instance linear memory: {} bytes ({} pages)",
+        module.wasm_size(),
+        instance.memory_size(),
+        instance.memory_size() / 65536
+    );
+}
+
+fn roundtrip(c: &mut Criterion) {
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("bench_guest", BENCH_GUEST)
+        .expect("compiles");
+    report_sizes(&runtime, &module);
+    let mut group = c.benchmark_group("roundtrip");
+    group.measurement_time(Duration::from_secs(5));
+
+    let mut instance = started(&runtime, &module);
+    group.bench_function("guest_to_host", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            let handle = instance.call("roundtrip", &serde_json::json!({ "n": iters }));
+            let sum = complete(&mut instance, &handle, &mut AddHost);
+            let elapsed = start.elapsed();
+            let expected = (0..iters as i64).map(|i| i + 2).sum::<i64>();
+            assert_eq!(sum.get(), expected.to_string());
+            elapsed
+        });
+    });
+
+    // The floor: a wasmi typed host function called from a guest loop.
+    let wat = r#"(module
+        (import "host" "add" (func $add (param i32 i32) (result i32)))
+        (func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+          (block $done (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $sum (i32.add (local.get $sum) (call $add (local.get $i) (i32.const 2))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l)))
+          (local.get $sum)))"#;
+    let engine = wasmi::Engine::default();
+    let raw = wasmi::Module::new(&engine, wat::parse_str(wat).expect("WAT")).expect("module");
+    let mut store = wasmi::Store::new(&engine, ());
+    let mut linker = wasmi::Linker::<()>::new(&engine);
+    linker
+        .func_wrap("host", "add", |a: i32, b: i32| a.wrapping_add(b))
+        .expect("links");
+    let raw_instance = linker
+        .instantiate_and_start(&mut store, &raw)
+        .expect("instantiates");
+    let run = raw_instance
+        .get_typed_func::<i32, i32>(&store, "run")
+        .expect("run export");
+    group.bench_function("raw_wasmi_host_call", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            black_box(run.call(&mut store, iters as i32).expect("runs"));
+            start.elapsed()
+        });
+    });
+    group.finish();
+}
+
+fn host_to_guest(c: &mut Criterion) {
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("bench_guest", BENCH_GUEST)
+        .expect("compiles");
+    let mut group = c.benchmark_group("host_to_guest");
+    let mut instance = started(&runtime, &module);
+    group.bench_function("persistent", |b| {
+        b.iter(|| {
+            let handle = instance.call("ping", &());
+            let result = complete(&mut instance, &handle, &mut NoHost);
+            assert_eq!(result.get(), r#""pong""#);
+        });
+    });
+    let config = ModConfig::default();
+    group.bench_function("fresh_instance", |b| {
+        b.iter(|| {
+            let result = call_fresh(
+                &runtime,
+                &module,
+                &config,
+                "ping",
+                &(),
+                u64::MAX / 2,
+                &mut NoHost,
+            )
+            .expect("answers");
+            assert_eq!(result.get(), r#""pong""#);
+        });
+    });
+    group.finish();
+}
+
+fn startup(c: &mut Criterion) {
+    let runtime = Runtime::new();
+    let mut group = c.benchmark_group("startup");
+    group.bench_function("compile", |b| {
+        b.iter(|| {
+            runtime
+                .compile("bench_guest", black_box(BENCH_GUEST))
+                .expect("compiles")
+        });
+    });
+    let module = runtime
+        .compile("bench_guest", BENCH_GUEST)
+        .expect("compiles");
+    group.bench_function("instantiate_to_idle", |b| {
+        b.iter(|| started(&runtime, &module));
+    });
+    group.finish();
+}
+
+fn fuel(c: &mut Criterion) {
+    let runtime = Runtime::new();
+    let module = runtime.compile("echo", ECHO).expect("compiles");
+    let mut instance = started(&runtime, &module);
+    let params = serde_json::json!({ "iterations": 1_000_000 });
+    // Measure the fuel one call uses, then report fuel per second.
+    let before = instance.total_fuel();
+    let handle = instance.call("spin", &params);
+    complete(&mut instance, &handle, &mut NoHost);
+    let fuel = instance.total_fuel() - before;
+    eprintln!("spin(1e6) uses {fuel} fuel");
+    let mut group = c.benchmark_group("fuel");
+    group.throughput(Throughput::Elements(fuel));
+    group.bench_function("spin", |b| {
+        b.iter(|| {
+            let handle = instance.call("spin", &params);
+            complete(&mut instance, &handle, &mut NoHost)
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, roundtrip, host_to_guest, startup, fuel);
+criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! WASI preview 1 as the guest sees it, through tiny WAT guests on the bytes-only
 //! [`Guest`] layer: every answer is checked against what the WASI specification says.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
+
 use bevy_wasmi_plugins::runtime::{
     ClockId, Guest, GuestStatus, Limits, ModConfig, ModError, Runtime, VirtualClock,
     wasi::{WASI_FUNCTIONS, errno},

@@ -611,11 +611,11 @@ pub fn write_raw_result(out: &mut Vec<u8>, id: &RequestId, result: &RawValue) {
 /// Appends raw JSON, compacting it if it spans several lines.
 fn push_raw(out: &mut Vec<u8>, raw: &RawValue) {
     let json = raw.get();
-    if json.contains('\n') || json.contains('\r') {
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(json) {
-            write_json(out, &value);
-            return;
-        }
+    if (json.contains('\n') || json.contains('\r'))
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(json)
+    {
+        write_json(out, &value);
+        return;
     }
     out.extend_from_slice(json.as_bytes());
 }

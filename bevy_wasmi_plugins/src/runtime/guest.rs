@@ -392,7 +392,13 @@ impl Guest {
             },
             Some(TrapCode::UnreachableCodeReached) if tail.contains("panicked at") => {
                 let start = tail.rfind("panicked at").unwrap_or(0);
-                let message = tail[start..].trim_end().to_owned();
+                // The panic location and message, without Rust's backtrace hint.
+                let message = tail[start..]
+                    .lines()
+                    .filter(|line| !line.starts_with("note: "))
+                    .flat_map(str::split_whitespace)
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 ModError::Panic { name, message }
             }
             Some(code) => ModError::Trap {

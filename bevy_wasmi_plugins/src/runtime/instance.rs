@@ -89,7 +89,7 @@ impl CallHandle {
 
     /// The outcome deserialized into `T`, if the call has completed.
     pub fn try_typed<T: DeserializeOwned>(&self) -> Option<Result<T, ResponseError>> {
-        self.try_result().map(|outcome| typed(outcome?))
+        self.try_result().map(|outcome| typed(&outcome?))
     }
 
     /// Waits for the outcome.
@@ -102,7 +102,7 @@ impl CallHandle {
 }
 
 /// Deserializes a raw result.
-fn typed<T: DeserializeOwned>(raw: Box<serde_json::value::RawValue>) -> Result<T, ResponseError> {
+fn typed<T: DeserializeOwned>(raw: &serde_json::value::RawValue) -> Result<T, ResponseError> {
     serde_json::from_str(raw.get())
         .map_err(|e| ResponseError::internal(format!("unexpected result {}: {e}", raw.get())))
 }
@@ -380,11 +380,11 @@ impl ModInstance {
             }
             match status {
                 GuestStatus::OutputFull => {}
+                // What is left of the slice (if anything) is less than the next
+                // instruction costs: the slice is spent.
                 GuestStatus::OutOfFuel => {
-                    if left == 0 {
-                        self.state = ModState::Running;
-                        return Ok(RunStatus::Yielded);
-                    }
+                    self.state = ModState::Running;
+                    return Ok(RunStatus::Yielded);
                 }
                 GuestStatus::WaitingInput | GuestStatus::Sleeping { .. } => {
                     if self.guest.is_runnable() {

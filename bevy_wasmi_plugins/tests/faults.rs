@@ -1,0 +1,256 @@
+//! Hostile and broken guests, as tiny WAT modules: each ends with its own clear error
+//! naming the mod, pending calls complete with that error, and the host stays in
+//! control (every `run` returns).
+
+#![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
+
+use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request};
+use bevy_wasmi_plugins::runtime::{
+    Limits, ModConfig, ModError, ModHost, ModInstance, ModState, NoHost, RunStatus, Runtime,
+    TrapCode,
+};
+
+fn compile(name: &str, wat: &str) -> Result<bevy_wasmi_plugins::runtime::ModModule, ModError> {
+    Runtime::new().compile(name, &wat::parse_str(wat).expect("valid WAT"))
+}
+
+/// A mod whose `_start` is `body`, with `fd_write` as `$w` and a 1-page memory.
+fn instance(name: &str, body: &str, limits: Limits) -> ModInstance {
+    let wat = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") {body}))"#
+    );
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile(name, &wat::parse_str(&wat).expect("valid WAT"))
+        .expect("compiles");
+    let config = ModConfig::default().with_limits(limits);
+    ModInstance::new(&runtime, &module, &config).expect("instantiates")
+}
+
+/// Runs until the mod fails, with `fuel` per run; panics after `max_runs`.
+fn run_until_error(instance: &mut ModInstance, fuel: u64, max_runs: usize) -> (ModError, usize) {
+    for runs in 1..=max_runs {
+        match instance.run(fuel, &mut NoHost) {
+            Ok(RunStatus::Yielded) => {}
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(error) => return (error, runs),
+        }
+    }
+    panic!("no error after {max_runs} runs");
+}
+
+#[test]
+fn invalid_wasm_is_a_load_error() {
+    let error = Runtime::new()
+        .compile("junk", b"\0asm\x01\0\0\0\x05garbage")
+        .unwrap_err();
+    assert!(matches!(error, ModError::InvalidModule { .. }));
+    assert!(
+        error
+            .to_string()
+            .starts_with("mod `junk`: not a valid WebAssembly module:"),
+        "{error}"
+    );
+    let error = Runtime::new().compile("text", b"hello").unwrap_err();
+    assert!(matches!(error, ModError::InvalidModule { .. }), "{error}");
+}
+
+#[test]
+fn missing_start_and_memory_are_named() {
+    let error = compile("lib", r#"(module (memory (export "memory") 1))"#).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `lib` exports no `_start` function: build it as a wasm32-wasip1 program \
+         (a binary crate with `main`)"
+    );
+    let error = compile("nomem", r#"(module (func (export "_start")))"#).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `nomem` exports no memory named `memory`, which WASI needs"
+    );
+}
+
+#[test]
+fn unknown_imports_are_named() {
+    let error = compile(
+        "needy",
+        r#"(module (import "env" "spawn_thread" (func)) (memory (export "memory") 1) (func (export "_start")))"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `needy` imports `env::spawn_thread`, which the host does not provide \
+         (mods may import only `wasi_snapshot_preview1` functions)"
+    );
+    let error = compile(
+        "future",
+        r#"(module (import "wasi_snapshot_preview1" "fd_mmap" (func)) (memory (export "memory") 1) (func (export "_start")))"#,
+    )
+    .unwrap_err();
+    assert!(matches!(error, ModError::UnknownImport { ref field, .. } if field == "fd_mmap"));
+}
+
+#[test]
+fn an_endless_loop_is_sliced_then_stopped_by_the_activation_cap() {
+    let limits = Limits::default().with_max_fuel_per_activation(5_000_000);
+    let mut mod_ = instance("spinner", "(loop $l (br $l))", limits);
+    let pending = mod_.call("anything", &());
+    // Each run returns after its slice: the host keeps control every frame.
+    let (error, runs) = run_until_error(&mut mod_, 100_000, 1_000);
+    assert!(runs > 10, "stopped after {runs} runs");
+    assert_eq!(
+        error.to_string(),
+        "mod `spinner` used more than 5000000 fuel without waiting for input \
+         (an endless loop?); it was stopped"
+    );
+    let answer = pending.try_result().expect("the pending call completed");
+    assert_eq!(answer.unwrap_err().code, ErrorCode::FuelExhausted.code());
+    // Later calls fail at once, with the same error.
+    let late = mod_
+        .call("again", &())
+        .try_result()
+        .expect("completes at once");
+    assert!(late.unwrap_err().message.contains("spinner"));
+    assert!(matches!(
+        mod_.state(),
+        ModState::Crashed(ModError::FuelExhausted { .. })
+    ));
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_cap() {
+    // Grow one page at a time until refused, then trap like an allocator abort.
+    let limits = Limits::default().with_max_memory(4 << 20);
+    let mut mod_ = instance(
+        "bomb",
+        "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable",
+        limits,
+    );
+    let (error, _) = run_until_error(&mut mod_, 1_000_000, 100);
+    assert_eq!(
+        error.to_string(),
+        "mod `bomb` ran out of memory: it may use at most 4194304 bytes"
+    );
+    assert!(mod_.memory_size() <= 4 << 20);
+}
+
+#[test]
+fn a_stack_overflow_is_reported_as_such() {
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (func $r (param i32) (result i32) (i32.add (call $r (local.get 0)) (i32.const 1)))
+        (func (export "_start") (drop (call $r (i32.const 0)))))"#;
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("deep", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let (error, _) = run_until_error(&mut mod_, 100_000_000, 10);
+    assert_eq!(
+        error.to_string(),
+        "mod `deep` overflowed its call stack (unbounded recursion?)"
+    );
+}
+
+#[test]
+fn a_trap_names_the_trap_and_the_last_stderr_lines() {
+    // Write a line to stderr, then divide by zero.
+    let mut mod_ = instance(
+        "divider",
+        r#"(i32.store (i32.const 0) (i32.const 100))
+           (i32.store (i32.const 4) (i32.const 13))
+           (i64.store (i32.const 100) (i64.const 0x2074756f62612049)) ;; "I about "
+           (i32.store (i32.const 108) (i32.const 0x6f742061)) ;; "a to"
+           (i32.store8 (i32.const 112) (i32.const 10))
+           (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+           (drop (i32.div_u (i32.const 1) (i32.const 0)))"#,
+        Limits::default(),
+    );
+    struct Log(Vec<String>);
+    impl ModHost for Log {
+        fn request(&mut self, _: &str, r: &Request<'_>) -> Outcome {
+            NoHost.request("", r)
+        }
+        fn log(&mut self, mod_name: &str, line: &str) {
+            self.0.push(format!("{mod_name}: {line}"));
+        }
+    }
+    let mut log = Log(Vec::new());
+    let error = mod_.run(1_000_000, &mut log).unwrap_err();
+    assert!(matches!(
+        error,
+        ModError::Trap {
+            code: TrapCode::IntegerDivisionByZero,
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "mod `divider` trapped: integer divide by zero (stderr: I about a to)"
+    );
+    // The line was logged before the crash was reported.
+    assert_eq!(log.0, ["divider: I about a to"]);
+}
+
+#[test]
+fn a_line_longer_than_the_message_cap_is_refused() {
+    let limits = Limits::default().with_max_message_size(4096);
+    // Write 1000 bytes without a newline, forever.
+    let mut mod_ = instance(
+        "chatty",
+        r#"(i32.store (i32.const 0) (i32.const 100))
+           (i32.store (i32.const 4) (i32.const 1000))
+           (loop $l (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) (br $l))"#,
+        limits,
+    );
+    let (error, _) = run_until_error(&mut mod_, 10_000_000, 10);
+    assert_eq!(
+        error.to_string(),
+        "mod `chatty` wrote a message longer than 4096 bytes on stdout"
+    );
+}
+
+#[test]
+fn exiting_fails_pending_calls_and_later_calls() {
+    // `_start` returns at once: the program ends with code 0.
+    let mut mod_ = instance("quitter", "", Limits::default());
+    let pending = mod_.call("x", &[1]);
+    assert_eq!(
+        mod_.run(1_000_000, &mut NoHost).unwrap(),
+        RunStatus::Exited(0)
+    );
+    let error = pending.try_result().unwrap().unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+    assert_eq!(error.message, "mod `quitter` exited with code 0");
+    assert_eq!(
+        mod_.run(1_000_000, &mut NoHost).unwrap(),
+        RunStatus::Exited(0)
+    );
+}
+
+#[test]
+fn dropping_an_instance_completes_its_calls() {
+    let mut mod_ = instance("gone", "(loop $l (br $l))", Limits::default());
+    let pending = mod_.call("x", &());
+    drop(mod_);
+    let error = futures_lite::future::block_on(pending.result()).unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+}
+
+#[test]
+fn one_bad_mod_does_not_stop_another() {
+    let mut bad = instance("bad", "unreachable", Limits::default());
+    let mut good = instance(
+        "good",
+        r#"(loop $l (br_if $l (i32.lt_u (memory.grow (i32.const 0)) (i32.const 0))))"#,
+        Limits::default(),
+    );
+    assert!(bad.run(1_000_000, &mut NoHost).is_err());
+    assert_eq!(
+        good.run(1_000_000, &mut NoHost).unwrap(),
+        RunStatus::Exited(0)
+    );
+}

@@ -1,0 +1,138 @@
+//! Plugin Development Kit for [`bevy_wasmi_plugins`] mods written in Rust.
+//!
+//! A mod is a `wasm32-wasip1` program that talks [JSON-RPC 2.0] with the game over its
+//! stdin and stdout, one message per line (see [`protocol`]). This crate is everything
+//! such a program needs: implement [`Plugin`] for a type, add typed methods, and let
+//! [`register_plugin!`] write `main`.
+//!
+//! ```no_run
+//! use bevy_wasmi_plugins_pdk::prelude::*;
+//! use serde::Deserialize;
+//! use std::cell::Cell;
+//!
+//! #[derive(Default)]
+//! struct Counter {
+//!     total: Cell<i64>,
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct AddParams {
+//!     a: i64,
+//!     b: i64,
+//! }
+//!
+//! impl Plugin for Counter {
+//!     fn methods(methods: &mut Methods<Self>) {
+//!         methods.add("add", Self::add).add("total", Self::total);
+//!     }
+//! }
+//!
+//! impl Counter {
+//!     async fn add(&'static self, p: AddParams) -> Result<i64, Error> {
+//!         let doubled: i64 = host::call("game.double", &[p.a]).await?; // ask the game
+//!         log::info!("adding {}", p.b); // to stderr, then to the game's log
+//!         self.total.set(self.total.get() + doubled + p.b);
+//!         Ok(doubled + p.b)
+//!     }
+//!
+//!     async fn total(&'static self) -> Result<i64, Error> {
+//!         Ok(self.total.get())
+//!     }
+//! }
+//!
+//! register_plugin!(Counter);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip1` and drop the `.wasm` into
+//! the game's `assets/mods/`.
+//!
+//! # What the PDK does for you
+//!
+//! - **Lifecycle.** `plugin.init` calls [`Plugin::init`] and answers with the mod's
+//!   manifest: `{"name", "version", "methods", "events"}` (the crate's name and version,
+//!   the names added in [`Plugin::methods`], sorted, and [`Plugin::events`]).
+//!   `plugin.shutdown` calls [`Plugin::shutdown`] and answers `{"state": …}`, which the
+//!   next instance receives in [`Init::state`].
+//! - **Concurrency.** Every request runs as its own task on a small single-threaded
+//!   executor, so a handler awaiting [`host::call`] does not hold up other requests, and
+//!   responses go out in whatever order they finish.
+//! - **Errors.** Params that do not match a method's type get `-32602` with serde's
+//!   explanation; unknown methods `-32601 Method not found: <name>`; a handler's [`Error`]
+//!   becomes the response's error object. Malformed lines, batches and lines over
+//!   [`protocol::DEFAULT_MAX_MESSAGE_SIZE`] are answered as the protocol says.
+//! - **Logging.** [`log`] records go to stderr as `LEVEL target: message` lines.
+//!
+//! The PDK uses no threads, no Tokio and no `HashMap` (whose random seed would import
+//! `random_get`); on `wasm32-wasip1` it reads and writes with the raw WASI calls and one
+//! reused buffer each way. It also builds natively, reading stdin and writing stdout,
+//! which is handy for trying a mod by hand:
+//!
+//! ```text
+//! $ printf '{"jsonrpc":"2.0","id":1,"method":"add","params":[2,3]}\n' | cargo run -p echo
+//! {"jsonrpc":"2.0","id":1,"result":5}
+//! ```
+//!
+//! [`bevy_wasmi_plugins`]: https://docs.rs/bevy_wasmi_plugins
+//! [JSON-RPC 2.0]: https://www.jsonrpc.org/specification
+
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
+
+mod error;
+pub mod host;
+mod json;
+mod logger;
+mod plugin;
+mod runtime;
+
+pub use bevy_wasmi_plugins_protocol as protocol;
+pub use error::Error;
+pub use json::{Init, Json, Params};
+pub use log;
+pub use plugin::{Handler, Methods, Plugin};
+
+/// What a mod names: `use bevy_wasmi_plugins_pdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::protocol::ErrorCode;
+    pub use crate::{Error, Init, Json, Methods, Params, Plugin, host, log, register_plugin};
+}
+
+/// Writes the mod's `main`, which runs the plugin until the host closes stdin.
+///
+/// Give it the type that implements [`Plugin`] (and `Default`). It also installs the
+/// logger and records the mod crate's `CARGO_PKG_NAME` and `CARGO_PKG_VERSION` for the
+/// manifest.
+///
+/// ```no_run
+/// use bevy_wasmi_plugins_pdk::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Quiet;
+///
+/// impl Plugin for Quiet {}
+///
+/// register_plugin!(Quiet);
+/// ```
+#[macro_export]
+macro_rules! register_plugin {
+    ($plugin:ty $(,)?) => {
+        fn main() {
+            $crate::__private::run::<$plugin>($crate::__private::Meta {
+                name: ::core::env!("CARGO_PKG_NAME"),
+                version: ::core::env!("CARGO_PKG_VERSION"),
+            });
+        }
+    };
+    ($($other:tt)*) => {
+        ::core::compile_error!(
+            "register_plugin! takes one type that implements bevy_wasmi_plugins_pdk::Plugin, \
+             e.g. `register_plugin!(MyPlugin);`"
+        );
+    };
+}
+
+/// Items `register_plugin!` and the [`Handler`] impls use; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::runtime::{Meta, Responder, Task, run};
+}

@@ -1,0 +1,246 @@
+//! The [`Plugin`] trait a mod implements and [`Methods`], its typed method table.
+
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::runtime::{Responder, Task};
+use crate::{Error, Init, Json, Params};
+
+/// A mod: its state, the methods it serves and how it reacts to the host.
+///
+/// Every item has a default, so the smallest mod is a type, an empty `impl` and
+/// [`register_plugin!`](crate::register_plugin). The PDK creates the plugin once with
+/// [`Default`] and keeps it for the life of the program, which is why handlers take
+/// `&'static self` (their futures may outlive any borrow); use `Cell`/`RefCell` for
+/// state — a mod is single-threaded.
+///
+/// Requests are answered like this:
+///
+/// - `plugin.init` and `plugin.shutdown` are built in; they call [`Plugin::init`] and
+///   [`Plugin::shutdown`].
+/// - A method added in [`Plugin::methods`] gets its typed params and returns its
+///   typed result.
+/// - Any other method goes to [`Plugin::handle`] (by default: `-32601 Method not found:
+///   <name>`).
+///
+/// Notifications from the host (such as the events listed in [`Plugin::events`]) go to
+/// [`Plugin::notification`].
+///
+/// ```no_run
+/// use bevy_wasmi_plugins_pdk::prelude::*;
+/// use serde::Deserialize;
+/// use std::cell::Cell;
+///
+/// #[derive(Default)]
+/// struct Counter {
+///     total: Cell<i64>,
+/// }
+///
+/// #[derive(Deserialize)]
+/// struct AddParams {
+///     a: i64,
+///     b: i64,
+/// }
+///
+/// impl Plugin for Counter {
+///     fn methods(methods: &mut Methods<Self>) {
+///         methods
+///             .add("add", Self::add)
+///             .add("total", |this: &'static Self| async move { Ok(this.total.get()) });
+///     }
+/// }
+///
+/// impl Counter {
+///     async fn add(&'static self, p: AddParams) -> Result<i64, Error> {
+///         // Ask the game, wait for its answer (other requests are served meanwhile).
+///         let doubled: i64 = host::call("game.double", &[p.a]).await?;
+///         host::notify("counter.added", &[p.b])?;
+///         log::info!("adding {}", p.b);
+///         self.total.set(self.total.get() + doubled + p.b);
+///         Ok(doubled + p.b)
+///     }
+/// }
+///
+/// register_plugin!(Counter);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a bevy_wasmi_plugins_pdk plugin",
+    label = "`register_plugin!` needs a type that implements `Plugin`",
+    note = "add `impl bevy_wasmi_plugins_pdk::Plugin for {Self} {{}}` (every item has a default) and derive or implement `Default` for it"
+)]
+#[allow(
+    async_fn_in_trait,
+    reason = "a mod is single-threaded: futures need not be Send"
+)]
+pub trait Plugin: Default + 'static {
+    /// Adds the methods this mod serves; their names are listed in the manifest
+    /// `plugin.init` returns. Default: none.
+    fn methods(methods: &mut Methods<Self>) {
+        let _ = methods;
+    }
+
+    /// The events (host notifications) this mod wants, listed in its manifest so the host
+    /// sends them. Default: none.
+    fn events() -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Called for `plugin.init`, the host's first request, with the mod's configuration
+    /// and any state carried over from a previous instance. Default: does nothing.
+    ///
+    /// # Errors
+    ///
+    /// An error fails `plugin.init`; the host then treats the mod as not started.
+    async fn init(&'static self, init: Init) -> Result<(), Error> {
+        let _ = init;
+        Ok(())
+    }
+
+    /// Answers requests for methods not added in [`Plugin::methods`].
+    ///
+    /// # Errors
+    ///
+    /// The error becomes the response's `error` object. Default:
+    /// `-32601 Method not found: <method>`.
+    async fn handle(&'static self, method: &str, params: Params<'_>) -> Result<Json, Error> {
+        let _ = params;
+        Err(Error::method_not_found(method))
+    }
+
+    /// Receives a notification from the host (an event, or any other message without
+    /// an id). Default: ignores it.
+    async fn notification(&'static self, method: &str, params: Params<'_>) {
+        let _ = (method, params);
+    }
+
+    /// Called for `plugin.shutdown`, before the host unloads or reloads the mod. The
+    /// state returned here is handed to the next instance's [`Plugin::init`] (hot
+    /// reload). Default: no state.
+    ///
+    /// # Errors
+    ///
+    /// An error is sent back to the host; the mod is unloaded anyway.
+    async fn shutdown(&'static self) -> Result<Option<Json>, Error> {
+        Ok(None)
+    }
+}
+
+/// A request handler: an async function or closure taking the plugin and, optionally,
+/// the typed params, and returning `Result<R, Error>` where `R: Serialize`.
+///
+/// Implemented for
+///
+/// - `Fn(&'static P) -> impl Future<Output = Result<R, Error>>` (params ignored), and
+/// - `Fn(&'static P, T) -> impl Future<Output = Result<R, Error>>` where
+///   `T: DeserializeOwned` (absent params deserialize from `null`, so `T = ()` and
+///   `T = Option<_>` accept them; params that do not match get `-32602`).
+///
+/// Both forms cover `async fn name(&'static self, …)` methods and closures such as
+/// `|this: &'static Self, (a, b): (i64, i64)| async move { Ok(a + b) }` (annotate the
+/// closure's arguments). The marker type `M` only tells the two forms apart.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a method handler for `{P}`",
+    label = "not an async handler of the right shape",
+    note = "a handler is an `async fn(&'static self)` or `async fn(&'static self, params: T)` with `T: DeserializeOwned`, returning `Result<R, Error>` with `R: Serialize`",
+    note = "closures need their argument types written out: `|this: &'static Self, (a, b): (i64, i64)| async move {{ Ok(a + b) }}`"
+)]
+pub trait Handler<P, M>: 'static {
+    #[doc(hidden)]
+    fn start(&self, plugin: &'static P, params: Params<'_>, reply: Responder) -> Option<Task>;
+}
+
+impl<P, F, Fut, R> Handler<P, ()> for F
+where
+    P: 'static,
+    F: Fn(&'static P) -> Fut + 'static,
+    Fut: Future<Output = Result<R, Error>> + 'static,
+    R: Serialize,
+{
+    fn start(&self, plugin: &'static P, _params: Params<'_>, reply: Responder) -> Option<Task> {
+        let future = self(plugin);
+        Some(Box::pin(async move { reply.finish(future.await) }))
+    }
+}
+
+impl<P, F, Fut, T, R> Handler<P, (T,)> for F
+where
+    P: 'static,
+    F: Fn(&'static P, T) -> Fut + 'static,
+    Fut: Future<Output = Result<R, Error>> + 'static,
+    T: DeserializeOwned,
+    R: Serialize,
+{
+    fn start(&self, plugin: &'static P, params: Params<'_>, reply: Responder) -> Option<Task> {
+        match params.parse::<T>() {
+            Ok(params) => {
+                let future = self(plugin, params);
+                Some(Box::pin(async move { reply.finish(future.await) }))
+            }
+            Err(error) => {
+                reply.error(error.as_response_error());
+                None
+            }
+        }
+    }
+}
+
+/// A type-erased handler.
+type Erased<P> = Box<dyn Fn(&'static P, Params<'_>, Responder) -> Option<Task>>;
+
+/// The methods a [`Plugin`] serves, each with a typed handler; filled in by
+/// [`Plugin::methods`].
+pub struct Methods<P: 'static> {
+    /// Sorted by name once registration is over.
+    entries: Vec<(&'static str, Erased<P>)>,
+}
+
+impl<P: 'static> Methods<P> {
+    pub(crate) fn new() -> Self {
+        Methods {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds method `name`, served by `handler` (see [`Handler`] for what it may be).
+    ///
+    /// Adding a name twice replaces the first handler. The built-in `plugin.init` and
+    /// `plugin.shutdown` cannot be replaced (a warning is logged).
+    pub fn add<M, H: Handler<P, M>>(&mut self, name: &'static str, handler: H) -> &mut Self {
+        if crate::runtime::is_builtin(name) {
+            log::warn!("method {name} is built into the PDK and cannot be replaced");
+            return self;
+        }
+        let erased: Erased<P> =
+            Box::new(move |plugin, params, reply| handler.start(plugin, params, reply));
+        match self.entries.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 = erased,
+            None => self.entries.push((name, erased)),
+        }
+        self
+    }
+
+    /// Whether `name` has been added.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, _)| *n == name)
+    }
+
+    /// The names added so far, in the order they were added (sorted once the mod runs).
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.entries.iter().map(|(n, _)| *n)
+    }
+
+    /// Sorts the table for lookups.
+    pub(crate) fn seal(&mut self) {
+        self.entries.sort_unstable_by_key(|(n, _)| *n);
+    }
+
+    /// The handler of `name` (after [`Methods::seal`]).
+    pub(crate) fn get(&self, name: &str) -> Option<&Erased<P>> {
+        self.entries
+            .binary_search_by_key(&name, |(n, _)| *n)
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+}

@@ -1,0 +1,285 @@
+//! Answering input lines: routing responses to waiting host calls, starting a task per
+//! request and notification, and writing responses (batches as one array line).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bevy_wasmi_plugins_protocol::{
+    Entry, ErrorCode, Frame, Message, Notification, Request, RequestId, ResponseError, fast_result,
+    parse_frame, write_error, write_result,
+};
+use serde::Serialize;
+
+use super::executor::{Executor, Task};
+use super::fast::fast_message;
+use super::{INIT, Meta, SHUTDOWN, state};
+use crate::{Error, Init, Json, Methods, Params, Plugin};
+
+/// The manifest `plugin.init` answers with.
+#[derive(Serialize)]
+struct Manifest {
+    name: &'static str,
+    version: &'static str,
+    methods: Vec<&'static str>,
+    events: &'static [&'static str],
+}
+
+/// What `plugin.shutdown` answers with.
+#[derive(Serialize)]
+struct ShutdownReply {
+    state: Option<Json>,
+}
+
+/// Where a response goes.
+enum ReplyTo {
+    /// Its own line.
+    Single,
+    /// Entry `index` of a batch's answer.
+    Batch(Rc<RefCell<BatchReply>>, usize),
+}
+
+impl ReplyTo {
+    /// Writes one response with `write` and sends it where it belongs.
+    fn send(self, write: impl FnOnce(&mut Vec<u8>)) {
+        match self {
+            ReplyTo::Single => state::with(|shared| {
+                write(&mut shared.out);
+                shared.out.push(b'\n');
+            }),
+            ReplyTo::Batch(batch, index) => {
+                let mut part = Vec::new();
+                write(&mut part);
+                let mut reply = batch.borrow_mut();
+                reply.parts[index] = Some(part);
+                reply.done();
+            }
+        }
+    }
+}
+
+/// The responses of a batch, sent as one array once all its requests are answered.
+struct BatchReply {
+    parts: Vec<Option<Vec<u8>>>,
+    /// Responses still to come, plus one while the batch is being dispatched.
+    pending: usize,
+}
+
+impl BatchReply {
+    /// A reply slot for entry `index`.
+    fn slot(batch: &Rc<RefCell<BatchReply>>, index: usize) -> ReplyTo {
+        batch.borrow_mut().pending += 1;
+        ReplyTo::Batch(batch.clone(), index)
+    }
+
+    /// One response (or the dispatch) is done; sends the array after the last.
+    fn done(&mut self) {
+        self.pending -= 1;
+        if self.pending > 0 {
+            return;
+        }
+        let mut parts = self.parts.iter().flatten().peekable();
+        if parts.peek().is_none() {
+            return; // only notifications: nothing is sent
+        }
+        state::with(|shared| {
+            shared.out.push(b'[');
+            for (i, part) in parts.enumerate() {
+                if i > 0 {
+                    shared.out.push(b',');
+                }
+                shared.out.extend_from_slice(part);
+            }
+            shared.out.extend_from_slice(b"]\n");
+        });
+    }
+}
+
+/// Sends the response to one request.
+#[doc(hidden)]
+pub struct Responder {
+    id: RequestId,
+    to: ReplyTo,
+}
+
+impl Responder {
+    /// Answers with `outcome`.
+    pub fn finish<R: Serialize>(self, outcome: Result<R, Error>) {
+        match outcome {
+            Ok(result) => self.result(&result),
+            Err(error) => self.error(error.as_response_error()),
+        }
+    }
+
+    /// Answers with a result (an internal error if it does not serialize).
+    pub fn result<R: Serialize + ?Sized>(self, result: &R) {
+        let id = self.id;
+        self.to.send(|out| {
+            if let Err(e) = write_result(out, &id, result) {
+                let error = ResponseError::internal(format!("result did not serialize: {e}"));
+                write_error(out, Some(&id), &error);
+            }
+        });
+    }
+
+    /// Answers with an error.
+    pub fn error(self, error: &ResponseError) {
+        let id = self.id;
+        self.to.send(|out| write_error(out, Some(&id), error));
+    }
+}
+
+/// Writes an error response with a `null` id on its own line.
+pub(crate) fn reply_null(error: &ResponseError) {
+    state::with(|shared| {
+        write_error(&mut shared.out, None, error);
+        shared.out.push(b'\n');
+    });
+}
+
+/// The plugin, its method table and its tasks.
+pub(crate) struct Server<P: Plugin> {
+    plugin: &'static P,
+    methods: Methods<P>,
+    manifest: Rc<Manifest>,
+    pub(crate) executor: Executor,
+}
+
+impl<P: Plugin> Server<P> {
+    /// Creates the plugin and collects its methods.
+    pub(crate) fn new(meta: &Meta) -> Self {
+        let mut methods = Methods::new();
+        P::methods(&mut methods);
+        methods.seal();
+        let manifest = Rc::new(Manifest {
+            name: meta.name,
+            version: meta.version,
+            methods: methods.names().collect(),
+            events: P::events(),
+        });
+        Server {
+            plugin: Box::leak(Box::new(P::default())),
+            methods,
+            manifest,
+            executor: Executor::new(),
+        }
+    }
+
+    /// Handles one input line (without its `\n`).
+    pub(crate) fn line(&mut self, line: &[u8]) {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return;
+        }
+        // The host answers calls in one fixed form: skip the full parse for it.
+        if let Some((id, result)) = fast_result(line) {
+            if !state::answer(id, Ok(result)) {
+                log::warn!("ignored a response to unknown request id {id}");
+            }
+            return;
+        }
+        // Requests and notifications in the fixed form: skip it too.
+        if let Some(message) = fast_message(line) {
+            return self.entry(Ok(message), || ReplyTo::Single);
+        }
+        match parse_frame(line) {
+            Err(error) => reply_null(&error),
+            Ok(Frame::Single(entry)) => self.entry(entry, || ReplyTo::Single),
+            Ok(Frame::Batch(entries)) => {
+                let batch = Rc::new(RefCell::new(BatchReply {
+                    parts: vec![None; entries.len()],
+                    pending: 1,
+                }));
+                for (index, entry) in entries.into_iter().enumerate() {
+                    self.entry(entry, || BatchReply::slot(&batch, index));
+                }
+                batch.borrow_mut().done();
+            }
+        }
+    }
+
+    fn entry(&mut self, entry: Entry<'_>, to: impl FnOnce() -> ReplyTo) {
+        match entry {
+            Err(invalid) => to().send(|out| write_error(out, invalid.id.as_ref(), &invalid.error)),
+            Ok(Message::Request(request)) => self.request(request, to()),
+            Ok(Message::Notification(notification)) => self.notification(notification),
+            Ok(Message::Response(response)) => match response.id {
+                Some(RequestId::Number(id)) => {
+                    let result = response.result.map(|raw| raw.get().as_bytes());
+                    if !state::answer(id, result) {
+                        log::warn!("ignored a response to unknown request id {id}");
+                    }
+                }
+                Some(RequestId::String(_)) => {
+                    log::warn!("ignored a response with a string id (the mod sends numbers)");
+                }
+                None => match response.result {
+                    Err(error) => log::error!("the host rejected a message: {error}"),
+                    Ok(_) => log::warn!("ignored a response with a null id"),
+                },
+            },
+        }
+    }
+
+    fn spawn(&mut self, task: Task) {
+        self.executor.spawn(task);
+    }
+
+    fn request(&mut self, request: Request<'_>, to: ReplyTo) {
+        let Request { id, method, params } = request;
+        let reply = Responder { id, to };
+        let plugin = self.plugin;
+        match &*method {
+            INIT => match Params::new(INIT, params).parse::<Option<Init>>() {
+                Ok(init) => {
+                    let manifest = self.manifest.clone();
+                    self.spawn(Box::pin(async move {
+                        match plugin.init(init.unwrap_or_default()).await {
+                            Ok(()) => reply.result(&*manifest),
+                            Err(error) => reply.error(error.as_response_error()),
+                        }
+                    }));
+                }
+                Err(error) => reply.error(error.as_response_error()),
+            },
+            SHUTDOWN => self.spawn(Box::pin(async move {
+                let outcome = plugin.shutdown().await;
+                reply.finish(outcome.map(|state| ShutdownReply { state }));
+            })),
+            name => match self.methods.get(name) {
+                Some(handler) => {
+                    if let Some(task) = handler(plugin, Params::new(name, params), reply) {
+                        self.spawn(task);
+                    }
+                }
+                None => {
+                    let method: Box<str> = method.into();
+                    let params = params.map(ToOwned::to_owned);
+                    self.spawn(Box::pin(async move {
+                        let params = Params::new(&method, params.as_deref());
+                        let outcome = plugin.handle(&method, params).await;
+                        reply.finish(outcome);
+                    }));
+                }
+            },
+        }
+    }
+
+    fn notification(&mut self, notification: Notification<'_>) {
+        let plugin = self.plugin;
+        let method: Box<str> = notification.method.into();
+        let params = notification.params.map(ToOwned::to_owned);
+        self.spawn(Box::pin(async move {
+            plugin
+                .notification(&method, Params::new(&method, params.as_deref()))
+                .await;
+        }));
+    }
+}
+
+/// The response to a line over the size cap.
+pub(crate) fn too_large(max: usize) -> ResponseError {
+    ResponseError::new(
+        ErrorCode::MessageTooLarge,
+        format!("Message too large: a line was longer than {max} bytes"),
+    )
+}

@@ -1,0 +1,173 @@
+//! Recognising the host's requests and notifications in the protocol's fixed wire form
+//! without the general parser.
+//!
+//! The protocol crate's writers always put members in one order without spaces
+//! (`{"jsonrpc":"2.0","id":1,"method":"m","params":[…]}`), and hosts use them. A line in
+//! exactly that form (numeric id, method without escapes, array or object params) is
+//! read here by hand — on wasmi this costs a few thousand fuel instead of the ~20k of
+//! [`parse_frame`](bevy_wasmi_plugins_protocol::parse_frame) — and the params are still
+//! validated as one JSON value. Anything else returns `None` and takes the general path,
+//! which also produces every error response, so both paths answer alike.
+//!
+//! This is the request-side twin of the protocol crate's `fast_result` and belongs next
+//! to it there.
+
+use std::borrow::Cow;
+
+use bevy_wasmi_plugins_protocol::{Message, Notification, Request, RequestId};
+use serde_json::value::RawValue;
+
+/// Reads `line` (trimmed, without `\n`) if it is a request or notification in the fixed
+/// wire form.
+pub(crate) fn fast_message(line: &[u8]) -> Option<Message<'_>> {
+    let rest = line.strip_prefix(br#"{"jsonrpc":"2.0","#)?;
+    let (id, rest) = match rest.strip_prefix(br#""id":"#) {
+        Some(rest) => {
+            let end = rest.iter().position(|&b| b == b',')?;
+            let (id, rest) = rest.split_at(end);
+            (Some(integer(id)?), rest.strip_prefix(b",")?)
+        }
+        None => (None, rest),
+    };
+    let rest = rest.strip_prefix(br#""method":""#)?;
+    let end = rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if rest[end] != b'"' {
+        return None; // escapes or control characters: let the parser judge
+    }
+    let method = std::str::from_utf8(&rest[..end]).ok()?;
+    let rest = &rest[end + 1..];
+    let params = match rest {
+        b"}" => None,
+        _ => {
+            let params = rest.strip_prefix(br#","params":"#)?.strip_suffix(b"}")?;
+            if !matches!(params.first(), Some(b'[' | b'{')) {
+                return None;
+            }
+            Some(serde_json::from_slice::<&RawValue>(params).ok()?)
+        }
+    };
+    let method = Cow::Borrowed(method);
+    Some(match id {
+        Some(id) => Message::Request(Request {
+            id: RequestId::Number(id),
+            method,
+            params,
+        }),
+        None => Message::Notification(Notification { method, params }),
+    })
+}
+
+/// A JSON integer that fits `i64` (no leading zeros, no fraction or exponent).
+fn integer(digits: &[u8]) -> Option<i64> {
+    let unsigned = digits.strip_prefix(b"-").unwrap_or(digits);
+    let valid = match unsigned {
+        [] => false,
+        [b'0'] => true,
+        [b'0', ..] => false,
+        _ => unsigned.iter().all(u8::is_ascii_digit),
+    };
+    if !valid {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bevy_wasmi_plugins_protocol::{Frame, parse_frame, write_notification, write_request};
+
+    /// What the general parser makes of `line`, in a comparable form.
+    fn general(line: &[u8]) -> Option<String> {
+        match parse_frame(line) {
+            Ok(Frame::Single(Ok(message))) => Some(describe(&message)),
+            _ => None,
+        }
+    }
+
+    fn describe(message: &Message<'_>) -> String {
+        match message {
+            Message::Request(r) => {
+                format!(
+                    "req {:?} {} {:?}",
+                    r.id,
+                    r.method,
+                    r.params.map(RawValue::get)
+                )
+            }
+            Message::Notification(n) => {
+                format!("note {} {:?}", n.method, n.params.map(RawValue::get))
+            }
+            Message::Response(_) => "response".to_owned(),
+        }
+    }
+
+    #[test]
+    fn reads_what_the_protocol_writers_write() {
+        let mut line = Vec::new();
+        write_request(
+            &mut line,
+            &RequestId::Number(-42),
+            "game.tick",
+            Some(&[1, 2]),
+        )
+        .unwrap();
+        let message = fast_message(&line).unwrap();
+        assert_eq!(
+            describe(&message),
+            "req Number(-42) game.tick Some(\"[1,2]\")"
+        );
+        assert_eq!(Some(describe(&message)), general(&line));
+
+        for (params, expected) in [
+            (None, "None"),
+            (
+                Some(serde_json::json!({"a": {"b": [1, "}"]}})),
+                "Some(\"{\\\"a\\\":{\\\"b\\\":[1,\\\"}\\\"]}}\")",
+            ),
+        ] {
+            line.clear();
+            write_notification(&mut line, "ünïcode.event", params.as_ref()).unwrap();
+            let message = fast_message(&line).unwrap();
+            assert_eq!(describe(&message), format!("note ünïcode.event {expected}"));
+            assert_eq!(Some(describe(&message)), general(&line));
+        }
+    }
+
+    #[test]
+    fn leaves_everything_else_to_the_parser() {
+        for line in [
+            // Other member orders, spaces, string ids, escapes.
+            r#"{"id":1,"jsonrpc":"2.0","method":"a"}"#,
+            r#"{"jsonrpc":"2.0", "id":1,"method":"a"}"#,
+            r#"{"jsonrpc":"2.0","id":"1","method":"a"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"a\"b"}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"a"}"#,
+            r#"{"jsonrpc":"2.0","id":01,"method":"a"}"#,
+            r#"{"jsonrpc":"2.0","id":99999999999999999999,"method":"a"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"a"}"#,
+            // Invalid: scalar params, broken params, extra members, responses.
+            r#"{"jsonrpc":"2.0","id":1,"method":"a","params":5}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"a","params":[1,}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"a","params":[1],"x":2}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"a","result":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"a"} "#,
+            r#"{"jsonrpc":"2.0","id":1,"result":1}"#,
+            r#"{"jsonrpc":"2.0","method":"a""#,
+        ] {
+            assert!(fast_message(line.as_bytes()).is_none(), "{line}");
+        }
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(integer(b"0"), Some(0));
+        assert_eq!(integer(b"-7"), Some(-7));
+        assert_eq!(integer(b"9223372036854775807"), Some(i64::MAX));
+        for bad in [&b""[..], b"-", b"00", b"-01", b"1e3", b"+1", b" 1"] {
+            assert_eq!(integer(bad), None, "{bad:?}");
+        }
+    }
+}

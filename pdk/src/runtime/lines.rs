@@ -1,0 +1,192 @@
+//! Splitting stdin into lines, in one reused buffer, with a cap on a line's length.
+
+use super::io::Io;
+
+/// Initial size of the input buffer; it grows (up to the cap) for longer lines.
+const INITIAL_CAPACITY: usize = 4096;
+
+/// An empty buffer larger than this is given back.
+const SHRINK_ABOVE: usize = 64 * 1024;
+
+/// What [`LineReader::next_line`] found.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Line<'a> {
+    /// A complete line, without its `\n`.
+    Complete(&'a [u8]),
+    /// A line longer than the cap ended here; its bytes were dropped.
+    TooLarge,
+}
+
+/// Reads input into a buffer and hands out complete lines.
+pub(crate) struct LineReader {
+    /// Initialised bytes; `start..end` holds unread input.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// `start..scanned` is known to hold no `\n`.
+    scanned: usize,
+    /// Inside a line that went over the cap: drop input until its `\n`.
+    discarding: bool,
+    max: usize,
+}
+
+impl LineReader {
+    /// A reader refusing lines longer than `max` bytes.
+    pub(crate) fn new(max: usize) -> Self {
+        LineReader {
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            scanned: 0,
+            discarding: false,
+            max,
+        }
+    }
+
+    /// Reads more input (waiting for it); returns false at the end of input.
+    pub(crate) fn fill(&mut self, io: &mut impl Io) -> bool {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            self.scanned = 0;
+            if self.buf.len() > SHRINK_ABOVE {
+                // Do not keep a huge buffer for one long line.
+                self.buf = vec![0; INITIAL_CAPACITY];
+            }
+        } else if self.end == self.buf.len() && self.start > 0 {
+            // Move the unfinished line to the front.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let limit = self.max.saturating_add(1).max(INITIAL_CAPACITY);
+            let size = (self.buf.len() * 2).clamp(INITIAL_CAPACITY, limit);
+            self.buf.resize(size.max(self.end + 1), 0);
+        }
+        let n = io.read(&mut self.buf[self.end..]);
+        self.end += n;
+        n > 0
+    }
+
+    /// The next complete line in the buffer, if any.
+    pub(crate) fn next_line(&mut self) -> Option<Line<'_>> {
+        match self.buf[self.scanned..self.end]
+            .iter()
+            .position(|&b| b == b'\n')
+        {
+            Some(offset) => {
+                let newline = self.scanned + offset;
+                let line = self.start..newline;
+                self.start = newline + 1;
+                self.scanned = self.start;
+                if std::mem::take(&mut self.discarding) || line.len() > self.max {
+                    return Some(Line::TooLarge);
+                }
+                Some(Line::Complete(&self.buf[line]))
+            }
+            None => {
+                self.scanned = self.end;
+                if self.discarding || self.end - self.start > self.max {
+                    self.discarding = true;
+                    self.start = self.end;
+                }
+                None
+            }
+        }
+    }
+
+    /// What is left at the end of input: a last line without `\n`, if any.
+    pub(crate) fn rest(&mut self) -> Option<Line<'_>> {
+        let line = self.start..self.end;
+        self.start = self.end;
+        self.scanned = self.end;
+        if std::mem::take(&mut self.discarding) {
+            return Some(Line::TooLarge);
+        }
+        (!line.is_empty()).then(|| Line::Complete(&self.buf[line]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    struct Chunks(VecDeque<Vec<u8>>);
+
+    impl Io for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> usize {
+            let Some(mut chunk) = self.0.pop_front() else {
+                return 0;
+            };
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            if n < chunk.len() {
+                self.0.push_front(chunk.split_off(n));
+            }
+            n
+        }
+
+        fn write(&mut self, _: &[u8]) -> bool {
+            true
+        }
+    }
+
+    fn lines(max: usize, chunks: &[&[u8]]) -> Vec<String> {
+        let mut io = Chunks(chunks.iter().map(|c| c.to_vec()).collect());
+        let mut reader = LineReader::new(max);
+        let mut out = Vec::new();
+        let mut push = |line: Line<'_>| {
+            out.push(match line {
+                Line::Complete(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
+                Line::TooLarge => "<too large>".to_owned(),
+            })
+        };
+        while reader.fill(&mut io) {
+            while let Some(line) = reader.next_line() {
+                push(line);
+            }
+        }
+        if let Some(line) = reader.rest() {
+            push(line);
+        }
+        out
+    }
+
+    #[test]
+    fn splits_lines_across_reads() {
+        assert_eq!(
+            lines(100, &[b"ab", b"c\nde", b"f\n\ng\nh"]),
+            ["abc", "def", "", "g", "h"]
+        );
+    }
+
+    #[test]
+    fn lines_longer_than_the_buffer_grow_it() {
+        let mut input = vec![b'x'; 10_000];
+        input.extend_from_slice(b"\nshort\n");
+        let got = lines(20_000, &[&input]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), 10_000);
+        assert_eq!(got[1], "short");
+    }
+
+    #[test]
+    fn lines_over_the_cap_are_dropped_and_reported() {
+        let long = vec![b'x'; 10_000];
+        let got = lines(5000, &[b"ok\n", &long, &long, b"x\nnext\n"]);
+        assert_eq!(got, ["ok", "<too large>", "next"]);
+        // Over the cap within one read.
+        let mut input = vec![b'y'; 6000];
+        input.extend_from_slice(b"\nafter");
+        assert_eq!(lines(5000, &[&input]), ["<too large>", "after"]);
+        // Exactly at the cap is fine.
+        let mut input = vec![b'z'; 5000];
+        input.push(b'\n');
+        assert_eq!(lines(5000, &[&input])[0].len(), 5000);
+        // Cut off by the end of input.
+        assert_eq!(lines(5000, &[&long]), ["<too large>"]);
+    }
+}

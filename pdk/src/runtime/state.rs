@@ -1,0 +1,161 @@
+//! State shared by the main loop, the tasks and [`host`](crate::host): the output buffer
+//! and the host calls waiting for an answer.
+
+use std::cell::RefCell;
+use std::task::Waker;
+
+use bevy_wasmi_plugins_protocol::ResponseError;
+
+/// A host call, by id.
+pub(crate) enum CallSlot {
+    /// Sent, not answered; the waker of the task awaiting it, once polled.
+    Waiting(Option<Waker>),
+    /// Answered: the result's JSON bytes, or the host's error.
+    Answered(Result<Vec<u8>, ResponseError>),
+    /// Its future was dropped: the answer, when it comes, is dropped too.
+    Abandoned,
+}
+
+/// Host calls by id: a vector sorted by id. Ids only grow and few calls are in flight at
+/// once, so this beats a `BTreeMap` in speed and in code size (and a `HashMap` would
+/// import `random_get` for its seed).
+pub(crate) struct Calls(Vec<(i64, CallSlot)>);
+
+impl Calls {
+    fn find(&self, id: i64) -> Result<usize, usize> {
+        // Usually the newest or the oldest: check the ends first.
+        match self.0.last() {
+            None => Err(0),
+            Some((last, _)) if *last < id => Err(self.0.len()),
+            Some(_) => self.0.binary_search_by_key(&id, |(i, _)| *i),
+        }
+    }
+
+    /// Adds or replaces the slot of `id`.
+    pub(crate) fn insert(&mut self, id: i64, slot: CallSlot) {
+        match self.find(id) {
+            Ok(i) => self.0[i].1 = slot,
+            Err(i) => self.0.insert(i, (id, slot)),
+        }
+    }
+
+    pub(crate) fn get(&self, id: &i64) -> Option<&CallSlot> {
+        self.find(*id).ok().map(|i| &self.0[i].1)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &i64) -> Option<&mut CallSlot> {
+        self.find(*id).ok().map(|i| &mut self.0[i].1)
+    }
+
+    pub(crate) fn remove(&mut self, id: &i64) -> Option<CallSlot> {
+        self.find(*id).ok().map(|i| self.0.remove(i).1)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+pub(crate) struct Shared {
+    /// Everything to write to stdout at the next flush.
+    pub(crate) out: Vec<u8>,
+    /// Host calls without a consumed answer.
+    pub(crate) calls: Calls,
+    /// The id of the next host call.
+    pub(crate) next_id: i64,
+    /// Result buffers to reuse.
+    pub(crate) spare: Vec<Vec<u8>>,
+}
+
+thread_local! {
+    static SHARED: RefCell<Shared> = const {
+        RefCell::new(Shared {
+            out: Vec::new(),
+            calls: Calls(Vec::new()),
+            next_id: 1,
+            spare: Vec::new(),
+        })
+    };
+}
+
+/// Runs `f` on the shared state.
+///
+/// # Panics
+///
+/// If called from inside another `with` (a bug in this crate).
+pub(crate) fn with<T>(f: impl FnOnce(&mut Shared) -> T) -> T {
+    SHARED.with(|shared| f(&mut shared.borrow_mut()))
+}
+
+/// Runs `f` on the shared state unless it is gone (thread teardown) or in use.
+pub(crate) fn try_with(f: impl FnOnce(&mut Shared)) {
+    let _ = SHARED.try_with(|shared| {
+        if let Ok(mut shared) = shared.try_borrow_mut() {
+            f(&mut shared);
+        }
+    });
+}
+
+/// Forgets everything (a new run on this thread).
+pub(crate) fn reset() {
+    with(|shared| {
+        shared.out.clear();
+        shared.calls.clear();
+        shared.next_id = 1;
+    });
+}
+
+/// Routes the host's answer to call `id`; returns false when no call waits for it.
+pub(crate) fn answer(id: i64, result: Result<&[u8], ResponseError>) -> bool {
+    let waker = with(|shared| {
+        let slot = shared.calls.get_mut(&id)?;
+        match slot {
+            CallSlot::Waiting(waker) => {
+                let waker = waker.take();
+                let result = result.map(|bytes| {
+                    let mut buf = shared.spare.pop().unwrap_or_default();
+                    buf.extend_from_slice(bytes);
+                    buf
+                });
+                *slot = CallSlot::Answered(result);
+                Some(waker)
+            }
+            CallSlot::Abandoned => {
+                shared.calls.remove(&id);
+                Some(None)
+            }
+            CallSlot::Answered(_) => None,
+        }
+    });
+    match waker {
+        Some(waker) => {
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_stay_sorted_by_id() {
+        let mut calls = Calls(Vec::new());
+        for id in [3, 4, 1, 7, 5] {
+            calls.insert(id, CallSlot::Waiting(None));
+        }
+        let ids: Vec<i64> = calls.0.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [1, 3, 4, 5, 7]);
+        calls.insert(4, CallSlot::Abandoned);
+        assert!(matches!(calls.get(&4), Some(CallSlot::Abandoned)));
+        assert!(calls.get(&2).is_none() && calls.get(&8).is_none() && calls.get(&0).is_none());
+        assert!(matches!(calls.remove(&1), Some(CallSlot::Waiting(None))));
+        assert!(calls.remove(&1).is_none());
+        assert!(calls.get_mut(&7).is_some());
+        assert_eq!(calls.0.len(), 4);
+    }
+}
