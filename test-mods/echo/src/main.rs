@@ -68,6 +68,13 @@ struct Code {
     code: i32,
 }
 
+/// A host call to make on the caller's behalf.
+#[derive(Deserialize)]
+struct Relay {
+    method: String,
+    params: Box<serde_json::value::RawValue>,
+}
+
 #[derive(Serialize)]
 struct Env {
     args: Vec<String>,
@@ -97,6 +104,9 @@ impl Plugin for Echo {
                 Ok(this.ticks.get())
             })
             .add("double_via_host", Self::double_via_host)
+            .add("relay", |_: &'static Self, r: Relay| async move {
+                host::call_raw(&r.method, &r.params).await
+            })
             .add("notify_host", Self::notify_host)
             .add("concurrent", Self::concurrent)
             .add("spin", Self::spin)

@@ -1,0 +1,232 @@
+//! `wasmi-mod` end to end: the built binary on committed PDK mods and on WASI command
+//! programs written in WAT.
+
+#![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../bevy_wasmi_plugins/tests/mods/{name}.wasm"))
+}
+
+fn wasmi_mod(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmi-mod"))
+        .args(args)
+        .env("SECRET_HOST_VARIABLE", "must not leak")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap()
+}
+
+/// Writes a WAT program to a temporary `.wasm` file and returns its path.
+fn wat_file(name: &str, wat: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wasmi-mod-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    path
+}
+
+/// A command program: prints its arguments and environment (NUL-separated), copies
+/// stdin to stdout, writes "bye" to stderr and exits with code 3.
+const CAT: &str = r#"(module
+    (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env_sizes (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "environ_get" (func $env (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 900) "bye\n")
+    (func $out (param $fd i32) (param $ptr i32) (param $len i32)
+        (i32.store (i32.const 0) (local.get $ptr))
+        (i32.store (i32.const 4) (local.get $len))
+        (drop (call $write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
+    (func (export "_start")
+        (drop (call $args_sizes (i32.const 16) (i32.const 20)))
+        (drop (call $args (i32.const 100) (i32.const 1000)))
+        (call $out (i32.const 1) (i32.const 1000) (i32.load (i32.const 20)))
+        (drop (call $env_sizes (i32.const 16) (i32.const 20)))
+        (drop (call $env (i32.const 100) (i32.const 2000)))
+        (call $out (i32.const 1) (i32.const 2000) (i32.load (i32.const 20)))
+        (i32.store (i32.const 24) (i32.const 4000))
+        (i32.store (i32.const 28) (i32.const 4096))
+        (block $eof (loop $next
+            (br_if $eof (call $read (i32.const 0) (i32.const 24) (i32.const 1) (i32.const 32)))
+            (br_if $eof (i32.eqz (i32.load (i32.const 32))))
+            (call $out (i32.const 1) (i32.const 4000) (i32.load (i32.const 32)))
+            (br $next)))
+        (call $out (i32.const 2) (i32.const 900) (i32.const 4))
+        (call $exit (i32.const 3))))"#;
+
+#[test]
+fn run_streams_stdio_passes_args_and_only_the_given_env_and_returns_the_exit_code() {
+    let file = wat_file("cat", CAT);
+    let file = file.to_str().unwrap();
+    let out = wasmi_mod(
+        &["run", file, "--env", "MODE=fast", "--", "one", "two words"],
+        b"line 1\nline 2\n",
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let expected = format!("{file}\0one\0two words\0MODE=fast\0line 1\nline 2\n");
+    assert_eq!(text(&out.stdout), expected);
+    assert_eq!(text(&out.stderr), "bye\n");
+    assert!(!text(&out.stdout).contains("SECRET_HOST_VARIABLE"));
+}
+
+#[test]
+fn run_reports_a_trap_with_status_134() {
+    let file = wat_file(
+        "trap",
+        r#"(module (memory (export "memory") 1) (func (export "_start") unreachable))"#,
+    );
+    let out = wasmi_mod(&["run", file.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(134));
+    assert_eq!(
+        text(&out.stderr),
+        "wasmi-mod: mod `trap` trapped: wasm `unreachable` instruction executed\n"
+    );
+}
+
+#[test]
+fn run_stops_an_endless_loop_at_the_fuel_limit() {
+    let file = wat_file(
+        "spin",
+        r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#,
+    );
+    let file = file.to_str().unwrap();
+    let out = wasmi_mod(&["run", file, "--fuel", "1000000"], b"");
+    assert_eq!(out.status.code(), Some(152));
+    assert_eq!(
+        text(&out.stderr),
+        format!("wasmi-mod: `{file}` ran out of fuel: it used all 1000000 units of --fuel\n")
+    );
+}
+
+#[test]
+fn run_stops_a_memory_bomb_at_the_memory_limit() {
+    let file = wat_file(
+        "bomb",
+        r#"(module (memory (export "memory") 1)
+            (func (export "_start")
+              (loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+              unreachable))"#,
+    );
+    let out = wasmi_mod(
+        &["run", file.to_str().unwrap(), "--max-memory", "2097152"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(137));
+    assert_eq!(
+        text(&out.stderr),
+        "wasmi-mod: mod `bomb` ran out of memory: it may use at most 2097152 bytes\n"
+    );
+}
+
+#[test]
+fn run_a_pdk_mod_as_a_plain_program() {
+    // A PDK mod answers JSON-RPC lines on stdin and exits at end of input.
+    let out = wasmi_mod(
+        &["run", fixture("echo").to_str().unwrap()],
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":[2,3]}\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":5}\n"
+    );
+}
+
+#[test]
+fn call_prints_the_result_on_one_line() {
+    let echo = fixture("echo");
+    let out = wasmi_mod(
+        &["call", echo.to_str().unwrap(), "greet", r#"{"name":"CLI"}"#],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "{\"greeting\":\"Hello, CLI!\"}\n");
+
+    let out = wasmi_mod(&["call", echo.to_str().unwrap(), "count"], b"");
+    assert_eq!(text(&out.stdout), "1\n");
+}
+
+#[test]
+fn call_prints_the_error_object_and_exits_1() {
+    let echo = fixture("echo");
+    let out = wasmi_mod(&["call", echo.to_str().unwrap(), "nope", "[]"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"code\":-32601,\"message\":\"Method not found: nope\"}\n"
+    );
+
+    let out = wasmi_mod(&["call", echo.to_str().unwrap(), "panic"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).starts_with("{\"code\":-32000,\"message\":\"mod `echo` panicked: "));
+    assert!(
+        text(&out.stderr).contains("panic on purpose"),
+        "the mod's stderr is passed on"
+    );
+
+    let out = wasmi_mod(&["call", echo.to_str().unwrap(), "add", "[1,"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("wasmi-mod: PARAMS_JSON is not valid JSON"));
+}
+
+#[test]
+fn host_calls_fail_unless_echo_host_is_given() {
+    let echo = fixture("echo");
+    let relay = r#"{"method":"game.anything","params":{"x":[1,2]}}"#;
+    let out = wasmi_mod(&["call", echo.to_str().unwrap(), "relay", relay], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"code\":-32601,\"message\":\"Method not found: game.anything\"}\n"
+    );
+    let out = wasmi_mod(
+        &[
+            "call",
+            echo.to_str().unwrap(),
+            "relay",
+            relay,
+            "--echo-host",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "{\"x\":[1,2]}\n");
+}
+
+#[test]
+fn call_stops_a_runaway_mod_at_the_fuel_limit() {
+    let echo = fixture("echo");
+    let out = wasmi_mod(
+        &[
+            "call",
+            echo.to_str().unwrap(),
+            "loop_forever",
+            "--fuel",
+            "20000000",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"code\":-32002,\"message\":\"mod `echo` used more than 20000000 fuel without waiting \
+         for input (an endless loop?); it was stopped\"}\n"
+    );
+}
