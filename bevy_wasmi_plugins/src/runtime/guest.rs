@@ -215,6 +215,11 @@ impl Guest {
         ctx.stdout_line_start = 0;
     }
 
+    /// Whether anything was written to stderr since it was last taken.
+    pub fn has_stderr(&self) -> bool {
+        !self.store.data().stderr.is_empty()
+    }
+
     /// Takes everything written to stderr so far.
     pub fn take_stderr(&mut self) -> Vec<u8> {
         let stderr = std::mem::take(&mut self.store.data_mut().stderr);

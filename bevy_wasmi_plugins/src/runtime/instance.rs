@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
-    serve_frame, write_request,
+    fast_message, fast_result, serve_frame, write_outcome, write_request,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use super::clock::ClockId;
 use super::error::ModError;
@@ -155,7 +156,7 @@ pub struct ModInstance {
     next_id: i64,
     pending: HashMap<i64, async_channel::Sender<Outcome>>,
     state: ModState,
-    /// Fuel used since the mod last waited for input.
+    /// Fuel used since the mod last waited for input (the end of an activation).
     activation_fuel: u64,
     /// Complete stdout lines taken from the guest, reused.
     lines: Vec<u8>,
@@ -387,12 +388,14 @@ impl ModInstance {
                     return Ok(RunStatus::Yielded);
                 }
                 GuestStatus::WaitingInput | GuestStatus::Sleeping { .. } => {
-                    if self.guest.is_runnable() {
-                        continue;
-                    }
+                    // The mod waits for input: its activation ends here, even when the
+                    // input (say, the answer to its host call) is already there.
                     self.activation_fuel = 0;
                     self.guest
                         .reset_output_budget(self.limits.max_output_per_activation);
+                    if self.guest.is_runnable() {
+                        continue;
+                    }
                     return Ok(match status {
                         GuestStatus::Sleeping { clock, deadline } => {
                             self.state = ModState::Sleeping;
@@ -433,11 +436,11 @@ impl ModInstance {
     /// Passes stderr lines to the host and serves complete stdout lines.
     fn serve_output(&mut self, host: &mut dyn ModHost) {
         let name = self.guest.name().clone();
-        let stderr = self.guest.take_stderr();
-        if !stderr.is_empty() {
+        if self.guest.has_stderr() {
+            let stderr = self.guest.take_stderr();
             self.log_lines(&name, &stderr, host);
+            self.guest.recycle_stderr(stderr);
         }
-        self.guest.recycle_stderr(stderr);
 
         self.guest.take_stdout_lines(&mut self.lines);
         if self.lines.is_empty() {
@@ -451,17 +454,40 @@ impl ModInstance {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            serve_frame(line, replies, |message| match message {
-                Message::Request(request) => Some(host.request(&name, &request)),
-                Message::Notification(notification) => {
+            // The fixed wire forms the PDK writes skip the general parser.
+            if let Some((id, result)) = fast_result(line)
+                && let Ok(result) = serde_json::from_slice::<&RawValue>(result)
+            {
+                let response = Response {
+                    id: Some(RequestId::Number(id)),
+                    result: Ok(result),
+                };
+                complete(pending, &name, response, host);
+                continue;
+            }
+            match fast_message(line) {
+                Some(Message::Request(request)) => {
+                    let outcome = host.request(&name, &request);
+                    write_outcome(replies, &request.id, &outcome);
+                    replies.push(b'\n');
+                }
+                Some(Message::Notification(notification)) => {
                     host.notification(&name, &notification);
-                    None
                 }
-                Message::Response(response) => {
-                    complete(pending, &name, response, host);
-                    None
+                _ => {
+                    serve_frame(line, replies, |message| match message {
+                        Message::Request(request) => Some(host.request(&name, &request)),
+                        Message::Notification(notification) => {
+                            host.notification(&name, &notification);
+                            None
+                        }
+                        Message::Response(response) => {
+                            complete(pending, &name, response, host);
+                            None
+                        }
+                    });
                 }
-            });
+            }
         }
         if !self.replies.is_empty() {
             self.guest.write_stdin(&self.replies);

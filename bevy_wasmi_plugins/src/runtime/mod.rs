@@ -184,9 +184,11 @@ impl ModModule {
 #[non_exhaustive]
 pub struct Limits {
     /// Most fuel the mod may use without waiting for input (one "activation": from the
-    /// moment it gets input until it waits for more). Over it, the mod is stopped with
+    /// moment it resumes with input until it reads an empty stdin again, which every
+    /// host call and every finished request does). Over it, the mod is stopped with
     /// [`ModError::FuelExhausted`]: an endless loop cannot hold on forever, even when it
-    /// is sliced over many frames.
+    /// is sliced over many frames, while a mod that talks with the host in a long loop
+    /// is not cut off.
     pub max_fuel_per_activation: u64,
     /// Most linear memory, in bytes.
     pub max_memory: usize,

@@ -263,20 +263,26 @@ impl Mem<'_> {
         self.write(ptr, &value.to_le_bytes())
     }
 
-    /// The `(ptr, len)` pairs of an iovec array, each checked to be in bounds.
+    /// Checks an iovec array and every buffer it names; returns the total length.
     /// More than `IOV_MAX` (1024) vectors is `EINVAL`.
-    fn iovecs(&self, iovs: u32, iovs_len: u32) -> Result<Vec<(u32, u32)>, i32> {
+    fn check_iovecs(&self, iovs: u32, iovs_len: u32) -> Result<usize, i32> {
         if iovs_len > 1024 {
             return Err(errno::INVAL);
         }
-        let mut out = Vec::with_capacity(iovs_len as usize);
+        self.slice(iovs, iovs_len * 8)?;
+        let mut total = 0usize;
         for i in 0..iovs_len {
-            let at = iovs.checked_add(i * 8).ok_or(errno::FAULT)?;
-            let (ptr, len) = (self.read_u32(at)?, self.read_u32(at + 4)?);
+            let (ptr, len) = self.iovec(iovs, i)?;
             self.slice(ptr, len)?;
-            out.push((ptr, len));
+            total += len as usize;
         }
-        Ok(out)
+        Ok(total)
+    }
+
+    /// The `(ptr, len)` of iovec `i`.
+    fn iovec(&self, iovs: u32, i: u32) -> Result<(u32, u32), i32> {
+        let at = iovs + i * 8;
+        Ok((self.read_u32(at)?, self.read_u32(at + 4)?))
     }
 }
 
@@ -318,9 +324,10 @@ pub(crate) fn read_stdin(
     nread: u32,
 ) -> Result<(), i32> {
     let mut mem = Mem(memory);
-    let vecs = mem.iovecs(iovs, iovs_len)?;
+    mem.check_iovecs(iovs, iovs_len)?;
     let mut total = 0u32;
-    for (ptr, len) in vecs {
+    for i in 0..iovs_len {
+        let (ptr, len) = mem.iovec(iovs, i)?;
         let available = &ctx.stdin[ctx.stdin_pos..];
         let n = available.len().min(len as usize);
         mem.write(ptr, &available[..n])?;
@@ -345,7 +352,7 @@ fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nread: i32) -
         // Check the pointers now, so that the resumption cannot fail on them.
         let mem = Mem(memory);
         if let Err(errno) = mem
-            .iovecs(iovs, iovs_len)
+            .check_iovecs(iovs, iovs_len)
             .and(mem.slice(nread, 4).map(drop))
         {
             return Ok(errno);
@@ -371,11 +378,11 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
         return Ok(errno::FAULT);
     };
     let mut mem = Mem(memory);
-    let vecs = match mem.iovecs(iovs as u32, iovs_len as u32) {
-        Ok(vecs) => vecs,
+    let (iovs, iovs_len) = (iovs as u32, iovs_len as u32);
+    let total = match mem.check_iovecs(iovs, iovs_len) {
+        Ok(total) => total,
         Err(errno) => return Ok(errno),
     };
-    let total: usize = vecs.iter().map(|(_, len)| *len as usize).sum();
     if total > ctx.output_budget {
         return Err(Error::host(Stop::Fatal(Fault::OutputFlood)));
     }
@@ -386,9 +393,12 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
         &mut ctx.stderr
     };
     let before = target.len();
-    for (ptr, len) in vecs {
-        // In bounds: checked by `iovecs`.
-        if let Ok(bytes) = mem.slice(ptr, len) {
+    for i in 0..iovs_len {
+        // In bounds: checked by `check_iovecs`.
+        if let Ok(bytes) = mem
+            .iovec(iovs, i)
+            .and_then(|(ptr, len)| mem.slice(ptr, len))
+        {
             target.extend_from_slice(bytes);
         }
     }

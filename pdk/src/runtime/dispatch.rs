@@ -5,13 +5,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bevy_wasmi_plugins_protocol::{
-    Entry, ErrorCode, Frame, Message, Notification, Request, RequestId, ResponseError, fast_result,
-    parse_frame, write_error, write_result,
+    Entry, ErrorCode, Frame, Message, Notification, Request, RequestId, ResponseError,
+    fast_message, fast_result, parse_frame, write_error, write_result,
 };
 use serde::Serialize;
 
 use super::executor::{Executor, Task};
-use super::fast::fast_message;
 use super::{INIT, Meta, SHUTDOWN, state};
 use crate::{Error, Init, Json, Methods, Params, Plugin};
 

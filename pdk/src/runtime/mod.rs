@@ -6,7 +6,6 @@
 
 mod dispatch;
 mod executor;
-mod fast;
 pub(crate) mod io;
 mod lines;
 pub(crate) mod state;

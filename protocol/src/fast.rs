@@ -5,21 +5,29 @@
 //! (`{"jsonrpc":"2.0","id":1,"method":"m","params":[…]}`), and hosts use them. A line in
 //! exactly that form (numeric id, method without escapes, array or object params) is
 //! read here by hand — on wasmi this costs a few thousand fuel instead of the ~20k of
-//! [`parse_frame`](bevy_wasmi_plugins_protocol::parse_frame) — and the params are still
+//! [`parse_frame`](crate::parse_frame) — and the params are still
 //! validated as one JSON value. Anything else returns `None` and takes the general path,
 //! which also produces every error response, so both paths answer alike.
 //!
-//! This is the request-side twin of the protocol crate's `fast_result` and belongs next
-//! to it there.
+//! This is the request-side twin of [`fast_result`](crate::fast_result).
 
 use std::borrow::Cow;
 
-use bevy_wasmi_plugins_protocol::{Message, Notification, Request, RequestId};
+use crate::{Message, Notification, Request, RequestId};
 use serde_json::value::RawValue;
 
 /// Reads `line` (trimmed, without `\n`) if it is a request or notification in the fixed
-/// wire form.
-pub(crate) fn fast_message(line: &[u8]) -> Option<Message<'_>> {
+/// wire form; `None` means "use [`parse_frame`](crate::parse_frame)".
+///
+/// ```
+/// use bevy_wasmi_plugins_protocol::{fast_message, Message};
+///
+/// let line = br#"{"jsonrpc":"2.0","id":3,"method":"add","params":[1,2]}"#;
+/// let Some(Message::Request(request)) = fast_message(line) else { panic!() };
+/// assert_eq!((request.method.as_ref(), request.params.unwrap().get()), ("add", "[1,2]"));
+/// assert!(fast_message(br#"{"id":3,"jsonrpc":"2.0","method":"add"}"#).is_none());
+/// ```
+pub fn fast_message(line: &[u8]) -> Option<Message<'_>> {
     let rest = line.strip_prefix(br#"{"jsonrpc":"2.0","#)?;
     let (id, rest) = match rest.strip_prefix(br#""id":"#) {
         Some(rest) => {
@@ -77,7 +85,7 @@ fn integer(digits: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bevy_wasmi_plugins_protocol::{Frame, parse_frame, write_notification, write_request};
+    use crate::{Frame, parse_frame, write_notification, write_request};
 
     /// What the general parser makes of `line`, in a comparable form.
     fn general(line: &[u8]) -> Option<String> {
