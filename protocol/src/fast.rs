@@ -16,27 +16,38 @@ use std::borrow::Cow;
 use crate::{Message, Notification, Request, RequestId};
 use serde_json::value::RawValue;
 
-/// Reads `line` (trimmed, without `\n`) if it is a request or notification in the fixed
-/// wire form; `None` means "use [`parse_frame`](crate::parse_frame)".
-///
-/// ```
-/// use bevy_wasmi_plugins_protocol::{fast_message, Message};
-///
-/// let line = br#"{"jsonrpc":"2.0","id":3,"method":"add","params":[1,2]}"#;
-/// let Some(Message::Request(request)) = fast_message(line) else { panic!() };
-/// assert_eq!((request.method.as_ref(), request.params.unwrap().get()), ("add", "[1,2]"));
-/// assert!(fast_message(br#"{"id":3,"jsonrpc":"2.0","method":"add"}"#).is_none());
-/// ```
-pub fn fast_message(line: &[u8]) -> Option<Message<'_>> {
+/// What [`fast_parse`] recognised in a line in the fixed wire form.
+#[derive(Debug, Clone)]
+pub enum Fast<'a> {
+    /// A success response: its id and the bytes of its result (not validated).
+    Result {
+        /// The request id.
+        id: i64,
+        /// The `result` member's bytes.
+        result: &'a [u8],
+    },
+    /// A request or a notification.
+    Message(Message<'a>),
+}
+
+/// Reads `line` (trimmed, without `\n`) if it is a success response, a request or a
+/// notification in the fixed wire form; `None` means "use
+/// [`parse_frame`](crate::parse_frame)". The prefix and id are read once for all three.
+pub fn fast_parse(line: &[u8]) -> Option<Fast<'_>> {
     let rest = line.strip_prefix(br#"{"jsonrpc":"2.0","#)?;
     let (id, rest) = match rest.strip_prefix(br#""id":"#) {
         Some(rest) => {
-            let end = rest.iter().position(|&b| b == b',')?;
-            let (id, rest) = rest.split_at(end);
-            (Some(integer(id)?), rest.strip_prefix(b",")?)
+            let (id, rest) = leading_integer(rest)?;
+            (Some(id), rest.strip_prefix(b",")?)
         }
         None => (None, rest),
     };
+    if let Some(result) = rest.strip_prefix(br#""result":"#) {
+        return Some(Fast::Result {
+            id: id?,
+            result: result.strip_suffix(b"}")?,
+        });
+    }
     let rest = rest.strip_prefix(br#""method":""#)?;
     let end = rest
         .iter()
@@ -57,29 +68,75 @@ pub fn fast_message(line: &[u8]) -> Option<Message<'_>> {
         }
     };
     let method = Cow::Borrowed(method);
-    Some(match id {
+    Some(Fast::Message(match id {
         Some(id) => Message::Request(Request {
             id: RequestId::Number(id),
             method,
             params,
         }),
         None => Message::Notification(Notification { method, params }),
-    })
+    }))
 }
 
-/// A JSON integer that fits `i64` (no leading zeros, no fraction or exponent).
-fn integer(digits: &[u8]) -> Option<i64> {
-    let unsigned = digits.strip_prefix(b"-").unwrap_or(digits);
-    let valid = match unsigned {
-        [] => false,
-        [b'0'] => true,
-        [b'0', ..] => false,
-        _ => unsigned.iter().all(u8::is_ascii_digit),
+/// Reads `line` (trimmed, without `\n`) if it is a request or notification in the fixed
+/// wire form; `None` means "use [`parse_frame`](crate::parse_frame)".
+///
+/// ```
+/// use bevy_wasmi_plugins_protocol::{fast_message, Message};
+///
+/// let line = br#"{"jsonrpc":"2.0","id":3,"method":"add","params":[1,2]}"#;
+/// let Some(Message::Request(request)) = fast_message(line) else { panic!() };
+/// assert_eq!((request.method.as_ref(), request.params.unwrap().get()), ("add", "[1,2]"));
+/// assert!(fast_message(br#"{"id":3,"jsonrpc":"2.0","method":"add"}"#).is_none());
+/// ```
+pub fn fast_message(line: &[u8]) -> Option<Message<'_>> {
+    match fast_parse(line)? {
+        Fast::Message(message) => Some(message),
+        Fast::Result { .. } => None,
+    }
+}
+
+/// Recognises a success response in the fixed wire form,
+/// `{"jsonrpc":"2.0","id":<integer>,"result":<json>}`, without parsing the result.
+///
+/// Returns the id and the bytes of the result. The result bytes are not validated: the
+/// caller's deserializer does that. Any other form returns `None`; use
+/// [`parse_frame`](crate::parse_frame).
+pub fn fast_result(line: &[u8]) -> Option<(i64, &[u8])> {
+    match fast_parse(line)? {
+        Fast::Result { id, result } => Some((id, result)),
+        Fast::Message(_) => None,
+    }
+}
+
+/// A JSON integer that fits `i64` at the start of `bytes` (no leading zeros); returns it
+/// and the bytes after it. A fraction or exponent is left in the rest, where the caller's
+/// next check fails on it.
+fn leading_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
     };
-    if !valid {
+    let len = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if len == 0 || len > 19 || (len > 1 && digits[0] == b'0') {
         return None;
     }
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    // Accumulate negatively so that i64::MIN fits.
+    let mut value: i64 = 0;
+    for &digit in &digits[..len] {
+        value = value
+            .checked_mul(10)?
+            .checked_sub(i64::from(digit - b'0'))?;
+    }
+    let value = if negative {
+        value
+    } else {
+        value.checked_neg()?
+    };
+    Some((value, &digits[len..]))
 }
 
 #[cfg(test)]
@@ -171,11 +228,27 @@ mod tests {
 
     #[test]
     fn integers() {
-        assert_eq!(integer(b"0"), Some(0));
-        assert_eq!(integer(b"-7"), Some(-7));
-        assert_eq!(integer(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [&b""[..], b"-", b"00", b"-01", b"1e3", b"+1", b" 1"] {
-            assert_eq!(integer(bad), None, "{bad:?}");
+        let whole = |b: &[u8]| {
+            leading_integer(b)
+                .filter(|(_, rest)| rest.is_empty())
+                .map(|(n, _)| n)
+        };
+        assert_eq!(whole(b"0"), Some(0));
+        assert_eq!(whole(b"-7"), Some(-7));
+        assert_eq!(whole(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(whole(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(leading_integer(b"12,x"), Some((12, &b",x"[..])));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"00",
+            b"-01",
+            b"1e3",
+            b"+1",
+            b" 1",
+            b"9223372036854775808",
+        ] {
+            assert_eq!(whole(bad), None, "{bad:?}");
         }
     }
 }

@@ -28,8 +28,8 @@
 //! {"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"Method not found"}}
 //! ```
 //!
-//! Readers accept any member order and whitespace. [`fast_result`] and [`fast_message`]
-//! recognise the fixed forms above without a full parse, which keeps both sides of a
+//! Readers accept any member order and whitespace. [`fast_parse`] (and its halves
+//! [`fast_result`] and [`fast_message`]) recognise the fixed forms above without a full parse, which keeps both sides of a
 //! call cheap (on wasmi a full parse costs a mod ~20k fuel); anything else goes through
 //! [`parse_frame`].
 //!
@@ -52,7 +52,7 @@ mod fast;
 use std::borrow::Cow;
 use std::fmt;
 
-pub use fast::fast_message;
+pub use fast::{Fast, fast_message, fast_parse, fast_result};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -645,22 +645,6 @@ pub fn write_outcome(out: &mut Vec<u8>, id: &RequestId, outcome: &Outcome) {
         Ok(result) => write_raw_result(out, id, result),
         Err(error) => write_error(out, Some(id), error),
     }
-}
-
-/// Recognises a success response in the fixed wire form,
-/// `{"jsonrpc":"2.0","id":<integer>,"result":<json>}`, without parsing the result.
-///
-/// Returns the id and the bytes of the result. The result bytes are not validated: the
-/// caller's deserializer does that. Any other form returns `None`; use [`parse_frame`].
-pub fn fast_result(line: &[u8]) -> Option<(i64, &[u8])> {
-    let rest = line.strip_prefix(br#"{"jsonrpc":"2.0","id":"#)?;
-    let digits = rest
-        .iter()
-        .position(|b| !(b.is_ascii_digit() || *b == b'-'))?;
-    let id = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
-    let result = rest[digits..].strip_prefix(br#","result":"#)?;
-    let result = result.strip_suffix(b"}")?;
-    Some((id, result))
 }
 
 /// Answers one line of input.

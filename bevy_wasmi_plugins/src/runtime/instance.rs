@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use bevy_wasmi_plugins_protocol::{
-    ErrorCode, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
-    fast_message, fast_result, serve_frame, write_outcome, write_request,
+    ErrorCode, Fast, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
+    fast_parse, serve_frame, write_outcome, write_request,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -455,23 +455,25 @@ impl ModInstance {
                 continue;
             }
             // The fixed wire forms the PDK writes skip the general parser.
-            if let Some((id, result)) = fast_result(line)
-                && let Ok(result) = serde_json::from_slice::<&RawValue>(result)
-            {
-                let response = Response {
-                    id: Some(RequestId::Number(id)),
-                    result: Ok(result),
-                };
-                complete(pending, &name, response, host);
-                continue;
-            }
-            match fast_message(line) {
-                Some(Message::Request(request)) => {
+            match fast_parse(line) {
+                Some(Fast::Result { id, result }) => {
+                    if let Ok(result) = serde_json::from_slice::<&RawValue>(result) {
+                        let response = Response {
+                            id: Some(RequestId::Number(id)),
+                            result: Ok(result),
+                        };
+                        complete(pending, &name, response, host);
+                        continue;
+                    }
+                    // Not valid JSON: the general parser answers it.
+                    serve_frame(line, replies, |_| None);
+                }
+                Some(Fast::Message(Message::Request(request))) => {
                     let outcome = host.request(&name, &request);
                     write_outcome(replies, &request.id, &outcome);
                     replies.push(b'\n');
                 }
-                Some(Message::Notification(notification)) => {
+                Some(Fast::Message(Message::Notification(notification))) => {
                     host.notification(&name, &notification);
                 }
                 _ => {

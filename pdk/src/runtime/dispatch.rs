@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bevy_wasmi_plugins_protocol::{
-    Entry, ErrorCode, Frame, Message, Notification, Request, RequestId, ResponseError,
-    fast_message, fast_result, parse_frame, write_error, write_result,
+    Entry, ErrorCode, Fast, Frame, Message, Notification, Request, RequestId, ResponseError,
+    fast_parse, parse_frame, write_error, write_result,
 };
 use serde::Serialize;
 
@@ -169,16 +169,16 @@ impl<P: Plugin> Server<P> {
         if line.is_empty() {
             return;
         }
-        // The host answers calls in one fixed form: skip the full parse for it.
-        if let Some((id, result)) = fast_result(line) {
-            if !state::answer(id, Ok(result)) {
-                log::warn!("ignored a response to unknown request id {id}");
+        // The host writes in one fixed form: skip the full parse for it.
+        match fast_parse(line) {
+            Some(Fast::Result { id, result }) => {
+                if !state::answer(id, Ok(result)) {
+                    log::warn!("ignored a response to unknown request id {id}");
+                }
+                return;
             }
-            return;
-        }
-        // Requests and notifications in the fixed form: skip it too.
-        if let Some(message) = fast_message(line) {
-            return self.entry(Ok(message), || ReplyTo::Single);
+            Some(Fast::Message(message)) => return self.entry(Ok(message), || ReplyTo::Single),
+            None => {}
         }
         match parse_frame(line) {
             Err(error) => reply_null(&error),
