@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 const ECHO: &[u8] = include_bytes!("mods/echo.wasm");
 const SPEC: &[u8] = include_bytes!("mods/spec.wasm");
+const BENCH_GUEST: &[u8] = include_bytes!("mods/bench_guest.wasm");
 
 fn echo_module(runtime: &Runtime) -> ModModule {
     runtime.compile("echo", ECHO).expect("echo.wasm compiles")
@@ -321,6 +322,33 @@ fn an_endless_loop_ends_with_fuel_exhausted() {
         handle.try_result().unwrap().unwrap_err().code,
         ErrorCode::FuelExhausted.code()
     );
+}
+
+#[test]
+fn a_long_conversation_with_the_host_is_not_cut_off_by_the_activation_cap() {
+    // Each host call ends an activation, so 2000 calls (~20M fuel in all) pass under a
+    // 1M activation cap, while a loop that never waits would not.
+    struct Add;
+    impl ModHost for Add {
+        fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+            let (a, b): (i64, i64) = request.params()?;
+            to_raw(&(a + b))
+        }
+    }
+    let runtime = Runtime::new();
+    let module = runtime.compile("bench_guest", BENCH_GUEST).unwrap();
+    let limits = Limits::default().with_max_fuel_per_activation(1_000_000);
+    let mut m = start(&runtime, &module, &ModConfig::default().with_limits(limits));
+    let handle = m.call("roundtrip", &json!({"n": 2000}));
+    let before = m.total_fuel();
+    assert_eq!(m.run(u64::MAX / 2, &mut Add).unwrap(), RunStatus::Idle);
+    assert!(
+        m.total_fuel() - before > 2_000_000,
+        "{}",
+        m.total_fuel() - before
+    );
+    let expected: i64 = (0..2000).map(|i| i + 2).sum();
+    assert_eq!(ok(handle.try_result().unwrap()), json!(expected));
 }
 
 #[test]
