@@ -882,7 +882,7 @@ pub(crate) fn link(linker: &mut Linker<WasiCtx>) -> Result<(), wasmi::errors::Li
     Ok(())
 }
 
-/// Every `wasi_snapshot_preview1` function name, as linked by [`link`].
+/// Every `wasi_snapshot_preview1` function name; the runtime links them all.
 pub const WASI_FUNCTIONS: [&str; 46] = [
     "args_get",
     "args_sizes_get",

@@ -72,10 +72,9 @@ impl LineReader {
 
     /// The next complete line in the buffer, if any.
     pub(crate) fn next_line(&mut self) -> Option<Line<'_>> {
-        match self.buf[self.scanned..self.end]
-            .iter()
-            .position(|&b| b == b'\n')
-        {
+        // `memchr` scans a word at a time, which on wasm is several times cheaper than
+        // a byte loop.
+        match memchr::memchr(b'\n', &self.buf[self.scanned..self.end]) {
             Some(offset) => {
                 let newline = self.scanned + offset;
                 let line = self.start..newline;
