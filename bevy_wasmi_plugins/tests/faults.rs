@@ -254,3 +254,63 @@ fn one_bad_mod_does_not_stop_another() {
         RunStatus::Exited(0)
     );
 }
+
+#[test]
+fn an_out_of_bounds_access_is_a_trap() {
+    let mut mod_ = instance(
+        "reacher",
+        "(drop (i32.load (i32.const 0x7fffffff)))",
+        Limits::default(),
+    );
+    let error = mod_.run(1_000_000, &mut NoHost).unwrap_err();
+    assert!(matches!(
+        error,
+        ModError::Trap {
+            code: TrapCode::MemoryOutOfBounds,
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "mod `reacher` trapped: out of bounds memory access"
+    );
+}
+
+#[test]
+fn malformed_json_from_a_mod_is_answered_with_a_parse_error() {
+    // The mod writes a broken line, then copies what it reads back to stderr.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 100) "{oops\n")
+        (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const 6))
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (i32.store (i32.const 0) (i32.const 200))
+            (i32.store (i32.const 4) (i32.const 500))
+            (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (i32.store (i32.const 4) (i32.load (i32.const 8)))
+            (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("garbler", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    struct Log(Vec<String>);
+    impl ModHost for Log {
+        fn request(&mut self, _: &str, r: &Request<'_>) -> Outcome {
+            NoHost.request("", r)
+        }
+        fn log(&mut self, _: &str, line: &str) {
+            self.0.push(line.to_owned());
+        }
+    }
+    let mut log = Log(Vec::new());
+    assert_eq!(mod_.run(1_000_000, &mut log).unwrap(), RunStatus::Exited(0));
+    assert_eq!(
+        log.0,
+        [r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#]
+    );
+}
