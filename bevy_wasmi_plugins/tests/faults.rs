@@ -30,6 +30,19 @@ fn instance(name: &str, body: &str, limits: Limits) -> ModInstance {
     ModInstance::new(&runtime, &module, &config).expect("instantiates")
 }
 
+/// A host without methods that records the mod's log lines as `name: line`.
+struct Log(Vec<String>);
+
+impl ModHost for Log {
+    fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+        NoHost.request("", request)
+    }
+
+    fn log(&mut self, mod_name: &str, line: &str) {
+        self.0.push(format!("{mod_name}: {line}"));
+    }
+}
+
 /// Runs until the mod fails, with `fuel` per run; panics after `max_runs`.
 fn run_until_error(instance: &mut ModInstance, fuel: u64, max_runs: usize) -> (ModError, usize) {
     for runs in 1..=max_runs {
@@ -169,15 +182,6 @@ fn a_trap_names_the_trap_and_the_last_stderr_lines() {
            (drop (i32.div_u (i32.const 1) (i32.const 0)))"#,
         Limits::default(),
     );
-    struct Log(Vec<String>);
-    impl ModHost for Log {
-        fn request(&mut self, _: &str, r: &Request<'_>) -> Outcome {
-            NoHost.request("", r)
-        }
-        fn log(&mut self, mod_name: &str, line: &str) {
-            self.0.push(format!("{mod_name}: {line}"));
-        }
-    }
     let mut log = Log(Vec::new());
     let error = mod_.run(1_000_000, &mut log).unwrap_err();
     assert!(matches!(
@@ -298,19 +302,10 @@ fn malformed_json_from_a_mod_is_answered_with_a_parse_error() {
         .compile("garbler", &wat::parse_str(wat).unwrap())
         .unwrap();
     let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
-    struct Log(Vec<String>);
-    impl ModHost for Log {
-        fn request(&mut self, _: &str, r: &Request<'_>) -> Outcome {
-            NoHost.request("", r)
-        }
-        fn log(&mut self, _: &str, line: &str) {
-            self.0.push(line.to_owned());
-        }
-    }
     let mut log = Log(Vec::new());
     assert_eq!(mod_.run(1_000_000, &mut log).unwrap(), RunStatus::Exited(0));
     assert_eq!(
         log.0,
-        [r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#]
+        [r#"garbler: {"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#]
     );
 }
