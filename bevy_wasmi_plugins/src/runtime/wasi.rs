@@ -422,12 +422,20 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
 
 /// Writes `count` and a NUL-terminated copy of each item (args or environ).
 fn write_strings(mem: &mut Mem<'_>, items: &[Vec<u8>], ptrs: u32, buf: u32) -> Result<(), i32> {
+    // Guest pointers may be anywhere: add without overflowing (`EFAULT` instead).
+    let add = |a: u32, b: usize| {
+        u32::try_from(b)
+            .ok()
+            .and_then(|b| a.checked_add(b))
+            .ok_or(errno::FAULT)
+    };
     let mut at = buf;
     for (i, item) in items.iter().enumerate() {
-        mem.write_u32(ptrs + 4 * i as u32, at)?;
+        mem.write_u32(add(ptrs, 4 * i)?, at)?;
         mem.write(at, item)?;
-        mem.write(at + item.len() as u32, &[0])?;
-        at += item.len() as u32 + 1;
+        let end = add(at, item.len())?;
+        mem.write(end, &[0])?;
+        at = add(end, 1)?;
     }
     Ok(())
 }
