@@ -454,3 +454,22 @@ fn output_budget_stops_a_flood() {
         "mod `wat-guest` wrote more than 65536 bytes of output without waiting for input; it was stopped"
     );
 }
+
+#[test]
+fn pointers_at_the_end_of_the_address_space_are_efault_not_a_host_panic() {
+    let mut g = guest_with(
+        &ModConfig::default().with_args(["x"]),
+        r#"(import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))"#,
+        r#"(i32.store (i32.const 0) (call $args_get (i32.const -4) (i32.const 100)))
+           (i32.store (i32.const 4) (call $args_get (i32.const 100) (i32.const -2)))
+           (i32.store (i32.const 8) (call $poll (i32.const -48) (i32.const 100) (i32.const 1) (i32.const 200)))
+           (i32.store (i32.const 12) (call $poll (i32.const 0) (i32.const 100) (i32.const 0x7fffffff) (i32.const 200)))
+           (i32.store (i32.const 16) (call $fd_read (i32.const 0) (i32.const -8) (i32.const 1) (i32.const 200)))
+           (call $out (i32.const 0) (i32.const 20))"#,
+    );
+    let out = run_to_exit(&mut g);
+    assert_eq!(u32s(&out), [21, 21, 21, 21, 21]);
+}
