@@ -2,6 +2,8 @@
 //!
 //! - `roundtrip/guest_to_host`: a PDK mod calls a trivial host method (`add` with two
 //!   numbers) in a loop through `host::call`; time per round trip. Beside it,
+//!   `roundtrip/runtime_only`: a WAT guest writing the same request line and reading the
+//!   answer, which is the runtime's share without the guest's JSON work, and
 //!   `roundtrip/raw_wasmi_host_call`: a WAT guest calling a typed wasmi host function in
 //!   a loop, the floor an interpreter call can reach.
 //! - `host_to_guest/persistent` vs `host_to_guest/fresh_instance`: the host calls `ping`
@@ -90,6 +92,45 @@ fn roundtrip(c: &mut Criterion) {
             let expected = (0..iters as i64).map(|i| i + 2).sum::<i64>();
             assert_eq!(sum.get(), expected.to_string());
             elapsed
+        });
+    });
+
+    // The runtime's own share: a WAT guest that writes the same request line and reads
+    // the answer N times, with no JSON work of its own (N comes as 4 raw bytes on stdin).
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 1000) "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":[1,2]}\n")
+        (func (export "_start") (local $n i32)
+          (loop $forever
+            ;; read N
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const 4))
+            (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (local.set $n (i32.load (i32.const 100)))
+            (block $done (loop $next
+              (br_if $done (i32.eqz (local.get $n)))
+              (i32.store (i32.const 16) (i32.const 1000))
+              (i32.store (i32.const 20) (i32.const 55))
+              (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
+              (i32.store (i32.const 0) (i32.const 2000))
+              (i32.store (i32.const 4) (i32.const 4096))
+              (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+              (br $next)))
+            (br $forever))))"#;
+    let wat_module = runtime
+        .compile("runtime_only", &wat::parse_str(wat).expect("WAT"))
+        .expect("compiles");
+    let mut wat_instance = started(&runtime, &wat_module);
+    group.bench_function("runtime_only", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            wat_instance.write_raw(&(iters as u32).to_le_bytes());
+            let status = wat_instance.run(u64::MAX / 2, &mut AddHost).expect("runs");
+            assert_eq!(status, RunStatus::Idle);
+            start.elapsed()
         });
     });
 
