@@ -124,17 +124,15 @@ fn leading_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
     if len == 0 || len > 19 || (len > 1 && digits[0] == b'0') {
         return None;
     }
-    // Accumulate negatively so that i64::MIN fits.
-    let mut value: i64 = 0;
-    for &digit in &digits[..len] {
-        value = value
-            .checked_mul(10)?
-            .checked_sub(i64::from(digit - b'0'))?;
-    }
+    // 19 digits always fit a u64, so plain arithmetic cannot overflow (checked 64-bit
+    // multiplication costs a 128-bit helper call per digit on wasm32).
+    let magnitude = digits[..len]
+        .iter()
+        .fold(0u64, |n, &digit| n * 10 + u64::from(digit - b'0'));
     let value = if negative {
-        value
+        0i64.checked_sub_unsigned(magnitude)?
     } else {
-        value.checked_neg()?
+        i64::try_from(magnitude).ok()?
     };
     Some((value, &digits[len..]))
 }
