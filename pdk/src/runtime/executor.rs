@@ -66,8 +66,10 @@ impl Executor {
         }
     }
 
-    /// Adds a task; it is first polled by the next [`Executor::run`].
-    pub(crate) fn spawn(&mut self, task: Task) {
+    /// Adds a task and polls it once at once: a handler that needs nothing from the host
+    /// finishes here without going through the ready queue. A task that is not done
+    /// waits for its waker like any other.
+    pub(crate) fn spawn(&mut self, mut task: Task) {
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
@@ -86,9 +88,13 @@ impl Executor {
             }
         };
         let slot = &mut self.slots[index];
+        let mut cx = Context::from_waker(&slot.waker);
+        if task.as_mut().poll(&mut cx).is_ready() {
+            self.free.push(index);
+            return;
+        }
         slot.task = Some(task);
         self.live += 1;
-        slot.waker.wake_by_ref();
     }
 
     /// Polls woken tasks, in the order they were woken, until none is left.
