@@ -309,3 +309,25 @@ fn malformed_json_from_a_mod_is_answered_with_a_parse_error() {
         [r#"garbler: {"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#]
     );
 }
+
+#[test]
+fn a_mod_that_sends_without_reading_is_stopped_before_its_answers_pile_up() {
+    // Two bytes of garbage per line, forever, and never a read: every line earns a
+    // ~75-byte parse error reply.
+    let limits = Limits::default().with_max_input_buffer(64 << 10);
+    let mut mod_ = instance(
+        "deaf",
+        r#"(i32.store (i32.const 0) (i32.const 100))
+           (i32.store (i32.const 4) (i32.const 2))
+           (i32.store16 (i32.const 100) (i32.const 0x0a78))
+           (loop $l (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) (br $l))"#,
+        limits,
+    );
+    let (error, _) = run_until_error(&mut mod_, 100_000_000, 100);
+    assert_eq!(
+        error.to_string(),
+        "mod `deaf` sends without reading the answers: more than 65536 bytes of them are \
+         unread; it was stopped"
+    );
+    assert!(mod_.guest().stdin_pending() <= 64 << 10);
+}

@@ -117,6 +117,18 @@ pub enum ModError {
         /// The output cap per activation in bytes.
         limit: usize,
     },
+    /// The guest kept sending without reading the answers, which piled up past the input
+    /// cap.
+    #[error(
+        "mod `{name}` sends without reading the answers: more than {limit} bytes of them \
+         are unread; it was stopped"
+    )]
+    UnreadInput {
+        /// The mod.
+        name: Arc<str>,
+        /// The input cap in bytes.
+        limit: usize,
+    },
     /// The guest exited (returned from `main` or called `proc_exit`).
     #[error("mod `{name}` exited with code {code}")]
     Exited {
@@ -167,6 +179,7 @@ impl ModError {
             | ModError::FuelExhausted { name, .. }
             | ModError::MessageTooLarge { name, .. }
             | ModError::OutputFlood { name, .. }
+            | ModError::UnreadInput { name, .. }
             | ModError::Exited { name, .. }
             | ModError::Signal { name, .. }
             | ModError::Runtime { name, .. } => name,
@@ -179,7 +192,7 @@ impl ModError {
             ModError::FuelExhausted { .. } => ErrorCode::FuelExhausted,
             ModError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
             ModError::MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
-            ModError::OutputFlood { .. } => ErrorCode::OutputFlood,
+            ModError::OutputFlood { .. } | ModError::UnreadInput { .. } => ErrorCode::OutputFlood,
             ModError::Exited { .. }
             | ModError::InvalidModule { .. }
             | ModError::UnknownImport { .. }

@@ -367,8 +367,8 @@ impl ModInstance {
             left = left.saturating_sub(used);
             self.activation_fuel = self.activation_fuel.saturating_add(used);
             // Serve what it wrote, even when it then crashed: its last log lines explain.
-            self.serve_output(host);
-            let status = match status {
+            let served = self.serve_output(host);
+            let status = match status.and_then(|status| served.map(|()| status)) {
                 Ok(status) => status,
                 Err(error) => return Err(self.fail(error)),
             };
@@ -434,7 +434,10 @@ impl ModInstance {
     }
 
     /// Passes stderr lines to the host and serves complete stdout lines.
-    fn serve_output(&mut self, host: &mut dyn ModHost) {
+    ///
+    /// Returns an error when the replies the mod has not read would pass the input cap
+    /// (a mod that sends without ever reading): serving stops there.
+    fn serve_output(&mut self, host: &mut dyn ModHost) -> Result<(), ModError> {
         let name = self.guest.name().clone();
         if self.guest.has_stderr() {
             let stderr = self.guest.take_stderr();
@@ -444,12 +447,23 @@ impl ModInstance {
 
         self.guest.take_stdout_lines(&mut self.lines);
         if self.lines.is_empty() {
-            return;
+            return Ok(());
         }
         let pending = &mut self.pending;
         let replies = &mut self.replies;
         replies.clear();
+        let room = self
+            .limits
+            .max_input_buffer
+            .saturating_sub(self.guest.stdin_pending());
         for line in self.lines.split(|b| *b == b'\n') {
+            if replies.len() > room {
+                replies.clear();
+                return Err(ModError::UnreadInput {
+                    name,
+                    limit: self.limits.max_input_buffer,
+                });
+            }
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -495,6 +509,7 @@ impl ModInstance {
             self.guest.write_stdin(&self.replies);
             self.replies.clear();
         }
+        Ok(())
     }
 
     fn log_lines(&mut self, name: &str, bytes: &[u8], host: &mut dyn ModHost) {

@@ -199,7 +199,8 @@ pub struct Limits {
     /// Most output (stdout + stderr) per activation, in bytes; over it the mod is
     /// stopped with [`ModError::OutputFlood`].
     pub max_output_per_activation: usize,
-    /// Most unread input queued for the mod, in bytes; calls over it fail at once.
+    /// Most unread input queued for the mod, in bytes; calls over it fail at once, and a
+    /// mod whose unread replies pass it is stopped with [`ModError::UnreadInput`].
     pub max_input_buffer: usize,
 }
 
