@@ -67,6 +67,10 @@ pub const JSONRPC_VERSION: &str = "2.0";
 /// buffering them.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 
+/// Most messages in one batch; a longer batch is refused whole with
+/// [`ErrorCode::InvalidRequest`] (its answer would be far larger than the line).
+pub const MAX_BATCH: usize = 1024;
+
 /// Version of the host API a mod is told about in `plugin.init`.
 pub const HOST_API_VERSION: u32 = 1;
 
@@ -476,7 +480,7 @@ fn classify(raw: &RawValue) -> Entry<'_> {
 ///
 /// The error response to send back (with a `null` id) when the whole line is unusable:
 /// [`ErrorCode::ParseError`] for invalid JSON, [`ErrorCode::InvalidRequest`] for an empty
-/// batch. Invalid entries inside a valid line are reported per entry as [`Invalid`].
+/// batch or one of more than [`MAX_BATCH`] messages. Invalid entries inside a valid line are reported per entry as [`Invalid`].
 pub fn parse_frame(line: &[u8]) -> Result<Frame<'_>, ResponseError> {
     let start = line.iter().position(|b| !b.is_ascii_whitespace());
     if start.is_some_and(|i| line[i] == b'[') {
@@ -484,6 +488,12 @@ pub fn parse_frame(line: &[u8]) -> Result<Frame<'_>, ResponseError> {
             .map_err(|_| ResponseError::standard(ErrorCode::ParseError))?;
         if items.is_empty() {
             return Err(ResponseError::standard(ErrorCode::InvalidRequest));
+        }
+        if items.len() > MAX_BATCH {
+            return Err(ResponseError::new(
+                ErrorCode::InvalidRequest,
+                format!("Invalid Request: a batch may hold at most {MAX_BATCH} messages"),
+            ));
         }
         return Ok(Frame::Batch(items.into_iter().map(classify).collect()));
     }

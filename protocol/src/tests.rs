@@ -369,3 +369,14 @@ fn error_codes_round_trip() {
     }
     assert_eq!(ErrorCode::from_code(1), None);
 }
+
+#[test]
+fn oversized_batches_are_refused_whole() {
+    let line = format!("[{}1]", "1,".repeat(MAX_BATCH));
+    let mut out = Vec::new();
+    assert!(serve_frame(line.as_bytes(), &mut out, spec_methods));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"Invalid Request: a batch may hold at most 1024 messages\"}}\n"
+    );
+}
