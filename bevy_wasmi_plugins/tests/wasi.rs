@@ -395,6 +395,8 @@ fn proc_exit_and_proc_raise_end_the_program() {
     );
     assert_eq!(g.resume(1000).unwrap(), GuestStatus::Exited(3));
     assert!(g.is_done());
+    // Resuming an ended program tells how it ended again.
+    assert_eq!(g.resume(1000).unwrap(), GuestStatus::Exited(3));
 
     let mut g = guest(
         r#"(import "wasi_snapshot_preview1" "proc_raise" (func $raise (param i32) (result i32)))"#,
@@ -406,6 +408,7 @@ fn proc_exit_and_proc_raise_end_the_program() {
         "{error}"
     );
     assert_eq!(error.to_string(), "mod `wat-guest` raised signal 6");
+    assert_eq!(g.resume(1000).unwrap_err().to_string(), error.to_string());
 }
 
 #[test]

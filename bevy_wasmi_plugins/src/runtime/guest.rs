@@ -57,6 +57,8 @@ pub struct Guest {
     stderr_tail: Vec<u8>,
     /// The output cap per activation, for error messages.
     output_limit: usize,
+    /// How the program ended, once it has.
+    ended: Option<Result<GuestStatus, ModError>>,
 }
 
 /// How much of stderr is kept to explain a crash.
@@ -140,6 +142,7 @@ impl Guest {
             total_fuel: 0,
             stderr_tail: Vec::new(),
             output_limit: limits.max_output_per_activation,
+            ended: None,
         })
     }
 
@@ -267,7 +270,7 @@ impl Guest {
     ///
     /// The [`ModError`] that ended the guest (trap, panic, memory, output limits). An
     /// exit is not an error: it is [`GuestStatus::Exited`]. Resuming an ended guest
-    /// returns [`ModError::Exited`].
+    /// returns how it ended again.
     pub fn resume(&mut self, fuel: u64) -> Result<GuestStatus, ModError> {
         self.last_fuel = 0;
         if let Some(status) = self.waiting_status() {
@@ -285,17 +288,12 @@ impl Guest {
                 let errno = self.complete_blocked();
                 call.resume(&mut self.store, &[Val::I32(errno)], &mut [])
             }
-            Exec::Done => {
-                return Err(ModError::Exited {
-                    name: self.name.clone(),
-                    code: -1,
-                });
-            }
+            Exec::Done => return self.ended.clone().unwrap_or(Ok(GuestStatus::Exited(0))),
         };
         let left = self.store.get_fuel().unwrap_or(0);
         self.last_fuel = fuel.saturating_sub(left);
         self.total_fuel = self.total_fuel.saturating_add(self.last_fuel);
-        match outcome {
+        let ended = match outcome {
             Ok(ResumableCall::Finished) => Ok(GuestStatus::Exited(0)),
             Ok(ResumableCall::OutOfFuel(call)) => {
                 self.exec = Exec::OutOfFuel(call);
@@ -309,7 +307,9 @@ impl Guest {
                 self.classify(call.into_host_error())
             }
             Err(error) => self.classify(error),
-        }
+        };
+        self.ended = Some(ended.clone());
+        ended
     }
 
     /// The status of a guest blocked on something that is not ready, if it is.
