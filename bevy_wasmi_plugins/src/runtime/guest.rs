@@ -249,17 +249,7 @@ impl Guest {
     /// Whether a resumption would make progress now (it is not waiting on an empty stdin
     /// or a future deadline).
     pub fn is_runnable(&self) -> bool {
-        match (&self.exec, &self.store.data().blocked) {
-            (Exec::Done, _) => false,
-            (Exec::HostTrap(_), Some(Blocked::Read { .. })) => {
-                let ctx = self.store.data();
-                ctx.stdin_available() > 0 || ctx.stdin_closed
-            }
-            (Exec::HostTrap(_), Some(Blocked::Poll { subs, .. })) => {
-                wasi::poll_is_ready(self.store.data(), subs)
-            }
-            _ => true,
-        }
+        !self.is_done() && self.waiting_status().is_none()
     }
 
     /// Runs the guest with `fuel` until it waits, runs out of fuel, fills its output

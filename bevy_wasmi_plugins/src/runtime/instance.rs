@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Fast, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
-    fast_parse, serve_frame, write_outcome, write_request,
+    fast_parse, serve_frame, write_notification, write_outcome, write_request,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -250,41 +250,15 @@ impl ModInstance {
         let id = self.next_id;
         self.next_id += 1;
         let request_id = RequestId::Number(id);
-        if let Some(error) = self.unavailable() {
-            return CallHandle::failed(request_id, error);
-        }
-        let mut line = std::mem::take(&mut self.replies);
-        let start = line.len();
-        if let Err(e) = write_request(&mut line, &request_id, method, Some(params)) {
-            self.replies = line;
-            return CallHandle::failed(
-                request_id,
-                ResponseError::new(
-                    ErrorCode::InvalidParams,
-                    format!("params did not serialize: {e}"),
-                ),
-            );
-        }
-        line.push(b'\n');
-        let handle =
-            if self.guest.stdin_pending() + line.len() - start > self.limits.max_input_buffer {
-                CallHandle::failed(
-                    request_id,
-                    ResponseError::internal(format!(
-                        "mod `{}` has more than {} bytes of unread input; the call was refused",
-                        self.name(),
-                        self.limits.max_input_buffer
-                    )),
-                )
-            } else {
-                self.guest.write_stdin(&line[start..]);
+        let queued = self.queue_line(|line| write_request(line, &request_id, method, Some(params)));
+        match queued {
+            Ok(()) => {
                 let (handle, sender) = CallHandle::new(request_id);
                 self.pending.insert(id, sender);
                 handle
-            };
-        line.truncate(start);
-        self.replies = line;
-        handle
+            }
+            Err(error) => CallHandle::failed(request_id, error),
+        }
     }
 
     /// Sends a notification (for example an event the mod subscribed to).
@@ -297,21 +271,44 @@ impl ModInstance {
         method: &str,
         params: &P,
     ) -> Result<(), ResponseError> {
+        self.queue_line(|line| write_notification(line, method, Some(params)))
+    }
+
+    /// Writes one message (framed by `write`) to the mod's stdin, unless the mod has
+    /// ended, the params do not serialize, or the line would overflow its input cap.
+    fn queue_line(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> Result<(), ResponseError> {
         if let Some(error) = self.unavailable() {
             return Err(error);
         }
-        let mut line = Vec::new();
-        bevy_wasmi_plugins_protocol::write_notification(&mut line, method, Some(params))
-            .map_err(|e| ResponseError::internal(format!("params did not serialize: {e}")))?;
-        line.push(b'\n');
-        if self.guest.stdin_pending() + line.len() > self.limits.max_input_buffer {
-            return Err(ResponseError::internal(format!(
-                "mod `{}` has too much unread input; the notification was dropped",
-                self.name()
-            )));
-        }
-        self.guest.write_stdin(&line);
-        Ok(())
+        // `replies` is empty between runs: borrow its allocation for the line.
+        let mut line = std::mem::take(&mut self.replies);
+        line.clear();
+        let result = match write(&mut line) {
+            Err(e) => Err(ResponseError::new(
+                ErrorCode::InvalidParams,
+                format!("params did not serialize: {e}"),
+            )),
+            Ok(())
+                if self.guest.stdin_pending() + line.len() + 1 > self.limits.max_input_buffer =>
+            {
+                Err(ResponseError::internal(format!(
+                    "mod `{}` has more than {} bytes of unread input; the message was refused",
+                    self.name(),
+                    self.limits.max_input_buffer
+                )))
+            }
+            Ok(()) => {
+                line.push(b'\n');
+                self.guest.write_stdin(&line);
+                Ok(())
+            }
+        };
+        line.clear();
+        self.replies = line;
+        result
     }
 
     /// Writes raw bytes to the mod's stdin (for protocol tests and tools).
