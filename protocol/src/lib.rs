@@ -118,9 +118,11 @@ impl fmt::Display for RequestId {
 
 /// Error codes used on the wire.
 ///
-/// The first five are the JSON-RPC 2.0 standard codes. The others are this project's
+/// The first five are the JSON-RPC 2.0 standard codes. Then come this project's
 /// application codes, all in the range the specification reserves for implementations
-/// (-32000 to -32099); this enum is the one place they are defined.
+/// (-32000 to -32099), and last the Bevy Remote Protocol's codes (-23401 to -23502),
+/// which the `world.*` host methods answer with as BRP does. This enum is the one place
+/// they are defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -148,11 +150,23 @@ pub enum ErrorCode {
     OutputFlood,
     /// `-32006`: the caller is not allowed to use this method or type.
     PermissionDenied,
+    /// `-23401` (Bevy Remote Protocol): no entity with that id.
+    EntityNotFound,
+    /// `-23402` (Bevy Remote Protocol): a component type that is unknown, not
+    /// reflectable, or whose value did not deserialize.
+    ComponentError,
+    /// `-23403` (Bevy Remote Protocol): the entity does not have that component.
+    ComponentNotPresent,
+    /// `-23501` (Bevy Remote Protocol): a resource or message type that is unknown, not
+    /// reflectable, or whose value did not deserialize.
+    ResourceError,
+    /// `-23502` (Bevy Remote Protocol): the resource is not in the world.
+    ResourceNotPresent,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::ParseError,
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotFound,
@@ -165,6 +179,11 @@ impl ErrorCode {
         ErrorCode::MessageTooLarge,
         ErrorCode::OutputFlood,
         ErrorCode::PermissionDenied,
+        ErrorCode::EntityNotFound,
+        ErrorCode::ComponentError,
+        ErrorCode::ComponentNotPresent,
+        ErrorCode::ResourceError,
+        ErrorCode::ResourceNotPresent,
     ];
 
     /// The numeric code on the wire.
@@ -182,6 +201,11 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge => -32004,
             ErrorCode::OutputFlood => -32005,
             ErrorCode::PermissionDenied => -32006,
+            ErrorCode::EntityNotFound => -23401,
+            ErrorCode::ComponentError => -23402,
+            ErrorCode::ComponentNotPresent => -23403,
+            ErrorCode::ResourceError => -23501,
+            ErrorCode::ResourceNotPresent => -23502,
         }
     }
 
@@ -205,6 +229,11 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge => "Message too large",
             ErrorCode::OutputFlood => "Output flood",
             ErrorCode::PermissionDenied => "Permission denied",
+            ErrorCode::EntityNotFound => "Entity not found",
+            ErrorCode::ComponentError => "Component error",
+            ErrorCode::ComponentNotPresent => "Component not present",
+            ErrorCode::ResourceError => "Resource error",
+            ErrorCode::ResourceNotPresent => "Resource not present",
         }
     }
 }

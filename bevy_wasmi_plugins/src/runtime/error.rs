@@ -145,6 +145,23 @@ pub enum ModError {
         /// The signal number.
         signal: i32,
     },
+    /// The embedder could not load the mod (for the Bevy layer: the asset failed to
+    /// load; the message says why).
+    #[error("mod `{name}` could not be loaded: {message}")]
+    LoadFailed {
+        /// The mod.
+        name: Arc<str>,
+        /// Why.
+        message: String,
+    },
+    /// The mod answered `plugin.init` with an error, so it did not start.
+    #[error("mod `{name}` failed to start: plugin.init answered {message}")]
+    InitFailed {
+        /// The mod.
+        name: Arc<str>,
+        /// The error it answered with.
+        message: String,
+    },
     /// Any other failure wasmi reported while running the guest.
     #[error("mod `{name}` failed: {message}")]
     Runtime {
@@ -182,6 +199,8 @@ impl ModError {
             | ModError::UnreadInput { name, .. }
             | ModError::Exited { name, .. }
             | ModError::Signal { name, .. }
+            | ModError::LoadFailed { name, .. }
+            | ModError::InitFailed { name, .. }
             | ModError::Runtime { name, .. } => name,
         }
     }
@@ -198,7 +217,9 @@ impl ModError {
             | ModError::UnknownImport { .. }
             | ModError::MissingStart { .. }
             | ModError::MissingMemory { .. }
-            | ModError::Instantiation { .. } => ErrorCode::ModUnavailable,
+            | ModError::Instantiation { .. }
+            | ModError::LoadFailed { .. }
+            | ModError::InitFailed { .. } => ErrorCode::ModUnavailable,
             _ => ErrorCode::ModCrashed,
         }
     }

@@ -1,0 +1,358 @@
+//! Game → mod: [`ModRpc`] calls a mod's method or sends it a notification from any
+//! system or async task; the answer arrives as a [`ModCallResult`] message and through
+//! the [`ModCall`] future. Mod → game notifications arrive as [`ModNotification`]s.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+/// Which mod: its entity or its name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ModTarget {
+    /// The mod's entity.
+    Entity(Entity),
+    /// The mod's name (its file name without `.wasm`).
+    Name(String),
+}
+
+impl From<Entity> for ModTarget {
+    fn from(entity: Entity) -> Self {
+        ModTarget::Entity(entity)
+    }
+}
+
+impl From<&str> for ModTarget {
+    fn from(name: &str) -> Self {
+        ModTarget::Name(name.to_owned())
+    }
+}
+
+impl From<String> for ModTarget {
+    fn from(name: String) -> Self {
+        ModTarget::Name(name)
+    }
+}
+
+impl std::fmt::Display for ModTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModTarget::Entity(entity) => write!(f, "mod entity {entity}"),
+            ModTarget::Name(name) => write!(f, "mod `{name}`"),
+        }
+    }
+}
+
+/// The id of one game → mod call, to match a [`ModCallResult`] with its call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModCallId(pub u64);
+
+/// A call in flight: `.await` [`ModCall::result`], poll [`ModCall::try_result`], or
+/// read the [`ModCallResult`] message with the same [`ModCall::id`].
+#[derive(Debug)]
+pub struct ModCall {
+    id: ModCallId,
+    receiver: async_channel::Receiver<Outcome>,
+}
+
+impl ModCall {
+    /// The call's id.
+    pub fn id(&self) -> ModCallId {
+        self.id
+    }
+
+    /// The outcome, if the call has completed (handed out once).
+    pub fn try_result(&self) -> Option<Outcome> {
+        match self.receiver.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(async_channel::TryRecvError::Empty) => None,
+            Err(async_channel::TryRecvError::Closed) => Some(Err(unloaded())),
+        }
+    }
+
+    /// Waits for the outcome.
+    pub async fn result(self) -> Outcome {
+        self.receiver
+            .recv()
+            .await
+            .unwrap_or_else(|_| Err(unloaded()))
+    }
+
+    /// Waits for the outcome and deserializes it into `T`.
+    ///
+    /// # Errors
+    ///
+    /// The mod's error, or `-32603` when the result is not a `T`.
+    pub async fn typed<T: DeserializeOwned>(self) -> Result<T, ResponseError> {
+        typed(&self.result().await?)
+    }
+}
+
+fn typed<T: DeserializeOwned>(raw: &RawValue) -> Result<T, ResponseError> {
+    serde_json::from_str(raw.get())
+        .map_err(|e| ResponseError::internal(format!("unexpected result {}: {e}", raw.get())))
+}
+
+fn unloaded() -> ResponseError {
+    ResponseError::new(
+        ErrorCode::ModUnavailable,
+        "the mod was unloaded before it answered",
+    )
+}
+
+/// The answer to a game → mod call, sent once for every [`ModRpc::call`].
+#[derive(Message, Clone, Debug)]
+pub struct ModCallResult {
+    /// The call it answers.
+    pub call: ModCallId,
+    /// The mod called, if it was found.
+    pub entity: Option<Entity>,
+    /// The method called.
+    pub method: String,
+    /// The result or the error.
+    pub result: Result<Arc<RawValue>, ResponseError>,
+}
+
+impl ModCallResult {
+    /// The result deserialized into `T`.
+    ///
+    /// # Errors
+    ///
+    /// The mod's error, or `-32603` when the result is not a `T`.
+    pub fn typed<T: DeserializeOwned>(&self) -> Result<T, ResponseError> {
+        typed(self.result.as_ref().map_err(Clone::clone)?)
+    }
+}
+
+/// A notification a mod sent to the game (`host::notify` in the PDK).
+#[derive(Message, Clone, Debug)]
+pub struct ModNotification {
+    /// The mod that sent it.
+    pub entity: Entity,
+    /// The mod's name.
+    pub name: Arc<str>,
+    /// The notification's method.
+    pub method: String,
+    /// Its params, as sent.
+    pub params: Option<Arc<RawValue>>,
+}
+
+impl ModNotification {
+    /// The params deserialized into `T` (absent params deserialize from `null`).
+    ///
+    /// # Errors
+    ///
+    /// serde's error when they are not a `T`.
+    pub fn params<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.params.as_deref().map_or("null", RawValue::get))
+    }
+}
+
+/// Something for the driver to deliver.
+pub(crate) enum Outbound {
+    Call {
+        id: ModCallId,
+        target: ModTarget,
+        method: String,
+        params: Box<RawValue>,
+        reply: async_channel::Sender<Outcome>,
+    },
+    Notify {
+        target: ModTarget,
+        method: String,
+        params: Box<RawValue>,
+    },
+    Broadcast {
+        event: String,
+        params: Box<RawValue>,
+    },
+    /// A call that failed before delivery; reported as a [`ModCallResult`].
+    Failed {
+        id: ModCallId,
+        target: ModTarget,
+        method: String,
+        error: ResponseError,
+    },
+}
+
+/// Which mods are alive, by entity and by name; kept by the driver so a call to a mod
+/// that is gone fails at once.
+#[derive(Default, Debug)]
+pub(crate) struct Directory {
+    pub(crate) by_entity: HashMap<Entity, (Arc<str>, Option<ResponseError>)>,
+    pub(crate) by_name: HashMap<Arc<str>, Entity>,
+}
+
+impl Directory {
+    /// The error a call to `target` gets at once, if any.
+    fn refuse(&self, target: &ModTarget) -> Option<ResponseError> {
+        let entity = match target {
+            ModTarget::Entity(entity) => *entity,
+            ModTarget::Name(name) => match self.by_name.get(name.as_str()) {
+                Some(entity) => *entity,
+                None => {
+                    return Some(ResponseError::new(
+                        ErrorCode::ModUnavailable,
+                        format!("no mod is named `{name}`"),
+                    ));
+                }
+            },
+        };
+        match self.by_entity.get(&entity) {
+            None => Some(ResponseError::new(
+                ErrorCode::ModUnavailable,
+                format!("{target} is not a mod (not loaded, or unloaded)"),
+            )),
+            Some((_, error)) => error.clone(),
+        }
+    }
+}
+
+/// Calls and notifies mods. A cheap handle: clone it into async tasks.
+///
+/// ```no_run
+/// # use bevy::prelude::*;
+/// # use bevy_wasmi_plugins::prelude::*;
+/// fn greet(rpc: Res<ModRpc>) {
+///     let call = rpc.call("greeter", "greet", &serde_json::json!({ "name": "Ada" }));
+///     info!("asked greeter, call {:?}", call.id());
+/// }
+///
+/// fn answers(mut results: MessageReader<ModCallResult>) {
+///     for answer in results.read() {
+///         info!("{:?} answered {:?}", answer.call, answer.result);
+///     }
+/// }
+/// ```
+#[derive(Resource, Clone)]
+pub struct ModRpc {
+    sender: async_channel::Sender<Outbound>,
+    next_id: Arc<AtomicU64>,
+    pub(crate) directory: Arc<RwLock<Directory>>,
+}
+
+impl std::fmt::Debug for ModRpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModRpc").finish_non_exhaustive()
+    }
+}
+
+impl ModRpc {
+    pub(crate) fn new() -> (Self, async_channel::Receiver<Outbound>) {
+        let (sender, receiver) = async_channel::unbounded();
+        (
+            ModRpc {
+                sender,
+                next_id: Arc::new(AtomicU64::new(1)),
+                directory: Arc::default(),
+            },
+            receiver,
+        )
+    }
+
+    fn refuse(&self, target: &ModTarget) -> Option<ResponseError> {
+        match self.directory.read() {
+            Ok(directory) => directory.refuse(target),
+            Err(poisoned) => poisoned.into_inner().refuse(target),
+        }
+    }
+
+    /// Calls `method` on the mod with `params` (`&()` for none). It is delivered when
+    /// the driver next runs (this frame if the caller runs before
+    /// [`WasmiPluginsSystems::Drive`](crate::WasmiPluginsSystems::Drive)).
+    ///
+    /// A call to a mod that does not exist, crashed, exited or was unloaded, or whose
+    /// params do not serialize, completes at once with an error (and its
+    /// [`ModCallResult`] is still sent).
+    pub fn call<P: Serialize + ?Sized>(
+        &self,
+        target: impl Into<ModTarget>,
+        method: &str,
+        params: &P,
+    ) -> ModCall {
+        let target = target.into();
+        let id = ModCallId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (reply, receiver) = async_channel::bounded(1);
+        let prepared = match self.refuse(&target) {
+            Some(error) => Err(error),
+            None => to_params(params),
+        };
+        let outbound = match prepared {
+            Ok(params) => Outbound::Call {
+                id,
+                target,
+                method: method.to_owned(),
+                params,
+                reply,
+            },
+            Err(error) => {
+                let _ = reply.try_send(Err(error.clone()));
+                Outbound::Failed {
+                    id,
+                    target,
+                    method: method.to_owned(),
+                    error,
+                }
+            }
+        };
+        let _ = self.sender.try_send(outbound);
+        ModCall { id, receiver }
+    }
+
+    /// Sends the mod a notification.
+    ///
+    /// # Errors
+    ///
+    /// When the mod does not exist or has stopped, or the params do not serialize.
+    pub fn notify<P: Serialize + ?Sized>(
+        &self,
+        target: impl Into<ModTarget>,
+        method: &str,
+        params: &P,
+    ) -> Result<(), ResponseError> {
+        let target = target.into();
+        if let Some(error) = self.refuse(&target) {
+            return Err(error);
+        }
+        let params = to_params(params)?;
+        let _ = self.sender.try_send(Outbound::Notify {
+            target,
+            method: method.to_owned(),
+            params,
+        });
+        Ok(())
+    }
+
+    /// Sends `event` as a notification to every running mod that listed it in its
+    /// manifest's `events`.
+    ///
+    /// # Errors
+    ///
+    /// When the params do not serialize.
+    pub fn broadcast<P: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        params: &P,
+    ) -> Result<(), ResponseError> {
+        let params = to_params(params)?;
+        let _ = self.sender.try_send(Outbound::Broadcast {
+            event: event.to_owned(),
+            params,
+        });
+        Ok(())
+    }
+}
+
+fn to_params<P: Serialize + ?Sized>(params: &P) -> Result<Box<RawValue>, ResponseError> {
+    serde_json::value::to_raw_value(params).map_err(|e| {
+        ResponseError::new(
+            ErrorCode::InvalidParams,
+            format!("params did not serialize: {e}"),
+        )
+    })
+}

@@ -1,0 +1,184 @@
+//! Host methods are Bevy systems: `app.add_host_method("game.spawn_enemy", system)`
+//! registers a system that takes `In<Params>` and returns `Result<T, E>`; a mod's
+//! request for that method runs it with `World::run_system_with`, right away, in the
+//! frame the request was made.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bevy::ecs::error::BevyError;
+use bevy::ecs::system::SystemId;
+use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+/// An error a host method answers a mod with.
+///
+/// Any [`BevyError`] (so anything `?` accepts in a Bevy system) becomes `-32603` with
+/// its message; a [`ResponseError`] keeps its code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostError(pub ResponseError);
+
+impl HostError {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        HostError(ResponseError::new(code, message))
+    }
+
+    /// `-32602`: the params are acceptable JSON but wrong for this call.
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        HostError::new(ErrorCode::InvalidParams, message)
+    }
+}
+
+impl From<ResponseError> for HostError {
+    fn from(error: ResponseError) -> Self {
+        HostError(error)
+    }
+}
+
+impl From<BevyError> for HostError {
+    fn from(error: BevyError) -> Self {
+        match error.downcast_ref::<ResponseError>() {
+            Some(response) => HostError(response.clone()),
+            None => HostError(ResponseError::internal(error.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a host method system returns: `Result<T, E>` where `T` serializes to JSON and
+/// `E` is a [`HostError`], a [`ResponseError`] or a [`BevyError`].
+pub trait HostMethodOutput: 'static {
+    /// The JSON answer.
+    fn into_outcome(self) -> Outcome;
+}
+
+impl<T: Serialize + 'static, E: Into<HostError> + 'static> HostMethodOutput for Result<T, E> {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Ok(value) => to_raw(&value),
+            Err(error) => Err(error.into().0),
+        }
+    }
+}
+
+/// The mod whose request is being served; host method systems read it with
+/// `Res<CallingMod>` (it exists only while the driver serves a request).
+#[derive(Resource, Clone, Debug)]
+pub struct CallingMod {
+    /// The mod's entity.
+    pub entity: Entity,
+    /// The mod's name.
+    pub name: Arc<str>,
+}
+
+type ErasedHostMethod = Box<dyn Fn(&mut World, Option<&RawValue>) -> Outcome + Send + Sync>;
+
+/// The game's host methods, by name.
+#[derive(Resource, Default)]
+pub(crate) struct HostMethods {
+    pub(crate) methods: HashMap<String, ErasedHostMethod>,
+}
+
+impl HostMethods {
+    pub(crate) fn call(
+        &self,
+        world: &mut World,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Option<Outcome> {
+        let run = self.methods.get(method)?;
+        Some(run(world, params))
+    }
+}
+
+fn erase<P, O>(name: String, id: SystemId<In<P>, O>) -> ErasedHostMethod
+where
+    P: DeserializeOwned + 'static,
+    O: HostMethodOutput,
+{
+    Box::new(move |world: &mut World, params: Option<&RawValue>| {
+        let json = params.map_or("null", RawValue::get);
+        let params: P =
+            serde_json::from_str(json).map_err(|e| ResponseError::invalid_params(&name, e))?;
+        match world.run_system_with(id, params) {
+            Ok(output) => output.into_outcome(),
+            Err(error) => Err(ResponseError::internal(format!(
+                "host method `{name}` could not run: {error}"
+            ))),
+        }
+    })
+}
+
+/// Adds host methods to an [`App`].
+pub trait WasmiPluginsAppExt {
+    /// Registers `system` as the host method `name`: a mod's request for `name` runs it
+    /// with the request's params deserialized into `P` (absent params deserialize from
+    /// `null`, so `P = ()` or `Option<_>` accepts them; params that do not fit get
+    /// `-32602` naming the method and what did not match), and answers with its result.
+    ///
+    /// The system can use any system param: `Query`, `Commands`, `Res`,
+    /// `MessageWriter`…, and [`CallingMod`] to know who asked. Registering a name twice
+    /// replaces the first. Names starting with `world.` or `plugin.` are the crate's own
+    /// and are refused with a warning.
+    ///
+    /// ```no_run
+    /// use bevy::prelude::*;
+    /// use bevy_wasmi_plugins::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct SpawnEnemy { x: f32, y: f32 }
+    ///
+    /// fn spawn_enemy(In(p): In<SpawnEnemy>, mut commands: Commands) -> Result<u64, HostError> {
+    ///     let enemy = commands.spawn(Transform::from_xyz(p.x, p.y, 0.0)).id();
+    ///     Ok(enemy.to_bits())
+    /// }
+    ///
+    /// App::new()
+    ///     .add_plugins((MinimalPlugins, AssetPlugin::default(), WasmiPluginsPlugin::default()))
+    ///     .add_host_method("game.spawn_enemy", spawn_enemy)
+    ///     .run();
+    /// ```
+    fn add_host_method<P, O, M>(
+        &mut self,
+        name: impl Into<String>,
+        system: impl IntoSystem<In<P>, O, M> + 'static,
+    ) -> &mut Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        O: HostMethodOutput;
+}
+
+impl WasmiPluginsAppExt for App {
+    fn add_host_method<P, O, M>(
+        &mut self,
+        name: impl Into<String>,
+        system: impl IntoSystem<In<P>, O, M> + 'static,
+    ) -> &mut Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        O: HostMethodOutput,
+    {
+        let name = name.into();
+        if name.starts_with("world.") || name.starts_with("plugin.") {
+            warn!("host method `{name}` not added: `world.*` and `plugin.*` are reserved");
+            return self;
+        }
+        let world = self.world_mut();
+        let id = world.register_system(system);
+        let erased = erase(name.clone(), id);
+        world
+            .get_resource_or_init::<HostMethods>()
+            .methods
+            .insert(name, erased);
+        self
+    }
+}

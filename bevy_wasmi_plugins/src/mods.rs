@@ -1,0 +1,140 @@
+//! Mods as entities: [`WasmMod`] names the asset, [`ModStatus`] says where the mod is in
+//! its life, [`ModInfo`] what it told the game about itself and what it costs, and
+//! [`ModStatusChanged`] reports every change.
+
+use std::sync::Arc;
+
+use bevy::prelude::*;
+use serde_json::value::RawValue;
+
+use crate::asset::WasmModAsset;
+use crate::runtime::ModError;
+
+/// A mod: spawn an entity with this component and the driver starts the mod once its
+/// asset has loaded.
+///
+/// ```no_run
+/// # use bevy::prelude::*;
+/// # use bevy_wasmi_plugins::prelude::*;
+/// fn spawn_mod(mut commands: Commands, assets: Res<AssetServer>) {
+///     commands.spawn(
+///         WasmMod::new(assets.load("mods/greeter.wasm"))
+///             .with_config(&serde_json::json!({ "greeting": "Hi" })),
+///     );
+/// }
+/// ```
+#[derive(Component, Clone, Debug)]
+#[require(ModStatus)]
+pub struct WasmMod {
+    /// The mod's `.wasm` asset.
+    pub handle: Handle<WasmModAsset>,
+    /// The configuration handed to the mod's `plugin.init` (JSON).
+    pub config: Option<Arc<RawValue>>,
+}
+
+impl WasmMod {
+    /// A mod from its asset handle, without configuration.
+    #[must_use]
+    pub fn new(handle: Handle<WasmModAsset>) -> Self {
+        WasmMod {
+            handle,
+            config: None,
+        }
+    }
+
+    /// Sets the configuration passed to `plugin.init` (anything that serializes to JSON;
+    /// left out if it does not).
+    #[must_use]
+    pub fn with_config(mut self, config: &impl serde::Serialize) -> Self {
+        self.config = serde_json::value::to_raw_value(config).ok().map(Arc::from);
+        self
+    }
+}
+
+/// Where a mod is in its life.
+#[derive(Component, Clone, Debug, Default)]
+pub enum ModStatus {
+    /// Its asset is loading (or waiting for a restart).
+    #[default]
+    Loading,
+    /// Instantiated; `plugin.init` has not answered yet.
+    Starting,
+    /// It has work left that did not fit in this frame's fuel.
+    Running,
+    /// Waiting for calls or events; costs nothing until one comes.
+    Idle,
+    /// Stopped by an error: a trap or panic, a limit, a failed `plugin.init`, or a load
+    /// error. Calls to it fail at once.
+    Crashed(ModError),
+    /// Its program ended with this code. Calls to it fail at once.
+    Exited(i32),
+}
+
+impl ModStatus {
+    /// Whether the mod is alive (loading, starting, running or idle).
+    pub fn is_alive(&self) -> bool {
+        !matches!(self, ModStatus::Crashed(_) | ModStatus::Exited(_))
+    }
+
+    /// Whether the mod has started and answers calls (running or idle).
+    pub fn is_ready(&self) -> bool {
+        matches!(self, ModStatus::Running | ModStatus::Idle)
+    }
+
+    /// A short word for displays: `loading`, `starting`, `running`, `idle`, `crashed`,
+    /// `exited`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ModStatus::Loading => "loading",
+            ModStatus::Starting => "starting",
+            ModStatus::Running => "running",
+            ModStatus::Idle => "idle",
+            ModStatus::Crashed(_) => "crashed",
+            ModStatus::Exited(_) => "exited",
+        }
+    }
+
+    pub(crate) fn same_kind(&self, other: &ModStatus) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+impl std::fmt::Display for ModStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModStatus::Crashed(error) => write!(f, "crashed: {error}"),
+            ModStatus::Exited(code) => write!(f, "exited with code {code}"),
+            other => f.write_str(other.label()),
+        }
+    }
+}
+
+/// What a started mod said about itself in `plugin.init`, and what it costs.
+#[derive(Component, Clone, Debug, Default)]
+pub struct ModInfo {
+    /// The mod's name (its file name without `.wasm`).
+    pub name: Arc<str>,
+    /// The version from its manifest.
+    pub version: Option<String>,
+    /// The methods it serves.
+    pub methods: Vec<String>,
+    /// The events (host notifications) it subscribed to.
+    pub events: Vec<String>,
+    /// Fuel it used in the last frame.
+    pub fuel_last_frame: u64,
+    /// Fuel it used since it started.
+    pub fuel_total: u64,
+    /// How many times it was restarted (hot reload or the restart policy).
+    pub restarts: u32,
+}
+
+/// Sent when a mod's [`ModStatus`] changes kind (say, from idle to crashed).
+#[derive(Message, Clone, Debug)]
+pub struct ModStatusChanged {
+    /// The mod's entity.
+    pub entity: Entity,
+    /// The mod's name.
+    pub name: Arc<str>,
+    /// The new status.
+    pub status: ModStatus,
+}

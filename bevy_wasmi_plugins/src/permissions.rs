@@ -1,0 +1,208 @@
+//! What a mod may do: which host methods it may call and which component, resource and
+//! message types it may read or write through the `world.*` methods.
+//!
+//! The default is safe: a mod may call the host methods the game registered with
+//! [`add_host_method`](crate::WasmiPluginsAppExt::add_host_method) (the game wrote
+//! them for mods), and nothing of `world.*` until the game grants it.
+
+use bevy::prelude::*;
+use bevy::reflect::TypePath;
+use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
+use serde::{Deserialize, Serialize};
+
+/// A set of names: none, all, or a list.
+///
+/// For host methods a listed name ending in `*` matches every method starting with what
+/// comes before it (`"game.*"`); type paths match exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reflect)]
+pub enum Access {
+    /// Nothing.
+    #[default]
+    None,
+    /// Everything.
+    All,
+    /// These names.
+    Only(Vec<String>),
+}
+
+impl Access {
+    /// Whether `name` is in the set.
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            Access::None => false,
+            Access::All => true,
+            Access::Only(names) => names.iter().any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => pattern == name,
+            }),
+        }
+    }
+
+    fn add(&mut self, name: impl Into<String>) {
+        match self {
+            Access::All => {}
+            Access::None => *self = Access::Only(vec![name.into()]),
+            Access::Only(names) => names.push(name.into()),
+        }
+    }
+}
+
+/// What one mod may do. Put it on a mod's entity, in the mod's `.meta` loader settings,
+/// or make it the default for every mod with
+/// [`WasmiPluginsPlugin::with_default_permissions`](crate::WasmiPluginsPlugin::with_default_permissions)
+/// (that order: the component wins).
+///
+/// ```
+/// use bevy::prelude::*;
+/// use bevy_wasmi_plugins::prelude::*;
+///
+/// #[derive(Component, Reflect)]
+/// #[reflect(Component)]
+/// struct Score(u32);
+///
+/// let permissions = ModPermissions::default()
+///     .allow_read::<Transform>()
+///     .allow_write::<Score>()
+///     .allow_host_methods("game.*");
+/// assert!(permissions.may_read("bevy_transform::components::transform::Transform"));
+/// assert!(!permissions.may_write("bevy_transform::components::transform::Transform"));
+/// ```
+#[derive(Component, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reflect)]
+#[reflect(Component)]
+#[serde(default)]
+pub struct ModPermissions {
+    /// Host methods the game registered that the mod may call. Default: all of them.
+    pub host_methods: Access,
+    /// Component and resource types (by type path) the mod may read with `world.query`,
+    /// `world.get_components` and `world.get_resources`. Default: none. A type the mod
+    /// may write it may also read.
+    pub read: Access,
+    /// Component and resource types the mod may spawn with, insert, remove, mutate or
+    /// replace. Default: none.
+    pub write: Access,
+    /// Message types the mod may write with `world.write_message`. Default: none.
+    pub messages: Access,
+    /// Whether the mod may despawn entities (`world.despawn_entity`). Default: no.
+    pub despawn: bool,
+}
+
+impl Default for ModPermissions {
+    fn default() -> Self {
+        ModPermissions {
+            host_methods: Access::All,
+            read: Access::None,
+            write: Access::None,
+            messages: Access::None,
+            despawn: false,
+        }
+    }
+}
+
+impl ModPermissions {
+    /// Nothing at all, not even the game's host methods.
+    #[must_use]
+    pub fn none() -> Self {
+        ModPermissions {
+            host_methods: Access::None,
+            ..ModPermissions::default()
+        }
+    }
+
+    /// Everything: for mods the game trusts as much as its own code.
+    #[must_use]
+    pub fn trusted() -> Self {
+        ModPermissions {
+            host_methods: Access::All,
+            read: Access::All,
+            write: Access::All,
+            messages: Access::All,
+            despawn: true,
+        }
+    }
+
+    /// Allows the host methods matching `pattern` (`"game.spawn"`, or `"game.*"`); the
+    /// first call replaces the default "all".
+    #[must_use]
+    pub fn allow_host_methods(mut self, pattern: impl Into<String>) -> Self {
+        if self.host_methods == Access::All {
+            self.host_methods = Access::None;
+        }
+        self.host_methods.add(pattern);
+        self
+    }
+
+    /// Allows reading component or resource `T`.
+    #[must_use]
+    pub fn allow_read<T: TypePath>(self) -> Self {
+        self.allow_read_path(T::type_path())
+    }
+
+    /// Allows reading the component or resource with this type path.
+    #[must_use]
+    pub fn allow_read_path(mut self, type_path: impl Into<String>) -> Self {
+        self.read.add(type_path);
+        self
+    }
+
+    /// Allows reading every component and resource.
+    #[must_use]
+    pub fn allow_read_all(mut self) -> Self {
+        self.read = Access::All;
+        self
+    }
+
+    /// Allows writing (and reading) component or resource `T`.
+    #[must_use]
+    pub fn allow_write<T: TypePath>(self) -> Self {
+        self.allow_write_path(T::type_path())
+    }
+
+    /// Allows writing (and reading) the component or resource with this type path.
+    #[must_use]
+    pub fn allow_write_path(mut self, type_path: impl Into<String>) -> Self {
+        self.write.add(type_path);
+        self
+    }
+
+    /// Allows writing message `M`.
+    #[must_use]
+    pub fn allow_message<M: TypePath>(mut self) -> Self {
+        self.messages.add(M::type_path());
+        self
+    }
+
+    /// Allows despawning entities.
+    #[must_use]
+    pub fn allow_despawn(mut self) -> Self {
+        self.despawn = true;
+        self
+    }
+
+    /// Whether the mod may call the game's host method `method`.
+    pub fn may_call(&self, method: &str) -> bool {
+        self.host_methods.allows(method)
+    }
+
+    /// Whether the mod may read the type with this path.
+    pub fn may_read(&self, type_path: &str) -> bool {
+        self.read.allows(type_path) || self.write.allows(type_path)
+    }
+
+    /// Whether the mod may write the type with this path.
+    pub fn may_write(&self, type_path: &str) -> bool {
+        self.write.allows(type_path)
+    }
+
+    /// Whether the mod may write the message type with this path.
+    pub fn may_write_message(&self, type_path: &str) -> bool {
+        self.messages.allows(type_path)
+    }
+}
+
+/// The `-32006` error for something a mod may not do.
+pub(crate) fn denied(mod_name: &str, what: impl std::fmt::Display) -> ResponseError {
+    ResponseError::new(
+        ErrorCode::PermissionDenied,
+        format!("Permission denied: mod `{mod_name}` may not {what}"),
+    )
+}
