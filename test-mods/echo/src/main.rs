@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 struct Echo {
     count: Cell<i64>,
     ticks: Cell<i64>,
+    /// The configuration `plugin.init` brought.
+    config: std::cell::RefCell<Option<Json>>,
 }
 
 /// What `plugin.shutdown` hands to the next instance.
@@ -100,6 +102,9 @@ impl Plugin for Echo {
                 Err::<(), _>(Error::new(-32050, "failed on purpose"))
             })
             .add("count", Self::count)
+            .add("config", |this: &'static Self| async move {
+                Ok(this.config.borrow().clone())
+            })
             .add("ticks", |this: &'static Self| async move {
                 Ok(this.ticks.get())
             })
@@ -131,6 +136,7 @@ impl Plugin for Echo {
     }
 
     async fn init(&'static self, init: Init) -> Result<(), Error> {
+        *self.config.borrow_mut() = init.config()?;
         if let Some(state) = init.state::<State>()? {
             self.count.set(state.count);
             self.ticks.set(state.ticks);

@@ -1,0 +1,865 @@
+//! The Bevy layer on a headless `App` (`MinimalPlugins` + `AssetPlugin` + the plugin)
+//! with the committed PDK mod `echo` (`test-mods/echo`), copied into a temporary asset
+//! folder per test.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_wasmi_plugins::prelude::*;
+use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, ResponseError};
+use serde_json::{Value, json};
+
+const ECHO: &[u8] = include_bytes!("mods/echo.wasm");
+
+/// A fresh asset folder with `mods/<name>.wasm` for each of `mods`.
+fn asset_dir(mods: &[(&str, &[u8])]) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bevy_wasmi_plugins-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("mods")).unwrap();
+    for (name, bytes) in mods {
+        std::fs::write(dir.join("mods").join(format!("{name}.wasm")), bytes).unwrap();
+    }
+    dir
+}
+
+#[derive(Component, Reflect, Debug, PartialEq, Clone, Copy, serde::Deserialize)]
+#[reflect(Component)]
+struct Position {
+    x: f32,
+    y: f32,
+}
+
+#[derive(Component, Reflect, Debug, PartialEq, Default)]
+#[reflect(Component)]
+struct Frozen;
+
+#[derive(Resource, Reflect, Debug, PartialEq, Default)]
+#[reflect(Resource)]
+struct Score(u32);
+
+#[derive(Message, Reflect, Debug, PartialEq, Clone)]
+#[reflect(Message)]
+struct Boom {
+    power: u32,
+}
+
+/// `MinimalPlugins`, an `AssetPlugin` reading `assets`, and the plugin as `plugin` sets
+/// it up.
+fn test_app(assets: &Path, plugin: WasmiPluginsPlugin, watch: bool) -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin {
+            file_path: assets.to_string_lossy().into_owned(),
+            watch_for_changes_override: Some(watch),
+            ..default()
+        },
+        plugin,
+    ))
+    .register_type::<Position>()
+    .register_type::<Frozen>()
+    .register_type::<Score>()
+    .register_type::<Boom>()
+    .add_message::<Boom>()
+    .init_resource::<Score>();
+    app
+}
+
+/// Runs frames until `done` holds, at most `frames` of them (with a short sleep, so
+/// asset I/O can finish); panics otherwise.
+fn update_until(
+    app: &mut App,
+    frames: usize,
+    what: &str,
+    mut done: impl FnMut(&mut World) -> bool,
+) -> usize {
+    for frame in 0..frames {
+        app.update();
+        if done(app.world_mut()) {
+            return frame + 1;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("not {what} after {frames} frames");
+}
+
+fn mod_entity(world: &mut World, name: &str) -> Option<Entity> {
+    let mut mods = world.query::<(Entity, &ModInfo)>();
+    mods.iter(world)
+        .find(|(_, info)| &*info.name == name)
+        .map(|(entity, _)| entity)
+}
+
+fn status(world: &World, entity: Entity) -> ModStatus {
+    world.get::<ModStatus>(entity).unwrap().clone()
+}
+
+/// Spawns `mods/<name>.wasm` as a mod and runs until it is idle.
+fn start_mod(app: &mut App, name: &str, permissions: Option<ModPermissions>) -> Entity {
+    let handle = app
+        .world()
+        .resource::<AssetServer>()
+        .load(format!("mods/{name}.wasm"));
+    let mut entity = app.world_mut().spawn(WasmMod::new(handle));
+    if let Some(permissions) = permissions {
+        entity.insert(permissions);
+    }
+    let entity = entity.id();
+    update_until(app, 500, "started", |world| {
+        matches!(status(world, entity), ModStatus::Idle)
+    });
+    entity
+}
+
+/// Calls a mod and runs frames until the answer arrives.
+fn call(app: &mut App, target: impl Into<ModTarget>, method: &str, params: Value) -> Outcome {
+    let call = app
+        .world()
+        .resource::<ModRpc>()
+        .call(target, method, &params);
+    for _ in 0..200 {
+        if let Some(outcome) = call.try_result() {
+            return outcome;
+        }
+        app.update();
+    }
+    panic!("no answer to {method}");
+}
+
+fn json_of(outcome: Outcome) -> Value {
+    serde_json::from_str(outcome.expect("the call succeeds").get()).unwrap()
+}
+
+/// Has the mod call `method` on the host with `params` (through echo's `relay`).
+fn relay(
+    app: &mut App,
+    target: Entity,
+    method: &str,
+    params: Value,
+) -> Result<Value, ResponseError> {
+    call(
+        app,
+        target,
+        "relay",
+        json!({ "method": method, "params": params }),
+    )
+    .map(|raw| serde_json::from_str(raw.get()).unwrap())
+}
+
+fn position_path() -> &'static str {
+    <Position as TypePath>::type_path()
+}
+
+#[test]
+fn mods_in_the_mods_folder_load_by_themselves_and_report_their_manifest() {
+    let assets = asset_dir(&[("echo", ECHO), ("second", ECHO)]);
+    let mut app = test_app(&assets, WasmiPluginsPlugin::default(), false);
+    update_until(&mut app, 500, "both mods idle", |world| {
+        let mut statuses = world.query::<&ModStatus>();
+        let idle = statuses
+            .iter(world)
+            .filter(|s| matches!(s, ModStatus::Idle))
+            .count();
+        idle == 2
+    });
+    let world = app.world_mut();
+    let mut infos = world.query::<&ModInfo>();
+    let mut names: Vec<String> = infos.iter(world).map(|i| i.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["echo", "second"]);
+    let echo = mod_entity(world, "echo").unwrap();
+    let info = world.get::<ModInfo>(echo).unwrap();
+    assert!(
+        info.methods.iter().any(|m| m == "echo"),
+        "{:?}",
+        info.methods
+    );
+    assert_eq!(info.events, ["game.tick"]);
+    assert_eq!(info.version.as_deref(), Some("0.1.0"));
+    let changes: Vec<String> = world
+        .resource_mut::<Messages<ModStatusChanged>>()
+        .drain()
+        .filter(|m| &*m.name == "echo")
+        .map(|m| m.status.label().to_owned())
+        .collect();
+    assert_eq!(changes, ["starting", "idle"]);
+    assert_eq!(
+        json_of(call(&mut app, "second", "echo", json!({ "hi": 1 }))),
+        json!({ "hi": 1 })
+    );
+}
+
+#[test]
+fn a_mod_list_names_the_mods_to_load() {
+    let assets = asset_dir(&[("echo", ECHO), ("unlisted", ECHO)]);
+    std::fs::write(assets.join("mods/index.modlist"), "# mods\n\necho.wasm\n").unwrap();
+    let plugin =
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::List("mods/index.modlist".into()));
+    let mut app = test_app(&assets, plugin, false);
+    update_until(&mut app, 500, "echo idle", |world| {
+        mod_entity(world, "echo").is_some_and(|e| matches!(status(world, e), ModStatus::Idle))
+    });
+    for _ in 0..20 {
+        app.update();
+    }
+    let world = app.world_mut();
+    assert_eq!(world.query::<&WasmMod>().iter(world).count(), 1);
+}
+
+#[derive(Resource, Default)]
+struct Doubled(Vec<(String, i64)>);
+
+fn double(
+    In((n,)): In<(i64,)>,
+    calling: Res<CallingMod>,
+    mut doubled: ResMut<Doubled>,
+) -> Result<i64, HostError> {
+    doubled.0.push((calling.name.to_string(), n));
+    Ok(n * 2)
+}
+
+fn spawn_at(In(p): In<Position>, mut commands: Commands) -> Result<u64, HostError> {
+    Ok(commands.spawn(p).id().to_bits())
+}
+
+#[test]
+fn host_methods_are_systems_that_see_the_world_and_check_their_params() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    app.init_resource::<Doubled>()
+        .add_host_method("host.double", double)
+        .add_host_method("game.spawn_at", spawn_at);
+    let echo = start_mod(&mut app, "echo", None);
+
+    // echo's `double_via_host` calls `host.double` and adds 1.
+    assert_eq!(
+        json_of(call(&mut app, echo, "double_via_host", json!([20]))),
+        json!(41)
+    );
+    assert_eq!(
+        app.world().resource::<Doubled>().0,
+        [("echo".to_owned(), 20)]
+    );
+
+    // A host method's `Commands` are applied: the entity exists when the answer does.
+    let bits = relay(
+        &mut app,
+        echo,
+        "game.spawn_at",
+        json!({ "x": 1.5, "y": -2.0 }),
+    )
+    .unwrap();
+    let entity = Entity::try_from_bits(bits.as_u64().unwrap()).unwrap();
+    assert_eq!(
+        app.world().get::<Position>(entity),
+        Some(&Position { x: 1.5, y: -2.0 })
+    );
+
+    // A wrong shape is -32602 naming the method and what did not match.
+    let error = relay(&mut app, echo, "host.double", json!({ "n": 1 })).unwrap_err();
+    assert_eq!(error.code, -32602, "{error:?}");
+    assert!(error.message.contains("host.double"), "{}", error.message);
+    assert!(
+        error.message.contains("invalid type: map"),
+        "{}",
+        error.message
+    );
+
+    let error = relay(&mut app, echo, "game.nothing", json!([])).unwrap_err();
+    assert_eq!(error.code, -32601);
+    assert_eq!(error.message, "Method not found: game.nothing");
+}
+
+#[test]
+fn world_query_returns_reflected_components() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let a = app.world_mut().spawn(Position { x: 1.0, y: 2.0 }).id();
+    let b = app
+        .world_mut()
+        .spawn((Position { x: 3.0, y: 4.0 }, Frozen))
+        .id();
+    app.world_mut().spawn(Frozen);
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::default()
+                .allow_read::<Position>()
+                .allow_read::<Frozen>(),
+        ),
+    );
+    let frozen = <Frozen as TypePath>::type_path();
+    let rows = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [position_path()], "has": [frozen] } }),
+    )
+    .unwrap();
+    let mut rows = rows.as_array().unwrap().clone();
+    rows.sort_by_key(|row| row["entity"].as_u64());
+    let mut expected = vec![
+        json!({ "entity": a.to_bits(), "components": { position_path(): { "x": 1.0, "y": 2.0 } }, "has": { frozen: false } }),
+        json!({ "entity": b.to_bits(), "components": { position_path(): { "x": 3.0, "y": 4.0 } }, "has": { frozen: true } }),
+    ];
+    expected.sort_by_key(|row| row["entity"].as_u64());
+    assert_eq!(rows, expected);
+
+    let without = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [position_path()] }, "filter": { "without": [frozen] } }),
+    )
+    .unwrap();
+    assert_eq!(
+        without,
+        json!([{ "entity": a.to_bits(), "components": { position_path(): { "x": 1.0, "y": 2.0 } } }])
+    );
+}
+
+#[test]
+fn permissions_deny_by_default_and_name_what_was_denied() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    app.init_resource::<Doubled>()
+        .add_host_method("host.double", double);
+    let echo = start_mod(&mut app, "echo", None);
+    let error = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [position_path()] } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, ErrorCode::PermissionDenied.code());
+    assert_eq!(
+        error.message,
+        format!(
+            "Permission denied: mod `echo` may not read `{}` (world.query)",
+            position_path()
+        )
+    );
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": echo.to_bits() }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert!(error.message.contains("despawn"), "{}", error.message);
+
+    // A mod limited to `game.*` may not call `host.double`.
+    let limited = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_host_methods("game.*")),
+    );
+    let error = call(&mut app, limited, "double_via_host", json!([1])).unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert_eq!(
+        error.message,
+        "Permission denied: mod `echo` may not call host method `host.double`"
+    );
+    assert!(app.world().resource::<Doubled>().0.is_empty());
+}
+
+#[test]
+fn world_methods_change_components_resources_and_messages_like_brp() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", Some(ModPermissions::trusted()));
+    let position = position_path();
+    let frozen = <Frozen as TypePath>::type_path();
+    let score = <Score as TypePath>::type_path();
+    let boom = <Boom as TypePath>::type_path();
+
+    let spawned = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { position: { "x": 1.0, "y": 1.0 } } }),
+    )
+    .unwrap();
+    let entity = Entity::try_from_bits(spawned["entity"].as_u64().unwrap()).unwrap();
+    assert_eq!(
+        app.world().get::<Position>(entity),
+        Some(&Position { x: 1.0, y: 1.0 })
+    );
+
+    relay(
+        &mut app,
+        echo,
+        "world.mutate_components",
+        json!({ "entity": entity.to_bits(), "component": position, "path": ".x", "value": 5.0 }),
+    )
+    .unwrap();
+    relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({ "entity": entity.to_bits(), "components": { frozen: {} } }),
+    )
+    .unwrap();
+    assert_eq!(
+        app.world().get::<Position>(entity),
+        Some(&Position { x: 5.0, y: 1.0 })
+    );
+    assert!(app.world().get::<Frozen>(entity).is_some());
+
+    let got = relay(
+        &mut app,
+        echo,
+        "world.get_components",
+        json!({ "entity": entity.to_bits(), "components": [position, "no::Such"] }),
+    )
+    .unwrap();
+    assert_eq!(
+        got["components"],
+        json!({ position: { "x": 5.0, "y": 1.0 } })
+    );
+    assert_eq!(got["errors"]["no::Such"]["code"], json!(-23402));
+
+    relay(
+        &mut app,
+        echo,
+        "world.remove_components",
+        json!({ "entity": entity.to_bits(), "components": [frozen] }),
+    )
+    .unwrap();
+    assert!(app.world().get::<Frozen>(entity).is_none());
+    let error = relay(
+        &mut app,
+        echo,
+        "world.get_components",
+        json!({ "entity": entity.to_bits(), "components": [frozen], "strict": true }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23403, "{error:?}");
+
+    relay(
+        &mut app,
+        echo,
+        "world.insert_resources",
+        json!({ "resource": score, "value": 42 }),
+    )
+    .unwrap();
+    assert_eq!(app.world().resource::<Score>().0, 42);
+    let got = relay(
+        &mut app,
+        echo,
+        "world.get_resources",
+        json!({ "resource": score }),
+    )
+    .unwrap();
+    assert_eq!(got, json!({ "value": 42 }));
+
+    relay(
+        &mut app,
+        echo,
+        "world.write_message",
+        json!({ "message": boom, "value": { "power": 9 } }),
+    )
+    .unwrap();
+    let booms: Vec<Boom> = app
+        .world_mut()
+        .resource_mut::<Messages<Boom>>()
+        .drain()
+        .collect();
+    assert_eq!(booms, [Boom { power: 9 }]);
+
+    relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": entity.to_bits() }),
+    )
+    .unwrap();
+    assert!(app.world().get_entity(entity).is_err());
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": entity.to_bits() }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23401);
+
+    // A mod's own entity is off limits even to a trusted mod.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": echo.to_bits() }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+
+    // Unknown types: strict is BRP's -23402, lenient matches nothing.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": ["no::Such"] }, "strict": true }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert_eq!(
+        error.message,
+        "Unknown component type: `no::Such` (not registered for reflection)"
+    );
+    let rows = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": ["no::Such"] } }),
+    )
+    .unwrap();
+    assert_eq!(rows, json!([]));
+
+    let error = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { position: { "x": "far" } } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert!(error.message.contains(position), "{}", error.message);
+}
+
+#[test]
+fn a_fuel_sliced_mod_needs_several_frames_and_gets_the_right_answer() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let plugin = WasmiPluginsPlugin::default()
+        .with_mod_source(ModSource::None)
+        .with_fuel_per_frame(200_000);
+    let mut app = test_app(&assets, plugin, false);
+    let echo = start_mod(&mut app, "echo", None);
+    let iterations = 300_000u64;
+    let expected = (0..iterations).fold(0u64, |c, i| c.wrapping_mul(31).wrapping_add(i));
+    let pending =
+        app.world()
+            .resource::<ModRpc>()
+            .call(echo, "spin", &json!({ "iterations": iterations }));
+    let mut frames = 0;
+    let mut saw_running = false;
+    let outcome = loop {
+        app.update();
+        frames += 1;
+        saw_running |= matches!(status(app.world(), echo), ModStatus::Running);
+        let fuel = app.world().get::<ModInfo>(echo).unwrap().fuel_last_frame;
+        assert!(fuel <= 200_000 + 10_000, "fuel per frame {fuel}");
+        if let Some(outcome) = pending.try_result() {
+            break outcome;
+        }
+        assert!(frames < 1000, "spin never finished");
+    };
+    assert_eq!(json_of(outcome), json!(expected));
+    assert!(frames > 3, "spin took {frames} frames");
+    assert!(saw_running);
+    update_until(&mut app, 5, "idle", |world| {
+        matches!(status(world, echo), ModStatus::Idle)
+    });
+}
+
+#[test]
+fn a_crashing_mod_stops_alone_and_calls_to_it_fail_at_once() {
+    let assets = asset_dir(&[("echo", ECHO), ("healthy", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    let healthy = start_mod(&mut app, "healthy", None);
+    app.world_mut()
+        .resource_mut::<Messages<ModStatusChanged>>()
+        .clear();
+
+    let error = call(&mut app, echo, "panic", json!(null)).unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModCrashed.code());
+    assert!(
+        error.message.contains("mod `echo` panicked"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains("panic on purpose"),
+        "{}",
+        error.message
+    );
+    match status(app.world(), echo) {
+        ModStatus::Crashed(e) => assert!(e.to_string().contains("panic on purpose")),
+        other => panic!("echo is {other}"),
+    }
+    let changes: Vec<(String, String)> = app
+        .world_mut()
+        .resource_mut::<Messages<ModStatusChanged>>()
+        .drain()
+        .map(|m| (m.name.to_string(), m.status.label().to_owned()))
+        .collect();
+    assert!(
+        changes.contains(&("echo".into(), "crashed".into())),
+        "{changes:?}"
+    );
+
+    // The healthy one keeps answering.
+    assert_eq!(
+        json_of(call(&mut app, healthy, "count", json!(null))),
+        json!(1)
+    );
+    // Calls to the crashed one fail without waiting for a frame, by entity or by name.
+    let rpc = app.world().resource::<ModRpc>().clone();
+    let mut ids = Vec::new();
+    for pending in [
+        rpc.call(echo, "echo", &json!(1)),
+        rpc.call("echo", "echo", &json!(1)),
+    ] {
+        ids.push(pending.id());
+        let error = pending.try_result().expect("fails at once").unwrap_err();
+        assert_eq!(error.code, ErrorCode::ModCrashed.code());
+    }
+    let nobody = rpc.call("nobody", "echo", &());
+    ids.push(nobody.id());
+    let error = nobody.try_result().unwrap().unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+    assert_eq!(error.message, "no mod is named `nobody`");
+    // Their results still arrive as messages.
+    app.update();
+    let results: Vec<ModCallResult> = app
+        .world_mut()
+        .resource_mut::<Messages<ModCallResult>>()
+        .drain()
+        .collect();
+    for id in ids {
+        let result = results
+            .iter()
+            .find(|r| r.call == id)
+            .expect("a result message");
+        assert!(result.result.is_err(), "{result:?}");
+    }
+}
+
+#[test]
+fn an_endless_loop_is_stopped_while_the_game_and_other_mods_go_on() {
+    let assets = asset_dir(&[("echo", ECHO), ("healthy", ECHO)]);
+    let plugin = WasmiPluginsPlugin::default()
+        .with_mod_source(ModSource::None)
+        .with_limits(Limits::default().with_max_fuel_per_activation(5_000_000));
+    let mut app = test_app(&assets, plugin, false);
+    let echo = start_mod(&mut app, "echo", None);
+    let healthy = start_mod(&mut app, "healthy", None);
+    let looping = app
+        .world()
+        .resource::<ModRpc>()
+        .call(echo, "loop_forever", &());
+    let answer = app.world().resource::<ModRpc>().call(healthy, "count", &());
+    update_until(&mut app, 100, "loop stopped", |_| {
+        looping.try_result().is_some_and(|o| {
+            let error = o.unwrap_err();
+            assert_eq!(error.code, ErrorCode::FuelExhausted.code());
+            true
+        })
+    });
+    assert_eq!(json_of(answer.try_result().expect("answered")), json!(1));
+}
+
+#[test]
+fn an_invalid_wasm_file_is_a_load_error_naming_the_mod() {
+    let assets = asset_dir(&[("broken", b"this is not wasm")]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let handle = app
+        .world()
+        .resource::<AssetServer>()
+        .load("mods/broken.wasm");
+    let entity = app.world_mut().spawn(WasmMod::new(handle)).id();
+    update_until(&mut app, 500, "failed", |world| {
+        matches!(status(world, entity), ModStatus::Crashed(_))
+    });
+    let ModStatus::Crashed(error) = status(app.world(), entity) else {
+        unreachable!()
+    };
+    let message = error.to_string();
+    assert!(
+        message.starts_with("mod `broken` could not be loaded"),
+        "{message}"
+    );
+    assert!(
+        message.contains("not a valid WebAssembly module"),
+        "{message}"
+    );
+    let error = app
+        .world()
+        .resource::<ModRpc>()
+        .call(entity, "echo", &())
+        .try_result()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+}
+
+#[test]
+fn notifications_reach_the_game_and_events_reach_subscribed_mods() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        json_of(call(&mut app, echo, "notify_host", json!({ "times": 2 }))),
+        json!(2)
+    );
+    let pings: Vec<(String, Value)> = app
+        .world_mut()
+        .resource_mut::<Messages<ModNotification>>()
+        .drain()
+        .map(|n| (n.method.clone(), n.params::<Value>().unwrap()))
+        .collect();
+    assert_eq!(
+        pings,
+        [
+            ("echo.ping".into(), json!({ "i": 0 })),
+            ("echo.ping".into(), json!({ "i": 1 }))
+        ]
+    );
+
+    let rpc = app.world().resource::<ModRpc>().clone();
+    rpc.broadcast("game.tick", &json!({ "frame": 1 })).unwrap();
+    rpc.broadcast("game.other", &()).unwrap();
+    rpc.notify(echo, "game.tick", &()).unwrap();
+    app.update();
+    assert_eq!(
+        json_of(call(&mut app, echo, "ticks", json!(null))),
+        json!(2)
+    );
+}
+
+#[test]
+fn config_reaches_plugin_init() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let handle = app.world().resource::<AssetServer>().load("mods/echo.wasm");
+    let entity = app
+        .world_mut()
+        .spawn(WasmMod::new(handle).with_config(&json!({ "start": 10 })))
+        .id();
+    update_until(&mut app, 500, "idle", |world| {
+        matches!(status(world, entity), ModStatus::Idle)
+    });
+    assert_eq!(
+        json_of(call(&mut app, entity, "config", json!(null))),
+        json!({ "start": 10 })
+    );
+}
+
+#[test]
+fn a_changed_wasm_file_restarts_the_mod_with_its_state() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        true,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    for n in 1..=3 {
+        assert_eq!(
+            json_of(call(&mut app, echo, "count", json!(null))),
+            json!(n)
+        );
+    }
+    // The file watcher needs a moment before it sees writes.
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(assets.join("mods/echo.wasm"), ECHO).unwrap();
+    update_until(&mut app, 3000, "reloaded", |world| {
+        world.get::<ModInfo>(echo).is_some_and(|i| i.restarts == 1)
+            && matches!(status(world, echo), ModStatus::Idle)
+    });
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(4)
+    );
+}
+
+#[test]
+fn a_restart_policy_brings_a_crashed_mod_back() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let plugin = WasmiPluginsPlugin::default()
+        .with_mod_source(ModSource::None)
+        .with_restart_policy(RestartPolicy::with_backoff(2, Duration::from_millis(10)));
+    let mut app = test_app(&assets, plugin, false);
+    let echo = start_mod(&mut app, "echo", None);
+    assert!(call(&mut app, echo, "panic", json!(null)).is_err());
+    update_until(&mut app, 500, "restarted", |world| {
+        world.get::<ModInfo>(echo).is_some_and(|i| i.restarts == 1)
+            && matches!(status(world, echo), ModStatus::Idle)
+    });
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+}
+
+#[test]
+fn a_despawned_mod_is_unloaded_and_its_calls_fail() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    let pending = app
+        .world()
+        .resource::<ModRpc>()
+        .call(echo, "sleep", &json!({ "ms": 60_000 }));
+    app.update();
+    app.world_mut().despawn(echo);
+    app.update();
+    let error = pending.try_result().expect("failed").unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+    assert_eq!(error.message, "mod `echo` was unloaded");
+    let error = app
+        .world()
+        .resource::<ModRpc>()
+        .call("echo", "echo", &())
+        .try_result()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+}
