@@ -1,6 +1,7 @@
 //! The Bevy layer on a headless `App` (`MinimalPlugins` + `AssetPlugin` + the plugin)
 //! with the committed PDK mod `echo` (`test-mods/echo`), copied into a temporary asset
 //! folder per test.
+#![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
