@@ -365,9 +365,16 @@ fn error_codes_round_trip() {
     for code in ErrorCode::ALL {
         assert_eq!(ErrorCode::from_code(code.code()), Some(code));
         let n = code.code();
-        assert!((-32099..=-32000).contains(&n) || (-32700..=-32600).contains(&n));
+        // Standard, this project's (reserved for implementations), or BRP's.
+        assert!(
+            (-32099..=-32000).contains(&n)
+                || (-32700..=-32600).contains(&n)
+                || (-23599..=-23400).contains(&n),
+            "{n}"
+        );
     }
     assert_eq!(ErrorCode::from_code(1), None);
+    assert_eq!(ErrorCode::from_code(-23401), Some(ErrorCode::EntityNotFound));
 }
 
 #[test]
