@@ -374,7 +374,10 @@ fn error_codes_round_trip() {
         );
     }
     assert_eq!(ErrorCode::from_code(1), None);
-    assert_eq!(ErrorCode::from_code(-23401), Some(ErrorCode::EntityNotFound));
+    assert_eq!(
+        ErrorCode::from_code(-23401),
+        Some(ErrorCode::EntityNotFound)
+    );
 }
 
 #[test]
