@@ -42,7 +42,11 @@ fn greet_when_ready(
         info!("mod `{}` is {}", change.name, change.status);
         if !*asked && change.status.is_ready() {
             *asked = true;
-            rpc.call(change.entity, "greet", &serde_json::json!({ "name": "Ada" }));
+            rpc.call(
+                change.entity,
+                "greet",
+                &serde_json::json!({ "name": "Ada" }),
+            );
         }
     }
 }

@@ -177,6 +177,7 @@ pub enum WasmiPluginsSystems {
 /// What the folder or list loader is waiting for.
 #[derive(Resource)]
 enum PendingSource {
+    #[cfg(not(target_arch = "wasm32"))]
     Folder(Handle<LoadedFolder>),
     List(Handle<ModList>),
     Done,
@@ -244,11 +245,14 @@ fn spawn_source_mods(
     lists: Res<Assets<ModList>>,
     assets: Res<AssetServer>,
 ) {
+    #[cfg(target_arch = "wasm32")]
+    let _ = &folders; // the web has no folders to list
     let Some(mut pending) = pending else {
         return;
     };
     let handles: Vec<Handle<WasmModAsset>> = match &*pending {
         PendingSource::Done => return,
+        #[cfg(not(target_arch = "wasm32"))]
         PendingSource::Folder(handle) => match folders.get(handle) {
             Some(folder) => folder
                 .handles
