@@ -139,7 +139,7 @@ pub(crate) fn drive_mods(world: &mut World) {
         .get_resource::<WasmiPluginsSettings>()
         .cloned()
         .unwrap_or_default();
-    driver.track_entities(world, &settings);
+    driver.track_entities(world, &host_methods, &settings);
     driver.hot_reload(world);
     driver.start(world, &settings);
     driver.deliver(world);
@@ -150,7 +150,12 @@ pub(crate) fn drive_mods(world: &mut World) {
 
 impl ModDriver {
     /// Adds slots for new mod entities and drops those whose entity is gone.
-    fn track_entities(&mut self, world: &mut World, settings: &WasmiPluginsSettings) {
+    fn track_entities(
+        &mut self,
+        world: &mut World,
+        methods: &HostMethods,
+        settings: &WasmiPluginsSettings,
+    ) {
         let mut new = world.query_filtered::<(Entity, &WasmMod), Without<Tracked>>();
         let found: Vec<(Entity, Handle<WasmModAsset>)> = new
             .iter(world)
@@ -197,6 +202,7 @@ impl ModDriver {
                 entity_mut.remove::<Tracked>();
             }
             if let Some(mut slot) = self.slots.remove(&entity) {
+                slot.shut_down(world, methods, entity);
                 let error = ResponseError::new(
                     ErrorCode::ModUnavailable,
                     format!("mod `{}` was unloaded", slot.name),
@@ -467,6 +473,14 @@ impl ModDriver {
         if count == 0 {
             return;
         }
+        for (&entity, slot) in &mut self.slots {
+            if slot.fuel_frame != 0 {
+                slot.fuel_frame = 0;
+                if let Some(mut info) = world.get_mut::<ModInfo>(entity) {
+                    info.fuel_last_frame = 0;
+                }
+            }
+        }
         let started = Instant::now();
         let first = self.next % count;
         let mut ran_any = false;
@@ -476,12 +490,6 @@ impl ModDriver {
             let Some(slot) = self.slots.get_mut(&entity) else {
                 continue;
             };
-            if slot.fuel_frame != 0 {
-                slot.fuel_frame = 0;
-                if let Some(mut info) = world.get_mut::<ModInfo>(entity) {
-                    info.fuel_last_frame = 0;
-                }
-            }
             let Some(instance) = &mut slot.instance else {
                 continue;
             };
@@ -536,6 +544,32 @@ impl ModDriver {
 }
 
 impl Slot {
+    /// Sends a running mod `plugin.shutdown` and gives it one fuel slice to answer,
+    /// before it is dropped.
+    fn shut_down(&mut self, world: &mut World, methods: &HostMethods, entity: Entity) {
+        let (Some(instance), Phase::Ready) = (&mut self.instance, &self.phase) else {
+            return;
+        };
+        let shutdown = instance.call("plugin.shutdown", &());
+        let mut host = WorldHost {
+            world,
+            methods,
+            entity,
+            name: &self.name,
+            permissions: &self.permissions,
+        };
+        let _ = instance.run(self.fuel_per_frame, &mut host);
+        match shutdown.try_result() {
+            Some(Ok(_)) => {}
+            Some(Err(error)) => warn!("mod `{}` failed to shut down: {error}", self.name),
+            None => warn!(
+                "mod `{}` did not answer plugin.shutdown within one fuel slice; \
+                 unloaded anyway",
+                self.name
+            ),
+        }
+    }
+
     fn down_error(&self) -> ResponseError {
         match &self.status {
             ModStatus::Crashed(error) => error.to_response_error(),

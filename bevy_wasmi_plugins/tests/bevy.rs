@@ -864,3 +864,151 @@ fn a_despawned_mod_is_unloaded_and_its_calls_fail() {
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::ModUnavailable.code());
 }
+
+#[test]
+fn a_despawned_mod_gets_plugin_shutdown_first() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+    app.world_mut().despawn(echo);
+    app.update();
+    let notifications: Vec<(String, Value)> = app
+        .world_mut()
+        .resource_mut::<Messages<ModNotification>>()
+        .drain()
+        .map(|n| (n.method.clone(), n.params::<Value>().unwrap()))
+        .collect();
+    assert_eq!(notifications, [("echo.shutdown".to_owned(), json!([1]))]);
+}
+
+#[test]
+fn meta_files_set_a_mods_fuel_and_permissions() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    std::fs::write(
+        assets.join("mods/echo.wasm.meta"),
+        format!(
+            r#"(
+    meta_format_version: "1.0",
+    asset: Load(
+        loader: "bevy_wasmi_plugins::asset::WasmModLoader",
+        settings: (
+            fuel_per_frame: Some(150000),
+            permissions: Some((read: Only(["{}"]))),
+        ),
+    ),
+)"#,
+            position_path()
+        ),
+    )
+    .unwrap();
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    app.world_mut().spawn(Position { x: 7.0, y: 8.0 });
+    let echo = start_mod(&mut app, "echo", None);
+    let rows = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [position_path()] } }),
+    )
+    .unwrap();
+    assert_eq!(
+        rows[0]["components"][position_path()],
+        json!({ "x": 7.0, "y": 8.0 })
+    );
+    let error = relay(
+        &mut app,
+        echo,
+        "world.insert_resources",
+        json!({ "resource": <Score as TypePath>::type_path(), "value": 1 }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+
+    let pending =
+        app.world()
+            .resource::<ModRpc>()
+            .call(echo, "spin", &json!({ "iterations": 200_000 }));
+    let mut most = 0;
+    while pending.try_result().is_none() {
+        app.update();
+        most = most.max(app.world().get::<ModInfo>(echo).unwrap().fuel_last_frame);
+    }
+    assert!(
+        most > 100_000 && most <= 150_000 + 10_000,
+        "fuel per frame {most}"
+    );
+}
+
+#[test]
+fn busy_mods_take_turns_when_the_frame_budget_is_spent() {
+    let assets = asset_dir(&[("a", ECHO), ("b", ECHO), ("c", ECHO)]);
+    // A zero budget: each frame runs one mod with work, the next frame the next one.
+    let plugin = WasmiPluginsPlugin::default()
+        .with_mod_source(ModSource::None)
+        .with_fuel_per_frame(100_000)
+        .with_frame_budget(Duration::ZERO);
+    let mut app = test_app(&assets, plugin, false);
+    let mods = [
+        start_mod(&mut app, "a", None),
+        start_mod(&mut app, "b", None),
+        start_mod(&mut app, "c", None),
+    ];
+    let rpc = app.world().resource::<ModRpc>().clone();
+    let calls: Vec<ModCall> = mods
+        .iter()
+        .map(|&m| rpc.call(m, "spin", &json!({ "iterations": 1_000_000 })))
+        .collect();
+    let mut turns = Vec::new();
+    for _ in 0..9 {
+        app.update();
+        let ran: Vec<usize> = (0..3)
+            .filter(|&i| app.world().get::<ModInfo>(mods[i]).unwrap().fuel_last_frame > 0)
+            .collect();
+        assert_eq!(ran.len(), 1, "one mod per frame, got {ran:?}");
+        turns.push(ran[0]);
+    }
+    // Every mod got three of the nine frames, in rotation.
+    for i in 0..3 {
+        assert_eq!(turns.iter().filter(|&&t| t == i).count(), 3, "{turns:?}");
+    }
+    assert!(calls.iter().all(|c| c.try_result().is_none()));
+}
+
+#[test]
+fn a_mod_call_is_a_future_too() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    let pending = app
+        .world()
+        .resource::<ModRpc>()
+        .call("echo", "add", &json!([2, 3]));
+    let id = pending.id();
+    let answer = std::thread::spawn(move || futures_lite::future::block_on(pending.typed::<i64>()));
+    update_until(&mut app, 100, "answered", |_| answer.is_finished());
+    assert_eq!(answer.join().unwrap(), Ok(5));
+    let results: Vec<ModCallResult> = app
+        .world_mut()
+        .resource_mut::<Messages<ModCallResult>>()
+        .drain()
+        .collect();
+    let result = results.iter().find(|r| r.call == id).unwrap();
+    assert_eq!(result.entity, Some(echo));
+    assert_eq!(result.typed::<i64>(), Ok(5));
+}

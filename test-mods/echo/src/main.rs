@@ -151,6 +151,7 @@ impl Plugin for Echo {
     }
 
     async fn shutdown(&'static self) -> Result<Option<Json>, Error> {
+        host::notify("echo.shutdown", &[self.count.get()])?;
         let state = State {
             count: self.count.get(),
             ticks: self.ticks.get(),
