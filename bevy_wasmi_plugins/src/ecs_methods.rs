@@ -14,6 +14,7 @@
 use bevy::ecs::component::ComponentId;
 use bevy::ecs::query::QueryBuilder;
 use bevy::ecs::reflect::{AppTypeRegistry, ReflectComponent, ReflectMessage, ReflectResource};
+use bevy::ecs::resource::IsResource;
 use bevy::ecs::world::FilteredEntityRef;
 use bevy::prelude::*;
 use bevy::reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
@@ -218,6 +219,18 @@ fn reflect_component<'r>(
     Ok((registration, reflect))
 }
 
+/// Resources are components of their own entity; the component methods must not make
+/// or remove them (only `world.insert_resources` does, through the world).
+fn not_a_resource(registration: &TypeRegistration, path: &str) -> Result<(), ResponseError> {
+    if registration.data::<ReflectResource>().is_some() {
+        return Err(error(
+            ErrorCode::ComponentError,
+            format!("`{path}` is a resource: use world.get_resources / world.insert_resources"),
+        ));
+    }
+    Ok(())
+}
+
 fn entity_from_bits(bits: u64) -> Result<Entity, ResponseError> {
     Entity::try_from_bits(bits).ok_or_else(|| {
         error(
@@ -308,6 +321,15 @@ impl Ecs<'_> {
             return Err(denied(
                 self.mod_name,
                 format_args!("change entity {entity}: it is a mod ({})", self.method),
+            ));
+        }
+        if changes && entity_ref.contains::<IsResource>() {
+            return Err(denied(
+                self.mod_name,
+                format_args!(
+                    "change entity {entity}: it holds a resource; use world.insert_resources ({})",
+                    self.method
+                ),
             ));
         }
         Ok(entity)
@@ -517,6 +539,7 @@ impl Ecs<'_> {
             .iter()
             .map(|(path, value)| {
                 let (registration, _) = reflect_component(registry, path)?;
+                not_a_resource(registration, path)?;
                 deserialize(registration, registry, value, ErrorCode::ComponentError)
             })
             .collect()
@@ -553,8 +576,12 @@ impl Ecs<'_> {
         let reflects = p
             .components
             .iter()
-            .map(|path| reflect_component(&registry, path).map(|(_, reflect)| reflect))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|path| {
+                let (registration, reflect) = reflect_component(&registry, path)?;
+                not_a_resource(registration, path)?;
+                Ok(reflect)
+            })
+            .collect::<Result<Vec<_>, ResponseError>>()?;
         let mut entity = world.entity_mut(entity);
         for reflect in reflects {
             reflect.remove(&mut entity);

@@ -511,6 +511,39 @@ fn world_methods_change_components_resources_and_messages_like_brp() {
     .unwrap_err();
     assert_eq!(error.code, -23401);
 
+    // Resources are not components to mods, and their entities are off limits.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { score: 1 } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert!(error.message.contains("is a resource"), "{}", error.message);
+    let rows = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [score] } }),
+    )
+    .unwrap();
+    let score_entity = rows[0]["entity"].as_u64().unwrap();
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": score_entity }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert!(
+        error.message.contains("holds a resource"),
+        "{}",
+        error.message
+    );
+    assert_eq!(app.world().resource::<Score>().0, 42);
+
     // A mod's own entity is off limits even to a trusted mod.
     let error = relay(
         &mut app,
