@@ -445,6 +445,14 @@ fn world_methods_change_components_resources_and_messages_like_brp() {
         json!({ position: { "x": 5.0, "y": 1.0 } })
     );
     assert_eq!(got["errors"]["no::Such"]["code"], json!(-23402));
+    let listed = relay(
+        &mut app,
+        echo,
+        "world.list_components",
+        json!({ "entity": entity.to_bits() }),
+    )
+    .unwrap();
+    assert_eq!(listed, json!([frozen, position]));
 
     relay(
         &mut app,
