@@ -809,11 +809,13 @@ fn notifications_reach_the_game_and_events_reach_subscribed_mods() {
 }
 
 #[test]
-fn config_reaches_plugin_init() {
+fn config_reaches_plugin_init_in_the_chosen_schedule() {
     let assets = asset_dir(&[("echo", ECHO)]);
     let mut app = test_app(
         &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .in_schedule(PostUpdate),
         false,
     );
     let handle = app.world().resource::<AssetServer>().load("mods/echo.wasm");
