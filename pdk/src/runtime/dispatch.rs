@@ -9,6 +9,7 @@ use bevy_wasmi_plugins_protocol::{
     fast_parse, parse_frame, write_error, write_result,
 };
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::executor::{Executor, Task};
 use super::{INIT, Meta, SHUTDOWN, state};
@@ -177,6 +178,9 @@ impl<P: Plugin> Server<P> {
                 }
                 return;
             }
+            Some(Fast::Message(Message::Request(request))) => {
+                return self.request(request, ReplyTo::Single);
+            }
             Some(Fast::Message(message)) => return self.entry(Ok(message), || ReplyTo::Single),
             None => {}
         }
@@ -226,8 +230,22 @@ impl<P: Plugin> Server<P> {
     fn request(&mut self, request: Request<'_>, to: ReplyTo) {
         let Request { id, method, params } = request;
         let reply = Responder { id, to };
+        match self.methods.get(&method) {
+            Some(handler) => {
+                if let Some(task) = handler(self.plugin, Params::new(&method, params), reply) {
+                    self.spawn(task);
+                }
+            }
+            None => self.unlisted_request(&method, params, reply),
+        }
+    }
+
+    /// A request for a built-in method or one not in [`Methods`] (kept out of the path of
+    /// listed methods, which is the one that must be quick).
+    #[inline(never)]
+    fn unlisted_request(&mut self, method: &str, params: Option<&RawValue>, reply: Responder) {
         let plugin = self.plugin;
-        match &*method {
+        match method {
             INIT => match Params::new(INIT, params).parse::<Option<Init>>() {
                 Ok(init) => {
                     let manifest = self.manifest.clone();
@@ -244,22 +262,15 @@ impl<P: Plugin> Server<P> {
                 let outcome = plugin.shutdown().await;
                 reply.finish(outcome.map(|state| ShutdownReply { state }));
             })),
-            name => match self.methods.get(name) {
-                Some(handler) => {
-                    if let Some(task) = handler(plugin, Params::new(name, params), reply) {
-                        self.spawn(task);
-                    }
-                }
-                None => {
-                    let method: Box<str> = method.into();
-                    let params = params.map(ToOwned::to_owned);
-                    self.spawn(Box::pin(async move {
-                        let params = Params::new(&method, params.as_deref());
-                        let outcome = plugin.handle(&method, params).await;
-                        reply.finish(outcome);
-                    }));
-                }
-            },
+            _ => {
+                let method: Box<str> = method.into();
+                let params = params.map(ToOwned::to_owned);
+                self.spawn(Box::pin(async move {
+                    let params = Params::new(&method, params.as_deref());
+                    let outcome = plugin.handle(&method, params).await;
+                    reply.finish(outcome);
+                }));
+            }
         }
     }
 
