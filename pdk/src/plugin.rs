@@ -5,7 +5,7 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::runtime::{Responder, Task};
+use crate::runtime::{Responder, Task, boxed};
 use crate::{Error, Init, Json, Params};
 
 /// A mod: its state, the methods it serves and how it reacts to the host.
@@ -160,7 +160,7 @@ where
 {
     fn start(&self, plugin: &'static P, _params: Params<'_>, reply: Responder) -> Option<Task> {
         let future = self(plugin);
-        Some(Box::pin(async move { reply.finish(future.await) }))
+        Some(boxed(async move { reply.finish(future.await) }))
     }
 }
 
@@ -176,7 +176,7 @@ where
         match params.parse::<T>() {
             Ok(params) => {
                 let future = self(plugin, params);
-                Some(Box::pin(async move { reply.finish(future.await) }))
+                Some(boxed(async move { reply.finish(future.await) }))
             }
             Err(error) => {
                 reply.error(error.as_response_error());

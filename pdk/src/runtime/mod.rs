@@ -12,6 +12,7 @@ pub(crate) mod state;
 
 pub use dispatch::Responder;
 pub use executor::Task;
+pub(crate) use executor::boxed;
 
 use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
 
