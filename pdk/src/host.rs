@@ -195,7 +195,7 @@ impl<R: DeserializeOwned> Future for Call<R> {
             }
             Some(Err(error)) => Poll::Ready(Err(error.into())),
             Some(Ok(mut bytes)) => {
-                let result = serde_json::from_slice::<R>(&bytes).map_err(|e| {
+                let result = crate::de::from_slice::<R>(&bytes).map_err(|e| {
                     Error::internal(format_args!(
                         "the host's result did not have the expected type: {e}"
                     ))
