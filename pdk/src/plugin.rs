@@ -5,7 +5,7 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::runtime::{Responder, Task, boxed};
+use crate::runtime::{Responder, Task, boxed, same_bytes};
 use crate::{Error, Init, Json, Params};
 
 /// A mod: its state, the methods it serves and how it reacts to the host.
@@ -249,24 +249,7 @@ impl<P: 'static> Methods<P> {
         // than the ordered `memcmp`-based comparisons of a binary search.
         self.entries
             .iter()
-            .find(|(n, _)| n.len() == name.len() && same_bytes(n.as_bytes(), name.as_bytes()))
+            .find(|(n, _)| same_bytes(n.as_bytes(), name.as_bytes()))
             .map(|(_, handler)| handler)
     }
-}
-
-/// Whether `a` and `b`, of the same length, hold the same bytes.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let (a_words, a_tail) = a.as_chunks::<8>();
-    let (b_words, b_tail) = b.as_chunks::<8>();
-    let mut diff = 0u64;
-    for (x, y) in a_words.iter().zip(b_words) {
-        diff |= u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
-    }
-    if !a_tail.is_empty() && a_tail.len() == b_tail.len() {
-        let (mut x, mut y) = ([0; 8], [0; 8]);
-        x[..a_tail.len()].copy_from_slice(a_tail);
-        y[..b_tail.len()].copy_from_slice(b_tail);
-        diff |= u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
-    }
-    diff == 0 && a.len() == b.len()
 }

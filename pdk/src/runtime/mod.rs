@@ -42,6 +42,27 @@ pub struct Meta {
     pub version: &'static str,
 }
 
+/// Whether `a` and `b` hold the same bytes, compared 8 at a time (on wasm, `==` on
+/// slices is a byte-by-byte `memcmp` call).
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, a_tail) = a.as_chunks::<8>();
+    let (b_words, b_tail) = b.as_chunks::<8>();
+    let mut diff = 0u64;
+    for (x, y) in a_words.iter().zip(b_words) {
+        diff |= u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
+    }
+    if !a_tail.is_empty() {
+        let (mut x, mut y) = ([0; 8], [0; 8]);
+        x[..a_tail.len()].copy_from_slice(a_tail);
+        y[..b_tail.len()].copy_from_slice(b_tail);
+        diff |= u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+    }
+    diff == 0
+}
+
 /// Runs plugin `P` on stdin/stdout until stdin closes: the body of the `main` that
 /// `register_plugin!` writes.
 #[doc(hidden)]

@@ -65,6 +65,38 @@ pub(crate) struct Shared {
     pub(crate) next_id: i64,
     /// Result buffers to reuse.
     pub(crate) spare: Vec<Vec<u8>>,
+    /// Pieces of the last host request, for the next.
+    pub(crate) head: RequestHead,
+}
+
+/// The start of a host request, kept from one call to the next: on wasm, writing the
+/// id and method from scratch costs a mod more than the rest of the request.
+pub(crate) struct RequestHead {
+    /// `{"jsonrpc":"2.0","id":` and the digits of [`Shared::next_id`]; empty until the
+    /// first call.
+    pub(crate) id: Vec<u8>,
+    /// The method of the last call.
+    pub(crate) method: String,
+    /// `,"method":<method>,"params":` for that method.
+    pub(crate) method_part: Vec<u8>,
+}
+
+impl RequestHead {
+    /// Counts the id's digits one up, as [`Shared::next_id`] is.
+    pub(crate) fn next_id(&mut self) {
+        let prefix = br#"{"jsonrpc":"2.0","id":"#.len();
+        if self.id.len() <= prefix {
+            return;
+        }
+        for i in (prefix..self.id.len()).rev() {
+            if self.id[i] < b'9' {
+                self.id[i] += 1;
+                return;
+            }
+            self.id[i] = b'0';
+        }
+        self.id.insert(prefix, b'1');
+    }
 }
 
 thread_local! {
@@ -74,6 +106,11 @@ thread_local! {
             calls: Calls(Vec::new()),
             next_id: 1,
             spare: Vec::new(),
+            head: RequestHead {
+                id: Vec::new(),
+                method: String::new(),
+                method_part: Vec::new(),
+            },
         })
     };
 }
@@ -102,6 +139,7 @@ pub(crate) fn reset() {
         shared.out.clear();
         shared.calls.clear();
         shared.next_id = 1;
+        shared.head.id.clear();
     });
 }
 
@@ -141,6 +179,22 @@ pub(crate) fn answer(id: i64, result: Result<&[u8], ResponseError>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_count_up_in_text() {
+        let mut head = RequestHead {
+            id: Vec::new(),
+            method: String::new(),
+            method_part: Vec::new(),
+        };
+        head.next_id(); // nothing written yet: nothing to count
+        assert!(head.id.is_empty());
+        head.id = br#"{"jsonrpc":"2.0","id":1"#.to_vec();
+        for n in 1..=100_000u32 {
+            assert_eq!(&head.id[22..], n.to_string().as_bytes());
+            head.next_id();
+        }
+    }
 
     #[test]
     fn calls_stay_sorted_by_id() {
