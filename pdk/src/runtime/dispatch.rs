@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::executor::{Executor, Task};
+use super::state::ResponseHead;
 use super::{INIT, Meta, SHUTDOWN, state};
 use crate::{Error, Init, Json, Methods, Params, Plugin};
 
@@ -39,16 +40,17 @@ enum ReplyTo {
 }
 
 impl ReplyTo {
-    /// Writes one response with `write` and sends it where it belongs.
-    fn send(self, write: impl FnOnce(&mut Vec<u8>)) {
+    /// Writes one response with `write` (given the cached response head for a line of
+    /// its own) and sends it where it belongs.
+    fn send(self, write: impl FnOnce(&mut Vec<u8>, Option<&mut ResponseHead>)) {
         match self {
             ReplyTo::Single => state::with(|shared| {
-                write(&mut shared.out);
+                write(&mut shared.out, Some(&mut shared.response_head));
                 shared.out.push(b'\n');
             }),
             ReplyTo::Batch(batch, index) => {
                 let mut part = Vec::new();
-                write(&mut part);
+                write(&mut part, None);
                 let mut reply = batch.borrow_mut();
                 reply.parts[index] = Some(part);
                 reply.done();
@@ -113,10 +115,16 @@ impl Responder {
     /// Answers with a result (an internal error if it does not serialize).
     pub fn result<R: Serialize + ?Sized>(self, result: &R) {
         let id = self.id;
-        self.to.send(|out| {
-            if let Err(e) = write_result(out, &id, result) {
-                let error = ResponseError::internal(format!("result did not serialize: {e}"));
-                write_error(out, Some(&id), &error);
+        self.to.send(|out, head| {
+            let start = out.len();
+            write_result_head(out, &id, head);
+            match serde_json::to_writer(&mut *out, result) {
+                Ok(()) => out.push(b'}'),
+                Err(e) => {
+                    out.truncate(start);
+                    let error = ResponseError::internal(format!("result did not serialize: {e}"));
+                    write_error(out, Some(&id), &error);
+                }
             }
         });
     }
@@ -124,7 +132,19 @@ impl Responder {
     /// Answers with an error.
     pub fn error(self, error: &ResponseError) {
         let id = self.id;
-        self.to.send(|out| write_error(out, Some(&id), error));
+        self.to.send(|out, _| write_error(out, Some(&id), error));
+    }
+}
+
+/// Writes `{"jsonrpc":"2.0","id":<id>,"result":`, from `cache` for a numeric id.
+fn write_result_head(out: &mut Vec<u8>, id: &RequestId, cache: Option<&mut ResponseHead>) {
+    match (id, cache) {
+        (RequestId::Number(n), Some(cache)) => cache.write(out, *n),
+        _ => {
+            // `…,"result":null}` without its `null}`: never fails for `()`.
+            let _ = write_result(out, id, &());
+            out.truncate(out.len() - b"null}".len());
+        }
     }
 }
 
@@ -202,7 +222,9 @@ impl<P: Plugin> Server<P> {
 
     fn entry(&mut self, entry: Entry<'_>, to: impl FnOnce() -> ReplyTo) {
         match entry {
-            Err(invalid) => to().send(|out| write_error(out, invalid.id.as_ref(), &invalid.error)),
+            Err(invalid) => {
+                to().send(|out, _| write_error(out, invalid.id.as_ref(), &invalid.error))
+            }
             Ok(Message::Request(request)) => self.request(request, to()),
             Ok(Message::Notification(notification)) => self.notification(notification),
             Ok(Message::Response(response)) => match response.id {

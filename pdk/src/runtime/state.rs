@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::task::Waker;
 
-use bevy_wasmi_plugins_protocol::ResponseError;
+use bevy_wasmi_plugins_protocol::{RequestId, ResponseError, write_result};
 
 /// A host call, by id.
 pub(crate) enum CallSlot {
@@ -67,6 +67,51 @@ pub(crate) struct Shared {
     pub(crate) spare: Vec<Vec<u8>>,
     /// Pieces of the last host request, for the next.
     pub(crate) head: RequestHead,
+    /// The start of the last response, for the next.
+    pub(crate) response_head: ResponseHead,
+}
+
+/// `{"jsonrpc":"2.0","id":<id>,"result":` for the last response with a numeric id. The
+/// host numbers its requests one up from the last, so the next head is usually this one
+/// with its digits counted up: cheaper on wasm than formatting the id again.
+pub(crate) struct ResponseHead {
+    /// The id in `text`.
+    id: i64,
+    /// Empty until the first response.
+    text: Vec<u8>,
+}
+
+impl ResponseHead {
+    /// Writes the head of a success response to request `id` to `out`.
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, id: i64) {
+        const PREFIX: usize = br#"{"jsonrpc":"2.0","id":"#.len();
+        const SUFFIX: usize = br#","result":"#.len();
+        if self.text.is_empty() || id != self.id {
+            if !self.text.is_empty() && self.id >= 0 && self.id.checked_add(1) == Some(id) {
+                let end = self.text.len() - SUFFIX;
+                count_up(&mut self.text, PREFIX, end);
+            } else {
+                self.text.clear();
+                // `…,"result":null}` without its `null}`: never fails for `()`.
+                let _ = write_result(&mut self.text, &RequestId::Number(id), &());
+                self.text.truncate(self.text.len() - b"null}".len());
+            }
+            self.id = id;
+        }
+        out.extend_from_slice(&self.text);
+    }
+}
+
+/// Adds one to the decimal number in `text[start..end]` (digits only), in place.
+fn count_up(text: &mut Vec<u8>, start: usize, end: usize) {
+    for i in (start..end).rev() {
+        if text[i] < b'9' {
+            text[i] += 1;
+            return;
+        }
+        text[i] = b'0';
+    }
+    text.insert(start, b'1');
 }
 
 /// The start of a host request, kept from one call to the next: on wasm, writing the
@@ -85,17 +130,10 @@ impl RequestHead {
     /// Counts the id's digits one up, as [`Shared::next_id`] is.
     pub(crate) fn next_id(&mut self) {
         let prefix = br#"{"jsonrpc":"2.0","id":"#.len();
-        if self.id.len() <= prefix {
-            return;
+        if self.id.len() > prefix {
+            let end = self.id.len();
+            count_up(&mut self.id, prefix, end);
         }
-        for i in (prefix..self.id.len()).rev() {
-            if self.id[i] < b'9' {
-                self.id[i] += 1;
-                return;
-            }
-            self.id[i] = b'0';
-        }
-        self.id.insert(prefix, b'1');
     }
 }
 
@@ -110,6 +148,10 @@ thread_local! {
                 id: Vec::new(),
                 method: String::new(),
                 method_part: Vec::new(),
+            },
+            response_head: ResponseHead {
+                id: 0,
+                text: Vec::new(),
             },
         })
     };
@@ -193,6 +235,36 @@ mod tests {
         for n in 1..=100_000u32 {
             assert_eq!(&head.id[22..], n.to_string().as_bytes());
             head.next_id();
+        }
+    }
+
+    #[test]
+    fn response_heads_follow_any_id() {
+        let mut head = ResponseHead {
+            id: 0,
+            text: Vec::new(),
+        };
+        let ids = (0..=12)
+            .chain([
+                98,
+                99,
+                100,
+                100,
+                7,
+                -1,
+                0,
+                -9,
+                i64::MAX - 1,
+                i64::MAX,
+                i64::MIN,
+                5,
+            ])
+            .chain(999_998..=1_000_001);
+        for id in ids {
+            let mut out = b"before".to_vec();
+            head.write(&mut out, id);
+            let expected = format!(r#"before{{"jsonrpc":"2.0","id":{id},"result":"#);
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
         }
     }
 
