@@ -185,13 +185,18 @@ impl<P: Plugin> Server<P> {
     }
 
     /// Handles one input line (without its `\n`).
-    pub(crate) fn line(&mut self, line: &[u8]) {
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            return;
+    pub(crate) fn line(&mut self, mut line: &[u8]) {
+        // The host writes in one fixed form: skip the full parse for it. A line in that
+        // form has nothing to trim, so trimming waits until it is needed.
+        let mut fast = fast_parse(line);
+        if fast.is_none() {
+            line = line.trim_ascii();
+            if line.is_empty() {
+                return;
+            }
+            fast = fast_parse(line);
         }
-        // The host writes in one fixed form: skip the full parse for it.
-        match fast_parse(line) {
+        match fast {
             Some(Fast::Result { id, result }) => {
                 if !state::answer(id, Ok(result)) {
                     log::warn!("ignored a response to unknown request id {id}");
