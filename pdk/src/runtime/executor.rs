@@ -197,8 +197,16 @@ impl Executor {
     /// Polls woken tasks, in the order they were woken, until none is left.
     pub(crate) fn run(&mut self) {
         loop {
-            READY.with(|ready| std::mem::swap(&mut *ready.borrow_mut(), &mut self.batch));
-            if self.batch.is_empty() {
+            // Usually nothing was woken: look before swapping the queues.
+            let woken = READY.with(|ready| {
+                let mut ready = ready.borrow_mut();
+                if ready.is_empty() {
+                    return false;
+                }
+                std::mem::swap(&mut *ready, &mut self.batch);
+                true
+            });
+            if !woken {
                 return;
             }
             for i in 0..self.batch.len() {
