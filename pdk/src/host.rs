@@ -31,6 +31,7 @@ use bevy_wasmi_plugins_protocol::{RequestId, write_notification, write_request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::runtime::same_bytes;
 use crate::runtime::state::{self, CallSlot};
 use crate::{Error, Json};
 
@@ -55,9 +56,11 @@ pub fn call<R: DeserializeOwned>(method: &str, params: &(impl Serialize + ?Sized
     let sent = state::with(|shared| {
         let id = shared.next_id;
         let start = shared.out.len();
-        write_request(&mut shared.out, &RequestId::Number(id), method, None::<&()>)?;
-        finish_message(&mut shared.out, start, method, params)?;
+        write_head(shared, method)?;
+        let member = shared.out.len() - br#","params":"#.len();
+        end_message(&mut shared.out, start, member, method, params)?;
         shared.next_id += 1;
+        shared.head.next_id();
         shared.calls.insert(id, CallSlot::Waiting(None));
         Ok(id)
     });
@@ -68,6 +71,33 @@ pub fn call<R: DeserializeOwned>(method: &str, params: &(impl Serialize + ?Sized
         },
         result: PhantomData,
     }
+}
+
+/// Writes the start of the next request in the protocol's fixed form,
+/// `{"jsonrpc":"2.0","id":<id>,"method":<method>,"params":`, from pieces kept from the
+/// last call (not generic, so each `call` site stays small).
+fn write_head(shared: &mut state::Shared, method: &str) -> serde_json::Result<()> {
+    let head = &mut shared.head;
+    if head.id.is_empty() {
+        write_request(
+            &mut head.id,
+            &RequestId::Number(shared.next_id),
+            "",
+            None::<&()>,
+        )?;
+        head.id.truncate(head.id.len() - br#","method":""}"#.len());
+    }
+    if head.method_part.is_empty() || !same_bytes(head.method.as_bytes(), method.as_bytes()) {
+        head.method_part.clear();
+        head.method_part.extend_from_slice(br#","method":"#);
+        serde_json::to_writer(&mut head.method_part, method)?;
+        head.method_part.extend_from_slice(br#","params":"#);
+        head.method.clear();
+        head.method.push_str(method);
+    }
+    shared.out.extend_from_slice(&head.id);
+    shared.out.extend_from_slice(&head.method_part);
+    Ok(())
 }
 
 /// Like [`call`], but the result is kept as raw [`Json`].
@@ -110,8 +140,21 @@ fn finish_message<P: Serialize + ?Sized>(
     params: &P,
 ) -> Result<(), Error> {
     out.pop(); // the `}`
-    let without = out.len();
+    let member = out.len();
     out.extend_from_slice(br#","params":"#);
+    end_message(out, start, member, method, params)
+}
+
+/// Writes `params` and the closing `}` and `\n` after `out[member..]`, the `,"params":`
+/// member name; `null` params are left out (with the member name). On error `out` is cut
+/// back to `start`.
+fn end_message<P: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    start: usize,
+    member: usize,
+    method: &str,
+    params: &P,
+) -> Result<(), Error> {
     let at = out.len();
     if let Err(e) = serde_json::to_writer(&mut *out, params) {
         out.truncate(start);
@@ -121,7 +164,7 @@ fn finish_message<P: Serialize + ?Sized>(
     }
     match out.get(at) {
         Some(b'[' | b'{') => {}
-        Some(b'n') => out.truncate(without),
+        Some(b'n') => out.truncate(member),
         _ => {
             let error = Error::invalid_params(format_args!(
                 "params of {method} must be a JSON array or object (or null for none), not {}",
@@ -195,7 +238,7 @@ impl<R: DeserializeOwned> Future for Call<R> {
             }
             Some(Err(error)) => Poll::Ready(Err(error.into())),
             Some(Ok(mut bytes)) => {
-                let result = serde_json::from_slice::<R>(&bytes).map_err(|e| {
+                let result = crate::de::from_slice::<R>(&bytes).map_err(|e| {
                     Error::internal(format_args!(
                         "the host's result did not have the expected type: {e}"
                     ))

@@ -78,6 +78,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
 
+mod de;
 mod error;
 pub mod host;
 mod json;

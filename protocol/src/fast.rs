@@ -34,33 +34,26 @@ pub enum Fast<'a> {
 /// notification in the fixed wire form; `None` means "use
 /// [`parse_frame`](crate::parse_frame)". The prefix and id are read once for all three.
 pub fn fast_parse(line: &[u8]) -> Option<Fast<'_>> {
-    let rest = line.strip_prefix(br#"{"jsonrpc":"2.0","#)?;
-    let (id, rest) = match rest.strip_prefix(br#""id":"#) {
+    let (id, rest) = match strip(line, br#"{"jsonrpc":"2.0","id":"#) {
         Some(rest) => {
             let (id, rest) = leading_integer(rest)?;
-            (Some(id), rest.strip_prefix(b",")?)
+            (Some(id), strip(rest, b",")?)
         }
-        None => (None, rest),
+        None => (None, strip(line, br#"{"jsonrpc":"2.0","#)?),
     };
-    if let Some(result) = rest.strip_prefix(br#""result":"#) {
+    if let Some(result) = strip(rest, br#""result":"#) {
         return Some(Fast::Result {
             id: id?,
             result: result.strip_suffix(b"}")?,
         });
     }
-    let rest = rest.strip_prefix(br#""method":""#)?;
-    let end = rest
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    if rest[end] != b'"' {
-        return None; // escapes or control characters: let the parser judge
-    }
-    let method = std::str::from_utf8(&rest[..end]).ok()?;
-    let rest = &rest[end + 1..];
+    let rest = strip(rest, br#""method":""#)?;
+    let (method, end) = plain_string(line, line.len() - rest.len())?;
+    let rest = &line[end..];
     let params = match rest {
         b"}" => None,
         _ => {
-            let params = rest.strip_prefix(br#","params":"#)?.strip_suffix(b"}")?;
+            let params = strip(rest, br#","params":"#)?.strip_suffix(b"}")?;
             if !matches!(params.first(), Some(b'[' | b'{')) {
                 return None;
             }
@@ -109,10 +102,177 @@ pub fn fast_result(line: &[u8]) -> Option<(i64, &[u8])> {
     }
 }
 
+/// Every byte `0x01`, and every byte `0x80`: constants of the 8-bytes-at-a-time checks.
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+
+// On wasmi every loop iteration and every call costs about as much as a dozen plain
+// operations, so the readers below look at 8 bytes at a time where they can and leave
+// the byte-by-byte work to the rare cases.
+
+/// The 8 bytes of `bytes` from `at`, little-endian; `None` past the end.
+#[inline(always)]
+fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(*bytes.get(at..)?.first_chunk::<8>()?))
+}
+
+/// Flags the zero bytes of `x` (their high bit). The lowest flag is exact; flags above it
+/// may be wrong (borrows only disturb the bytes above a zero byte).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Whether a JSON string holding `bytes` needs escapes: a quote, a backslash or a control
+/// character.
+pub(crate) fn needs_escapes(bytes: &[u8]) -> bool {
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut flags = 0;
+    for word in words {
+        flags |= escape_flags(u64::from_le_bytes(*word));
+    }
+    if !tail.is_empty() {
+        // Padded with spaces, which need no escape.
+        let mut last = [b' '; 8];
+        last[..tail.len()].copy_from_slice(tail);
+        flags |= escape_flags(u64::from_le_bytes(last));
+    }
+    flags != 0
+}
+
+/// Flags the quotes, backslashes and control characters in `x`: not zero exactly when
+/// there is one (a wrong flag only ever sits above a right one).
+#[inline(always)]
+fn escape_flags(x: u64) -> u64 {
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    zero_bytes(x ^ QUOTES) | zero_bytes(x ^ BACKSLASHES) | (x.wrapping_sub(SPACES) & !x & HIGHS)
+}
+
+/// `bytes` without `prefix`, if it starts with it.
+///
+/// Compares 8 (or 4) bytes at a time, the last chunk overlapping the one before: on wasm a
+/// `strip_prefix` is a byte-by-byte `memcmp` call, several times dearer for these short
+/// constant prefixes.
+#[inline(always)]
+fn strip<'a, const N: usize>(bytes: &'a [u8], prefix: &[u8; N]) -> Option<&'a [u8]> {
+    let (head, rest) = bytes.split_first_chunk::<N>()?;
+    let same = if let (Some(last), Some(expected_last)) =
+        (head.last_chunk::<8>(), prefix.last_chunk::<8>())
+    {
+        let (words, _) = head.as_chunks::<8>();
+        let (expected_words, _) = prefix.as_chunks::<8>();
+        let mut diff = u64::from_le_bytes(*last) ^ u64::from_le_bytes(*expected_last);
+        for (word, expected) in words.iter().zip(expected_words) {
+            diff |= u64::from_le_bytes(*word) ^ u64::from_le_bytes(*expected);
+        }
+        diff == 0
+    } else if let (Some(first), Some(last), Some(expected_first), Some(expected_last)) = (
+        head.first_chunk::<4>(),
+        head.last_chunk::<4>(),
+        prefix.first_chunk::<4>(),
+        prefix.last_chunk::<4>(),
+    ) {
+        (u32::from_le_bytes(*first) ^ u32::from_le_bytes(*expected_first))
+            | (u32::from_le_bytes(*last) ^ u32::from_le_bytes(*expected_last))
+            == 0
+    } else {
+        head == prefix
+    };
+    same.then_some(rest)
+}
+
+/// The text of a string without escapes or control characters that starts at `start` in
+/// `line` (just after its opening quote), and the index after its closing quote; `None`
+/// for any other string (the general parser judges those).
+#[inline(always)]
+fn plain_string(line: &[u8], start: usize) -> Option<(&str, usize)> {
+    let mut at = start;
+    loop {
+        // The next 8 bytes; near the end, the line's last 8 shifted down so that `at`
+        // comes first and zeros (which read as control characters) fill the top.
+        let x = match word(line, at) {
+            Some(x) => x,
+            None if at < line.len() => {
+                let Some(last) = line.len().checked_sub(8) else {
+                    return slow_string(line, start);
+                };
+                word(line, last)? >> (8 * (at - last))
+            }
+            None => return None,
+        };
+        // Flag quotes, backslashes, control characters and non-ASCII bytes; the lowest
+        // flag is exact.
+        let flags = escape_flags(x) | (x & HIGHS);
+        if flags == 0 {
+            at += 8;
+            continue;
+        }
+        let end = at + (flags.trailing_zeros() / 8) as usize;
+        return match line.get(end)? {
+            b'"' => {
+                // SAFETY: every byte from `start` to `end` is ASCII (no flag below
+                // `end`), so valid UTF-8.
+                let text = unsafe { std::str::from_utf8_unchecked(&line[start..end]) };
+                Some((text, end + 1))
+            }
+            0x80.. => slow_string(line, start),
+            _ => None, // an escape or a control character: let the parser judge
+        };
+    }
+}
+
+/// [`plain_string`] one byte at a time: for text that is not all ASCII, or a line
+/// shorter than 8 bytes.
+#[inline(never)]
+fn slow_string(line: &[u8], start: usize) -> Option<(&str, usize)> {
+    let bytes = &line[start..];
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if bytes[end] != b'"' {
+        return None;
+    }
+    let text = std::str::from_utf8(&bytes[..end]).ok()?;
+    Some((text, start + end + 1))
+}
+
 /// A JSON integer that fits `i64` at the start of `bytes` (no leading zeros); returns it
 /// and the bytes after it. A fraction or exponent is left in the rest, where the caller's
 /// next check fails on it.
+#[inline(always)]
 fn leading_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
+    // Up to 7 digits followed by something else: all 8 bytes at once.
+    if let Some(x) = word(bytes, 0) {
+        let values = x.wrapping_sub(u64::from_le_bytes([b'0'; 8]));
+        // A byte is a digit when its value is below 10: adding 0x76 leaves its high bit
+        // clear. The lowest flagged byte is exact (carries and borrows only go up).
+        let others = (values | values.wrapping_add(u64::from_le_bytes([0x76; 8]))) & HIGHS;
+        if others != 0 {
+            let len = (others.trailing_zeros() / 8) as usize;
+            if len == 0 || (len > 1 && bytes[0] == b'0') {
+                return (bytes[0] == b'-').then(|| slow_integer(bytes)).flatten();
+            }
+            // Left-align the digits, so the bytes below them read as leading zeros, and
+            // combine them pairwise (SWAR): 8 digits, most significant in the lowest byte.
+            let digits = values << (8 * (8 - len));
+            let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8);
+            const MASK: u64 = 0x0000_00FF_0000_00FF;
+            let value = (pairs & MASK)
+                .wrapping_mul(100 + (1_000_000 << 32))
+                .wrapping_add(((pairs >> 16) & MASK).wrapping_mul(1 + (10_000 << 32)))
+                >> 32;
+            // At most 7 digits: fits `i64`.
+            return Some((value as i64, &bytes[len..]));
+        }
+    }
+    slow_integer(bytes)
+}
+
+/// [`leading_integer`] one byte at a time: negative or long numbers, or near the end.
+#[inline(never)]
+fn slow_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
     let (negative, digits) = match bytes.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, bytes),
@@ -222,6 +382,142 @@ mod tests {
         ] {
             assert!(fast_message(line.as_bytes()).is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn strip_compares_every_byte() {
+        let prefix = br#"{"jsonrpc":"2.0","#;
+        let mut line = prefix.to_vec();
+        line.extend_from_slice(b"rest");
+        assert_eq!(strip(&line, prefix), Some(&b"rest"[..]));
+        for i in 0..prefix.len() {
+            let mut changed = line.clone();
+            changed[i] ^= 0x20;
+            assert_eq!(strip(&changed, prefix), None, "byte {i}");
+        }
+        assert_eq!(strip(&line[..prefix.len() - 1], prefix), None);
+        for prefix in [&b"ab"[..], b"abcd", b"abcde", b"abcdefgh", b"abcdefghijk"] {
+            let mut line = prefix.to_vec();
+            line.push(b'!');
+            let check = |line: &[u8]| {
+                match prefix.len() {
+                    2 => strip(line, b"ab"),
+                    4 => strip(line, b"abcd"),
+                    5 => strip(line, b"abcde"),
+                    8 => strip(line, b"abcdefgh"),
+                    _ => strip(line, b"abcdefghijk"),
+                }
+                .map(<[u8]>::to_vec)
+            };
+            assert_eq!(check(&line), Some(b"!".to_vec()));
+            for i in 0..prefix.len() {
+                let mut changed = line.clone();
+                changed[i] ^= 1;
+                assert_eq!(check(&changed), None, "{prefix:?} byte {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn integers_8_bytes_at_a_time_match_one_at_a_time() {
+        let mut cases: Vec<String> = Vec::new();
+        for n in [
+            0u64, 1, 7, 9, 10, 42, 99, 100, 1234, 99_999, 1_000_000, 9_999_999,
+        ] {
+            cases.push(n.to_string());
+            cases.push(format!("0{n}"));
+            cases.push(format!("-{n}"));
+        }
+        for n in [
+            10_000_000u64,
+            12_345_678,
+            123_456_789_012,
+            u64::MAX,
+            1 << 63,
+        ] {
+            cases.push(n.to_string());
+        }
+        for case in cases {
+            for tail in [
+                "",
+                ",",
+                "}",
+                ",\"result\":1}",
+                ".5,x",
+                "e3,",
+                "9",
+                "/",
+                ":",
+                "\u{80}x",
+            ] {
+                let text = format!("{case}{tail}");
+                let bytes = text.as_bytes();
+                assert_eq!(leading_integer(bytes), slow_integer(bytes), "{text:?}");
+            }
+        }
+        assert_eq!(
+            leading_integer(b"1234,\"result\":5}"),
+            Some((1234, &b",\"result\":5}"[..]))
+        );
+    }
+
+    #[test]
+    fn plain_strings() {
+        let reference = |bytes: &[u8]| -> Option<(String, Vec<u8>)> {
+            let end = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            if bytes[end] != b'"' {
+                return None;
+            }
+            let text = std::str::from_utf8(&bytes[..end]).ok()?;
+            Some((text.to_owned(), bytes[end + 1..].to_vec()))
+        };
+        let names = [
+            "",
+            "a",
+            "ping",
+            "add",
+            "roundtrip",
+            "game.spawn_enemy",
+            "ünï",
+            "a\\b",
+            "tab\t",
+            "x\u{7f}y",
+        ];
+        for name in names {
+            for pad in 0..10 {
+                let method = format!("{}{name}", "m".repeat(pad));
+                for tail in ["\"}", "\",\"params\":[1,2]}", "\"", ""] {
+                    for before in ["", "{\"method\":\""] {
+                        let text = format!("{before}{method}{tail}");
+                        let got = plain_string(text.as_bytes(), before.len())
+                            .map(|(t, end)| (t.to_owned(), text.as_bytes()[end..].to_vec()));
+                        let expected = reference(&text.as_bytes()[before.len()..]);
+                        assert_eq!(got, expected, "{text:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(plain_string(b"abc", 0), None);
+        assert_eq!(plain_string(b"\xff\xfe\"}", 0), None);
+        assert_eq!(plain_string(b"0123456789", 10), None);
+    }
+
+    #[test]
+    fn escapes_are_found_wherever_they_are() {
+        for len in 0..20 {
+            let plain = "ü".repeat(len / 2) + &"x".repeat(len % 2);
+            assert!(!needs_escapes(plain.as_bytes()), "{plain:?}");
+            for at in 0..plain.len() {
+                for bad in [b'"', b'\\', 0, 0x1f, b'\n'] {
+                    let mut bytes = plain.as_bytes().to_vec();
+                    bytes[at] = bad;
+                    assert!(needs_escapes(&bytes), "{bytes:?}");
+                }
+            }
+        }
+        assert!(!needs_escapes(b"\x7f !~"));
     }
 
     #[test]

@@ -9,8 +9,10 @@ use bevy_wasmi_plugins_protocol::{
     fast_parse, parse_frame, write_error, write_result,
 };
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::executor::{Executor, Task};
+use super::state::ResponseHead;
 use super::{INIT, Meta, SHUTDOWN, state};
 use crate::{Error, Init, Json, Methods, Params, Plugin};
 
@@ -38,16 +40,17 @@ enum ReplyTo {
 }
 
 impl ReplyTo {
-    /// Writes one response with `write` and sends it where it belongs.
-    fn send(self, write: impl FnOnce(&mut Vec<u8>)) {
+    /// Writes one response with `write` (given the cached response head for a line of
+    /// its own) and sends it where it belongs.
+    fn send(self, write: impl FnOnce(&mut Vec<u8>, Option<&mut ResponseHead>)) {
         match self {
             ReplyTo::Single => state::with(|shared| {
-                write(&mut shared.out);
+                write(&mut shared.out, Some(&mut shared.response_head));
                 shared.out.push(b'\n');
             }),
             ReplyTo::Batch(batch, index) => {
                 let mut part = Vec::new();
-                write(&mut part);
+                write(&mut part, None);
                 let mut reply = batch.borrow_mut();
                 reply.parts[index] = Some(part);
                 reply.done();
@@ -112,10 +115,16 @@ impl Responder {
     /// Answers with a result (an internal error if it does not serialize).
     pub fn result<R: Serialize + ?Sized>(self, result: &R) {
         let id = self.id;
-        self.to.send(|out| {
-            if let Err(e) = write_result(out, &id, result) {
-                let error = ResponseError::internal(format!("result did not serialize: {e}"));
-                write_error(out, Some(&id), &error);
+        self.to.send(|out, head| {
+            let start = out.len();
+            write_result_head(out, &id, head);
+            match serde_json::to_writer(&mut *out, result) {
+                Ok(()) => out.push(b'}'),
+                Err(e) => {
+                    out.truncate(start);
+                    let error = ResponseError::internal(format!("result did not serialize: {e}"));
+                    write_error(out, Some(&id), &error);
+                }
             }
         });
     }
@@ -123,7 +132,19 @@ impl Responder {
     /// Answers with an error.
     pub fn error(self, error: &ResponseError) {
         let id = self.id;
-        self.to.send(|out| write_error(out, Some(&id), error));
+        self.to.send(|out, _| write_error(out, Some(&id), error));
+    }
+}
+
+/// Writes `{"jsonrpc":"2.0","id":<id>,"result":`, from `cache` for a numeric id.
+fn write_result_head(out: &mut Vec<u8>, id: &RequestId, cache: Option<&mut ResponseHead>) {
+    match (id, cache) {
+        (RequestId::Number(n), Some(cache)) => cache.write(out, *n),
+        _ => {
+            // `…,"result":null}` without its `null}`: never fails for `()`.
+            let _ = write_result(out, id, &());
+            out.truncate(out.len() - b"null}".len());
+        }
     }
 }
 
@@ -164,18 +185,26 @@ impl<P: Plugin> Server<P> {
     }
 
     /// Handles one input line (without its `\n`).
-    pub(crate) fn line(&mut self, line: &[u8]) {
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            return;
+    pub(crate) fn line(&mut self, mut line: &[u8]) {
+        // The host writes in one fixed form: skip the full parse for it. A line in that
+        // form has nothing to trim, so trimming waits until it is needed.
+        let mut fast = fast_parse(line);
+        if fast.is_none() {
+            line = line.trim_ascii();
+            if line.is_empty() {
+                return;
+            }
+            fast = fast_parse(line);
         }
-        // The host writes in one fixed form: skip the full parse for it.
-        match fast_parse(line) {
+        match fast {
             Some(Fast::Result { id, result }) => {
                 if !state::answer(id, Ok(result)) {
                     log::warn!("ignored a response to unknown request id {id}");
                 }
                 return;
+            }
+            Some(Fast::Message(Message::Request(request))) => {
+                return self.request(request, ReplyTo::Single);
             }
             Some(Fast::Message(message)) => return self.entry(Ok(message), || ReplyTo::Single),
             None => {}
@@ -198,7 +227,9 @@ impl<P: Plugin> Server<P> {
 
     fn entry(&mut self, entry: Entry<'_>, to: impl FnOnce() -> ReplyTo) {
         match entry {
-            Err(invalid) => to().send(|out| write_error(out, invalid.id.as_ref(), &invalid.error)),
+            Err(invalid) => {
+                to().send(|out, _| write_error(out, invalid.id.as_ref(), &invalid.error))
+            }
             Ok(Message::Request(request)) => self.request(request, to()),
             Ok(Message::Notification(notification)) => self.notification(notification),
             Ok(Message::Response(response)) => match response.id {
@@ -226,8 +257,22 @@ impl<P: Plugin> Server<P> {
     fn request(&mut self, request: Request<'_>, to: ReplyTo) {
         let Request { id, method, params } = request;
         let reply = Responder { id, to };
+        match self.methods.get(&method) {
+            Some(handler) => {
+                if let Some(task) = handler(self.plugin, Params::new(&method, params), reply) {
+                    self.spawn(task);
+                }
+            }
+            None => self.unlisted_request(&method, params, reply),
+        }
+    }
+
+    /// A request for a built-in method or one not in [`Methods`] (kept out of the path of
+    /// listed methods, which is the one that must be quick).
+    #[inline(never)]
+    fn unlisted_request(&mut self, method: &str, params: Option<&RawValue>, reply: Responder) {
         let plugin = self.plugin;
-        match &*method {
+        match method {
             INIT => match Params::new(INIT, params).parse::<Option<Init>>() {
                 Ok(init) => {
                     let manifest = self.manifest.clone();
@@ -244,22 +289,15 @@ impl<P: Plugin> Server<P> {
                 let outcome = plugin.shutdown().await;
                 reply.finish(outcome.map(|state| ShutdownReply { state }));
             })),
-            name => match self.methods.get(name) {
-                Some(handler) => {
-                    if let Some(task) = handler(plugin, Params::new(name, params), reply) {
-                        self.spawn(task);
-                    }
-                }
-                None => {
-                    let method: Box<str> = method.into();
-                    let params = params.map(ToOwned::to_owned);
-                    self.spawn(Box::pin(async move {
-                        let params = Params::new(&method, params.as_deref());
-                        let outcome = plugin.handle(&method, params).await;
-                        reply.finish(outcome);
-                    }));
-                }
-            },
+            _ => {
+                let method: Box<str> = method.into();
+                let params = params.map(ToOwned::to_owned);
+                self.spawn(Box::pin(async move {
+                    let params = Params::new(&method, params.as_deref());
+                    let outcome = plugin.handle(&method, params).await;
+                    reply.finish(outcome);
+                }));
+            }
         }
     }
 

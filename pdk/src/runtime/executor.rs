@@ -1,13 +1,16 @@
 //! A tiny single-threaded executor: a slab of boxed tasks and a queue of the ones that
 //! were woken.
 //!
-//! Each slot keeps its [`Waker`] for good, so spawning a task allocates only its box.
-//! A waker that outlives its task may wake the slot's next task; futures are written to
-//! tolerate such spurious polls.
+//! Each slot keeps its [`Waker`] for good, and the memory of finished tasks is kept for
+//! the next task of the same size ([`boxed`]), so answering a request usually allocates
+//! nothing. A waker that outlives its task may wake the slot's next task; futures are
+//! written to tolerate such spurious polls.
 
+use std::alloc::Layout;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Wake, Waker};
@@ -18,6 +21,99 @@ pub type Task = Pin<Box<dyn Future<Output = ()>>>;
 thread_local! {
     /// Indices of the slots whose task was woken.
     static READY: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+
+    /// Memory of finished tasks, for the next tasks of the same layout.
+    static SPARE: RefCell<Spare> = const { RefCell::new(Spare([None; SPARE_BLOCKS])) };
+}
+
+/// How many blocks of finished tasks' memory are kept.
+const SPARE_BLOCKS: usize = 4;
+
+/// Blocks from the global allocator, each with the layout it was allocated with.
+struct Spare([Option<(NonNull<u8>, Layout)>; SPARE_BLOCKS]);
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        for (ptr, layout) in self.0.iter_mut().filter_map(Option::take) {
+            // SAFETY: `ptr` was allocated by the global allocator with `layout` and is
+            // owned by this cache alone.
+            unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) };
+        }
+    }
+}
+
+/// Boxes `future` as a [`Task`], in the memory of a finished task of the same layout when
+/// there is one (a request answered at once then costs no allocation: on wasm, an
+/// allocation and its release cost about as much as parsing the request).
+pub(crate) fn boxed<F: Future<Output = ()> + 'static>(future: F) -> Task {
+    let layout = Layout::new::<F>();
+    if layout.size() == 0 {
+        return Box::pin(future);
+    }
+    let spare = take_spare(layout);
+    match spare {
+        Some(ptr) => {
+            let ptr = ptr.as_ptr().cast::<F>();
+            // SAFETY: `ptr` was allocated by the global allocator with `Layout::new::<F>()`
+            // (the layouts match) and nothing else uses it. Writing `future` initializes
+            // it, which makes it a valid `Box<F>`.
+            unsafe {
+                ptr.write(future);
+                Box::into_pin(Box::from_raw(ptr))
+            }
+        }
+        None => Box::pin(future),
+    }
+}
+
+/// A kept block with `layout`, if there is one (not generic, so that [`boxed`] stays
+/// small in each handler's code).
+#[inline(never)]
+fn take_spare(layout: Layout) -> Option<NonNull<u8>> {
+    SPARE
+        .try_with(|spare| {
+            let mut spare = spare.try_borrow_mut().ok()?;
+            let block = spare
+                .0
+                .iter_mut()
+                .find(|block| matches!(block, Some((_, l)) if *l == layout))?;
+            block.take().map(|(ptr, _)| ptr)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Drops a task and keeps its memory for [`boxed`].
+fn recycle(task: Task) {
+    let layout = Layout::for_value::<dyn Future<Output = ()>>(&*task);
+    // SAFETY: the future is dropped where it is and its memory is then only reused for a
+    // new value, so it is never moved, as `Pin` requires.
+    let raw = Box::into_raw(unsafe { Pin::into_inner_unchecked(task) });
+    // SAFETY: `raw` comes from a live box, and is dropped once.
+    unsafe { std::ptr::drop_in_place(raw) };
+    let Some(ptr) = NonNull::new(raw.cast::<u8>()).filter(|_| layout.size() > 0) else {
+        return; // a zero-sized future owns no memory
+    };
+    // A full cache gives up its first block; no cache (thread teardown) gives up this one.
+    let evicted = SPARE
+        .try_with(|spare| {
+            let Ok(mut spare) = spare.try_borrow_mut() else {
+                return Some((ptr, layout));
+            };
+            match spare.0.iter_mut().find(|block| block.is_none()) {
+                Some(block) => {
+                    *block = Some((ptr, layout));
+                    None
+                }
+                None => spare.0[0].replace((ptr, layout)),
+            }
+        })
+        .unwrap_or(Some((ptr, layout)));
+    if let Some((ptr, layout)) = evicted {
+        // SAFETY: the block was allocated by the global allocator with `layout` (a boxed
+        // value's `Layout::for_value`) and is no longer used.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) };
+    }
 }
 
 /// The waker of one slot.
@@ -91,6 +187,7 @@ impl Executor {
         let mut cx = Context::from_waker(&slot.waker);
         if task.as_mut().poll(&mut cx).is_ready() {
             self.free.push(index);
+            recycle(task);
             return;
         }
         slot.task = Some(task);
@@ -100,8 +197,16 @@ impl Executor {
     /// Polls woken tasks, in the order they were woken, until none is left.
     pub(crate) fn run(&mut self) {
         loop {
-            READY.with(|ready| std::mem::swap(&mut *ready.borrow_mut(), &mut self.batch));
-            if self.batch.is_empty() {
+            // Usually nothing was woken: look before swapping the queues.
+            let woken = READY.with(|ready| {
+                let mut ready = ready.borrow_mut();
+                if ready.is_empty() {
+                    return false;
+                }
+                std::mem::swap(&mut *ready, &mut self.batch);
+                true
+            });
+            if !woken {
                 return;
             }
             for i in 0..self.batch.len() {
@@ -113,7 +218,9 @@ impl Executor {
                 };
                 let mut cx = Context::from_waker(&slot.waker);
                 if task.as_mut().poll(&mut cx).is_ready() {
-                    slot.task = None;
+                    if let Some(task) = slot.task.take() {
+                        recycle(task);
+                    }
                     self.free.push(index);
                     self.live -= 1;
                 }
@@ -185,6 +292,55 @@ mod tests {
         executor.run();
         assert_eq!(*log.borrow(), ["a", "b", "a", "c"]);
         assert_eq!(executor.slots.len(), 2);
+    }
+
+    #[test]
+    fn finished_tasks_memory_is_reused() {
+        let mut executor = Executor::new();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let gate = Rc::new(Cell::new(None));
+        let open = Rc::new(Cell::new(false));
+        // One task that waits, while others of two sizes come and go.
+        executor.spawn(boxed({
+            let (gate, open, log) = (gate.clone(), open.clone(), log.clone());
+            async move { gated(gate, open, log, "wait").await }
+        }));
+        let mut addresses = Vec::new();
+        for i in 0..6u64 {
+            let l = log.clone();
+            let small = [i; 2];
+            let big = [i; 40];
+            let task = if i % 2 == 0 {
+                boxed(async move {
+                    l.borrow_mut()
+                        .push(if small[1] % 2 == 0 { "small" } else { "?" })
+                })
+            } else {
+                boxed(async move {
+                    l.borrow_mut()
+                        .push(if big[39] % 2 == 1 { "big" } else { "?" })
+                })
+            };
+            addresses
+                .push(std::ptr::from_ref::<dyn Future<Output = ()>>(&*task).cast::<u8>() as usize);
+            executor.spawn(task);
+        }
+        assert_eq!(
+            *log.borrow(),
+            ["wait", "small", "big", "small", "big", "small", "big"]
+        );
+        // Each size reuses its block after the first.
+        assert_eq!(addresses[0], addresses[2]);
+        assert_eq!(addresses[1], addresses[3]);
+        assert_eq!(addresses[2], addresses[4]);
+        // The waiting task still runs (its memory was not taken).
+        open.set(true);
+        gate.take().unwrap().wake();
+        executor.run();
+        assert_eq!(log.borrow().last(), Some(&"wait"));
+        assert_eq!(executor.live(), 0);
+        // Zero-sized futures need no memory.
+        executor.spawn(boxed(async {}));
     }
 
     #[test]

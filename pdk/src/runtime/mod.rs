@@ -12,6 +12,7 @@ pub(crate) mod state;
 
 pub use dispatch::Responder;
 pub use executor::Task;
+pub(crate) use executor::boxed;
 
 use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
 
@@ -39,6 +40,27 @@ pub struct Meta {
     pub name: &'static str,
     /// `CARGO_PKG_VERSION` of the mod.
     pub version: &'static str,
+}
+
+/// Whether `a` and `b` hold the same bytes, compared 8 at a time (on wasm, `==` on
+/// slices is a byte-by-byte `memcmp` call).
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, a_tail) = a.as_chunks::<8>();
+    let (b_words, b_tail) = b.as_chunks::<8>();
+    let mut diff = 0u64;
+    for (x, y) in a_words.iter().zip(b_words) {
+        diff |= u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
+    }
+    if !a_tail.is_empty() {
+        let (mut x, mut y) = ([0; 8], [0; 8]);
+        x[..a_tail.len()].copy_from_slice(a_tail);
+        y[..b_tail.len()].copy_from_slice(b_tail);
+        diff |= u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+    }
+    diff == 0
 }
 
 /// Runs plugin `P` on stdin/stdout until stdin closes: the body of the `main` that
@@ -95,23 +117,20 @@ fn handle<P: Plugin>(server: &mut Server<P>, line: Line<'_>, max_line: usize) {
 
 /// Writes out everything buffered; false when the write failed.
 fn flush(io: &mut impl Io) -> bool {
-    let mut out = state::with(|shared| std::mem::take(&mut shared.out));
-    if out.is_empty() {
-        state::with(|shared| shared.out = out);
-        return true;
-    }
-    let written = io.write(&out);
-    out.clear();
-    if out.capacity() > 1 << 20 {
-        // Do not keep a huge buffer for one large burst of output.
-        out = Vec::new();
-    }
+    // The write runs no mod code (it is one WASI call, or a test's fake host), so the
+    // output buffer can stay borrowed meanwhile.
     state::with(|shared| {
         if shared.out.is_empty() {
-            shared.out = out;
+            return true;
         }
-    });
-    written
+        let written = io.write(&shared.out);
+        shared.out.clear();
+        if shared.out.capacity() > 1 << 20 {
+            // Do not keep a huge buffer for one large burst of output.
+            shared.out = Vec::new();
+        }
+        written
+    })
 }
 
 #[cfg(test)]

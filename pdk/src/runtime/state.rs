@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::task::Waker;
 
-use bevy_wasmi_plugins_protocol::ResponseError;
+use bevy_wasmi_plugins_protocol::{RequestId, ResponseError, write_result};
 
 /// A host call, by id.
 pub(crate) enum CallSlot {
@@ -65,6 +65,76 @@ pub(crate) struct Shared {
     pub(crate) next_id: i64,
     /// Result buffers to reuse.
     pub(crate) spare: Vec<Vec<u8>>,
+    /// Pieces of the last host request, for the next.
+    pub(crate) head: RequestHead,
+    /// The start of the last response, for the next.
+    pub(crate) response_head: ResponseHead,
+}
+
+/// `{"jsonrpc":"2.0","id":<id>,"result":` for the last response with a numeric id. The
+/// host numbers its requests one up from the last, so the next head is usually this one
+/// with its digits counted up: cheaper on wasm than formatting the id again.
+pub(crate) struct ResponseHead {
+    /// The id in `text`.
+    id: i64,
+    /// Empty until the first response.
+    text: Vec<u8>,
+}
+
+impl ResponseHead {
+    /// Writes the head of a success response to request `id` to `out`.
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, id: i64) {
+        const PREFIX: usize = br#"{"jsonrpc":"2.0","id":"#.len();
+        const SUFFIX: usize = br#","result":"#.len();
+        if self.text.is_empty() || id != self.id {
+            if !self.text.is_empty() && self.id >= 0 && self.id.checked_add(1) == Some(id) {
+                let end = self.text.len() - SUFFIX;
+                count_up(&mut self.text, PREFIX, end);
+            } else {
+                self.text.clear();
+                // `…,"result":null}` without its `null}`: never fails for `()`.
+                let _ = write_result(&mut self.text, &RequestId::Number(id), &());
+                self.text.truncate(self.text.len() - b"null}".len());
+            }
+            self.id = id;
+        }
+        out.extend_from_slice(&self.text);
+    }
+}
+
+/// Adds one to the decimal number in `text[start..end]` (digits only), in place.
+fn count_up(text: &mut Vec<u8>, start: usize, end: usize) {
+    for i in (start..end).rev() {
+        if text[i] < b'9' {
+            text[i] += 1;
+            return;
+        }
+        text[i] = b'0';
+    }
+    text.insert(start, b'1');
+}
+
+/// The start of a host request, kept from one call to the next: on wasm, writing the
+/// id and method from scratch costs a mod more than the rest of the request.
+pub(crate) struct RequestHead {
+    /// `{"jsonrpc":"2.0","id":` and the digits of [`Shared::next_id`]; empty until the
+    /// first call.
+    pub(crate) id: Vec<u8>,
+    /// The method of the last call.
+    pub(crate) method: String,
+    /// `,"method":<method>,"params":` for that method.
+    pub(crate) method_part: Vec<u8>,
+}
+
+impl RequestHead {
+    /// Counts the id's digits one up, as [`Shared::next_id`] is.
+    pub(crate) fn next_id(&mut self) {
+        let prefix = br#"{"jsonrpc":"2.0","id":"#.len();
+        if self.id.len() > prefix {
+            let end = self.id.len();
+            count_up(&mut self.id, prefix, end);
+        }
+    }
 }
 
 thread_local! {
@@ -74,6 +144,15 @@ thread_local! {
             calls: Calls(Vec::new()),
             next_id: 1,
             spare: Vec::new(),
+            head: RequestHead {
+                id: Vec::new(),
+                method: String::new(),
+                method_part: Vec::new(),
+            },
+            response_head: ResponseHead {
+                id: 0,
+                text: Vec::new(),
+            },
         })
     };
 }
@@ -102,6 +181,7 @@ pub(crate) fn reset() {
         shared.out.clear();
         shared.calls.clear();
         shared.next_id = 1;
+        shared.head.id.clear();
     });
 }
 
@@ -141,6 +221,52 @@ pub(crate) fn answer(id: i64, result: Result<&[u8], ResponseError>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_count_up_in_text() {
+        let mut head = RequestHead {
+            id: Vec::new(),
+            method: String::new(),
+            method_part: Vec::new(),
+        };
+        head.next_id(); // nothing written yet: nothing to count
+        assert!(head.id.is_empty());
+        head.id = br#"{"jsonrpc":"2.0","id":1"#.to_vec();
+        for n in 1..=100_000u32 {
+            assert_eq!(&head.id[22..], n.to_string().as_bytes());
+            head.next_id();
+        }
+    }
+
+    #[test]
+    fn response_heads_follow_any_id() {
+        let mut head = ResponseHead {
+            id: 0,
+            text: Vec::new(),
+        };
+        let ids = (0..=12)
+            .chain([
+                98,
+                99,
+                100,
+                100,
+                7,
+                -1,
+                0,
+                -9,
+                i64::MAX - 1,
+                i64::MAX,
+                i64::MIN,
+                5,
+            ])
+            .chain(999_998..=1_000_001);
+        for id in ids {
+            let mut out = b"before".to_vec();
+            head.write(&mut out, id);
+            let expected = format!(r#"before{{"jsonrpc":"2.0","id":{id},"result":"#);
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
 
     #[test]
     fn calls_stay_sorted_by_id() {

@@ -137,6 +137,15 @@ impl Plugin for Test {
                     Err(e) => Ok(json!([e.code(), e.message(), e.data().map(|d| d.get())])),
                 }
             })
+            .add("sequence", |_: &'static Self| async move {
+                let mut sum = 0;
+                for i in 0..12i64 {
+                    let method = if i % 3 == 2 { "b\"y" } else { "host.double" };
+                    sum += host::call::<i64>(method, &[i]).await?;
+                }
+                let none: i64 = host::call("host.double", &()).await?;
+                Ok(sum + none)
+            })
             .add("init", |_: &'static Self| async move { Ok("shadowed") })
             .add("plugin.init", |_: &'static Self| async move { Ok("never") });
     }
@@ -322,6 +331,47 @@ fn concurrent_requests_are_answered_out_of_order() {
 }
 
 #[test]
+fn host_requests_are_written_exactly() {
+    let mut requests = Vec::new();
+    let (out, _) = run_with::<Test>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sequence\"}\n",
+        1 << 20,
+        |lines| {
+            let mut answers = String::new();
+            for line in lines.lines() {
+                let message: Value = serde_json::from_str(line).unwrap();
+                if message.get("method").is_some() {
+                    requests.push(line.to_owned());
+                    answers += &format!(
+                        "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{}}}\n",
+                        message["id"],
+                        message["params"][0].as_i64().unwrap_or(100)
+                    );
+                }
+            }
+            answers
+        },
+    );
+    assert!(
+        out.ends_with("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":166}\n"),
+        "{out}"
+    );
+    let expected: Vec<String> = (1..=12)
+        .map(|id| {
+            let i = id - 1;
+            let method = if i % 3 == 2 {
+                r#""b\"y""#
+            } else {
+                r#""host.double""#
+            };
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"method":{method},"params":[{i}]}}"#)
+        })
+        .chain([r#"{"jsonrpc":"2.0","id":13,"method":"host.double"}"#.to_owned()])
+        .collect();
+    assert_eq!(requests, expected);
+}
+
+#[test]
 fn calls_made_together_are_in_flight_together() {
     let mut rounds = 0;
     let (out, _) = run_with::<Test>(
@@ -411,7 +461,7 @@ fn init_returns_the_manifest_and_state_carries_over() {
         concat!(
             "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"name\":\"test-mod\",\"version\":\"1.2.3\",",
             "\"methods\":[\"add\",\"bad_notify\",\"count\",\"double\",\"echo\",\"fail\",\"host_error\",",
-            "\"init\",\"pair\",\"ping_twice\",\"speed\",\"ticks\"],\"events\":[\"game.tick\"]}}\n",
+            "\"init\",\"pair\",\"ping_twice\",\"sequence\",\"speed\",\"ticks\"],\"events\":[\"game.tick\"]}}\n",
             "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":42}\n",
             "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":7}\n",
             "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"state\":42}}\n",
