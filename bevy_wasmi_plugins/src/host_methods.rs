@@ -16,8 +16,9 @@ use serde_json::value::RawValue;
 
 /// An error a host method answers a mod with.
 ///
-/// Any [`BevyError`] (so anything `?` accepts in a Bevy system) becomes `-32603` with
-/// its message; a [`ResponseError`] keeps its code.
+/// `?` turns any error into one: a [`ResponseError`] keeps its code, anything else
+/// becomes `-32603` with its message. (Like `anyhow::Error`, `HostError` does not itself
+/// implement `std::error::Error`, which is what lets it take every error that does.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostError(pub ResponseError);
 
@@ -31,17 +32,16 @@ impl HostError {
     pub fn invalid_params(message: impl Into<String>) -> Self {
         HostError::new(ErrorCode::InvalidParams, message)
     }
-}
 
-impl From<ResponseError> for HostError {
-    fn from(error: ResponseError) -> Self {
-        HostError(error)
+    /// A [`BevyError`] (which is not a `std::error::Error`) as `-32603` with its message.
+    pub fn from_bevy(error: &BevyError) -> Self {
+        HostError(ResponseError::internal(error.to_string()))
     }
 }
 
-impl From<BevyError> for HostError {
-    fn from(error: BevyError) -> Self {
-        match error.downcast_ref::<ResponseError>() {
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for HostError {
+    fn from(error: E) -> Self {
+        match (&error as &dyn std::any::Any).downcast_ref::<ResponseError>() {
             Some(response) => HostError(response.clone()),
             None => HostError(ResponseError::internal(error.to_string())),
         }
@@ -55,7 +55,9 @@ impl std::fmt::Display for HostError {
 }
 
 /// What a host method system returns: `Result<T, E>` where `T` serializes to JSON and
-/// `E` is a [`HostError`], a [`ResponseError`] or a [`BevyError`].
+/// `E` is a [`HostError`] or any `std::error::Error` (a [`ResponseError`] keeps its
+/// code). Return `Result<T, HostError>` and use `?` inside: with other error types the
+/// output type can be ambiguous to Bevy's system conversions.
 pub trait HostMethodOutput: 'static {
     /// The JSON answer.
     fn into_outcome(self) -> Outcome;

@@ -226,6 +226,11 @@ fn double(
     Ok(n * 2)
 }
 
+/// `?` on a Bevy error (here: not exactly one `Frozen` position).
+fn frozen_x(In(()): In<()>, frozen: Query<&Position, With<Frozen>>) -> Result<f32, HostError> {
+    Ok(frozen.single()?.x)
+}
+
 fn spawn_at(In(p): In<Position>, mut commands: Commands) -> Result<u64, HostError> {
     Ok(commands.spawn(p).id().to_bits())
 }
@@ -240,8 +245,21 @@ fn host_methods_are_systems_that_see_the_world_and_check_their_params() {
     );
     app.init_resource::<Doubled>()
         .add_host_method("host.double", double)
-        .add_host_method("game.spawn_at", spawn_at);
+        .add_host_method("game.spawn_at", spawn_at)
+        .add_host_method("game.frozen_x", frozen_x);
     let echo = start_mod(&mut app, "echo", None);
+    let error = relay(&mut app, echo, "game.frozen_x", json!(null)).unwrap_err();
+    assert_eq!(error.code, -32603);
+    assert!(
+        error.message.contains("No entities fit the query"),
+        "{}",
+        error.message
+    );
+    app.world_mut().spawn((Position { x: 4.5, y: 0.0 }, Frozen));
+    assert_eq!(
+        relay(&mut app, echo, "game.frozen_x", json!(null)).unwrap(),
+        json!(4.5)
+    );
 
     // echo's `double_via_host` calls `host.double` and adds 1.
     assert_eq!(
