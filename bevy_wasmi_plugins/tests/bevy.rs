@@ -1073,3 +1073,51 @@ fn a_mod_call_is_a_future_too() {
     assert_eq!(result.entity, Some(echo));
     assert_eq!(result.typed::<i64>(), Ok(5));
 }
+
+/// Collects log records whose target is `chatty` (the mod of the test below).
+struct Captured;
+
+static CAPTURED: std::sync::Mutex<Vec<(log::Level, String)>> = std::sync::Mutex::new(Vec::new());
+
+impl log::Log for Captured {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if record.target() == "chatty" {
+            CAPTURED
+                .lock()
+                .unwrap()
+                .push((record.level(), record.args().to_string()));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+#[test]
+fn a_mods_log_lines_go_to_the_log_with_the_mod_as_target() {
+    static LOGGER: Captured = Captured;
+    log::set_logger(&LOGGER).expect("no other logger in this test binary");
+    log::set_max_level(log::LevelFilter::Trace);
+    let assets = asset_dir(&[("chatty", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let chatty = start_mod(&mut app, "chatty", None);
+    call(
+        &mut app,
+        chatty,
+        "log",
+        json!({ "message": "hello from the mod" }),
+    )
+    .unwrap();
+    let logged = CAPTURED.lock().unwrap().clone();
+    assert!(
+        logged.contains(&(log::Level::Info, "echo: hello from the mod".to_owned())),
+        "{logged:?}"
+    );
+}
