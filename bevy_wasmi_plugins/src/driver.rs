@@ -219,7 +219,11 @@ impl ModDriver {
                 if let Some((name, _)) = directory.by_entity.remove(&entity)
                     && directory.by_name.get(&name) == Some(&entity)
                 {
-                    directory.by_name.remove(&name);
+                    // The name now means the next mod of that name, if there is one.
+                    match self.resolve(&ModTarget::Name(name.to_string())) {
+                        Some(next) => directory.by_name.insert(name, next),
+                        None => directory.by_name.remove(&name),
+                    };
                 }
             }
         }
@@ -539,7 +543,11 @@ impl ModDriver {
         {
             directory.by_name.remove(&old);
         }
-        directory.by_name.insert(slot.name.clone(), entity);
+        // Two mods with one name: the name means the first (as in `resolve`).
+        let first = self.resolve(&ModTarget::Name(slot.name.to_string()));
+        directory
+            .by_name
+            .insert(slot.name.clone(), first.unwrap_or(entity));
     }
 }
 

@@ -1121,3 +1121,33 @@ fn a_mods_log_lines_go_to_the_log_with_the_mod_as_target() {
         "{logged:?}"
     );
 }
+
+#[test]
+fn a_name_shared_by_two_mods_means_the_first_until_it_is_gone() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    );
+    let first = start_mod(&mut app, "echo", None);
+    let second = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        json_of(call(&mut app, second, "count", json!(null))),
+        json!(1)
+    );
+    assert_eq!(
+        json_of(call(&mut app, second, "count", json!(null))),
+        json!(2)
+    );
+    assert_eq!(
+        json_of(call(&mut app, "echo", "count", json!(null))),
+        json!(1)
+    );
+    app.world_mut().despawn(first);
+    app.update();
+    assert_eq!(
+        json_of(call(&mut app, "echo", "count", json!(null))),
+        json!(3)
+    );
+}
