@@ -167,7 +167,12 @@ impl ModDriver {
                 .map(|path| mod_name(&path.path().to_string_lossy()))
                 .unwrap_or_else(|| format!("mod-{entity}"))
                 .into();
-            world.entity_mut(entity).insert(Tracked);
+            let mut entity_mut = world.entity_mut(entity);
+            entity_mut.insert(Tracked);
+            if !entity_mut.contains::<Name>() {
+                // For inspectors and logs; the game's own name wins.
+                entity_mut.insert(Name::new(format!("mod {name}")));
+            }
             self.order.push(entity);
             self.slots.insert(
                 entity,

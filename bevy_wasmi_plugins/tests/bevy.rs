@@ -176,6 +176,7 @@ fn mods_in_the_mods_folder_load_by_themselves_and_report_their_manifest() {
     names.sort();
     assert_eq!(names, ["echo", "second"]);
     let echo = mod_entity(world, "echo").unwrap();
+    assert_eq!(world.get::<Name>(echo).map(Name::as_str), Some("mod echo"));
     let info = world.get::<ModInfo>(echo).unwrap();
     assert!(
         info.methods.iter().any(|m| m == "echo"),
