@@ -11,7 +11,7 @@ use crate::asset::WasmModAsset;
 use crate::runtime::ModError;
 
 /// A mod: spawn an entity with this component and the driver starts the mod once its
-/// asset has loaded. The driver names the entity (`Name`, "mod <name>") unless it has a
+/// asset has loaded. The driver names the entity (`Name`: `"mod <name>"`) unless it has a
 /// name already.
 ///
 /// ```no_run
