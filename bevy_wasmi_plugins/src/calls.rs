@@ -262,6 +262,14 @@ impl ModRpc {
         }
     }
 
+    /// The directory, for the driver to update (a panic elsewhere while it was held
+    /// leaves it usable: every update is a single insert or remove).
+    pub(crate) fn directory_mut(&self) -> std::sync::RwLockWriteGuard<'_, Directory> {
+        self.directory
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Calls `method` on the mod with `params` (`&()` for none). It is delivered when
     /// the driver next runs (this frame if the caller runs before
     /// [`WasmiPluginsSystems::Drive`](crate::WasmiPluginsSystems::Drive)).

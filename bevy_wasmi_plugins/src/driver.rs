@@ -89,6 +89,8 @@ pub(crate) struct ModDriver {
     next: usize,
     inbox: async_channel::Receiver<Outbound>,
     asset_events: MessageCursor<AssetEvent<WasmModAsset>>,
+    /// Mod entities not tracked yet (kept: building a query state each frame costs).
+    untracked: Option<QueryState<(Entity, &'static WasmMod), Without<Tracked>>>,
     runtime: Runtime,
 }
 
@@ -100,6 +102,7 @@ impl ModDriver {
             next: 0,
             inbox,
             asset_events: MessageCursor::default(),
+            untracked: None,
             runtime,
         }
     }
@@ -156,8 +159,10 @@ impl ModDriver {
         methods: &HostMethods,
         settings: &WasmiPluginsSettings,
     ) {
-        let mut new = world.query_filtered::<(Entity, &WasmMod), Without<Tracked>>();
-        let found: Vec<(Entity, Handle<WasmModAsset>)> = new
+        let untracked = self
+            .untracked
+            .get_or_insert_with(|| world.query_filtered::<(Entity, &WasmMod), Without<Tracked>>());
+        let found: Vec<(Entity, Handle<WasmModAsset>)> = untracked
             .iter(world)
             .map(|(entity, m)| (entity, m.handle.clone()))
             .collect();
@@ -217,10 +222,7 @@ impl ModDriver {
             }
             self.order.retain(|&e| e != entity);
             if let Some(rpc) = world.get_resource::<ModRpc>() {
-                let mut directory = match rpc.directory.write() {
-                    Ok(directory) => directory,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
+                let mut directory = rpc.directory_mut();
                 if let Some((name, _)) = directory.by_entity.remove(&entity)
                     && directory.by_name.get(&name) == Some(&entity)
                 {
@@ -537,10 +539,7 @@ impl ModDriver {
         else {
             return;
         };
-        let mut directory = match rpc.directory.write() {
-            Ok(directory) => directory,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut directory = rpc.directory_mut();
         if let Some((old, _)) = directory
             .by_entity
             .insert(entity, (slot.name.clone(), None))
@@ -606,10 +605,7 @@ impl Slot {
         self.status = status.clone();
         if let Some(rpc) = world.get_resource::<ModRpc>() {
             let refusal = (!status.is_alive()).then(|| self.down_error());
-            let mut directory = match rpc.directory.write() {
-                Ok(directory) => directory,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut directory = rpc.directory_mut();
             if let Some(entry) = directory.by_entity.get_mut(&entity) {
                 entry.1 = refusal;
             }

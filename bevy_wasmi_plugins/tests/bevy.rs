@@ -73,6 +73,15 @@ fn test_app(assets: &Path, plugin: WasmiPluginsPlugin, watch: bool) -> App {
     app
 }
 
+/// A test app with the plugin's defaults, except that mods are spawned by the test.
+fn plain_app(assets: &Path) -> App {
+    test_app(
+        assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        false,
+    )
+}
+
 /// Runs frames until `done` holds, at most `frames` of them (with a short sleep, so
 /// asset I/O can finish); panics otherwise.
 fn update_until(
@@ -239,11 +248,7 @@ fn spawn_at(In(p): In<Position>, mut commands: Commands) -> Result<u64, HostErro
 #[test]
 fn host_methods_are_systems_that_see_the_world_and_check_their_params() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     app.init_resource::<Doubled>()
         .add_host_method("host.double", double)
         .add_host_method("game.spawn_at", spawn_at)
@@ -304,11 +309,7 @@ fn host_methods_are_systems_that_see_the_world_and_check_their_params() {
 #[test]
 fn world_query_returns_reflected_components() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let a = app.world_mut().spawn(Position { x: 1.0, y: 2.0 }).id();
     let b = app
         .world_mut()
@@ -357,11 +358,7 @@ fn world_query_returns_reflected_components() {
 #[test]
 fn permissions_deny_by_default_and_name_what_was_denied() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     app.init_resource::<Doubled>()
         .add_host_method("host.double", double);
     let echo = start_mod(&mut app, "echo", None);
@@ -408,11 +405,7 @@ fn permissions_deny_by_default_and_name_what_was_denied() {
 #[test]
 fn world_methods_change_components_resources_and_messages_like_brp() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let echo = start_mod(&mut app, "echo", Some(ModPermissions::trusted()));
     let position = position_path();
     let frozen = <Frozen as TypePath>::type_path();
@@ -652,11 +645,7 @@ fn a_fuel_sliced_mod_needs_several_frames_and_gets_the_right_answer() {
 #[test]
 fn a_crashing_mod_stops_alone_and_calls_to_it_fail_at_once() {
     let assets = asset_dir(&[("echo", ECHO), ("healthy", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let echo = start_mod(&mut app, "echo", None);
     let healthy = start_mod(&mut app, "healthy", None);
     app.world_mut()
@@ -754,11 +743,7 @@ fn an_endless_loop_is_stopped_while_the_game_and_other_mods_go_on() {
 #[test]
 fn an_invalid_wasm_file_is_a_load_error_naming_the_mod() {
     let assets = asset_dir(&[("broken", b"this is not wasm")]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let handle = app
         .world()
         .resource::<AssetServer>()
@@ -792,11 +777,7 @@ fn an_invalid_wasm_file_is_a_load_error_naming_the_mod() {
 #[test]
 fn notifications_reach_the_game_and_events_reach_subscribed_mods() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let echo = start_mod(&mut app, "echo", None);
     assert_eq!(
         json_of(call(&mut app, echo, "notify_host", json!({ "times": 2 }))),
@@ -901,11 +882,7 @@ fn a_restart_policy_brings_a_crashed_mod_back() {
 #[test]
 fn a_despawned_mod_is_unloaded_and_its_calls_fail() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let echo = start_mod(&mut app, "echo", None);
     let pending = app
         .world()
@@ -930,11 +907,7 @@ fn a_despawned_mod_is_unloaded_and_its_calls_fail() {
 #[test]
 fn a_despawned_mod_gets_plugin_shutdown_first() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let echo = start_mod(&mut app, "echo", None);
     assert_eq!(
         json_of(call(&mut app, echo, "count", json!(null))),
@@ -971,11 +944,7 @@ fn meta_files_set_a_mods_fuel_and_permissions() {
         ),
     )
     .unwrap();
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     app.world_mut().spawn(Position { x: 7.0, y: 8.0 });
     let echo = start_mod(&mut app, "echo", None);
     let rows = relay(
@@ -1051,11 +1020,7 @@ fn busy_mods_take_turns_when_the_frame_budget_is_spent() {
 #[test]
 fn a_mod_call_is_a_future_too() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let echo = start_mod(&mut app, "echo", None);
     let pending = app
         .world()
@@ -1103,11 +1068,7 @@ fn a_mods_log_lines_go_to_the_log_with_the_mod_as_target() {
     log::set_logger(&LOGGER).expect("no other logger in this test binary");
     log::set_max_level(log::LevelFilter::Trace);
     let assets = asset_dir(&[("chatty", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let chatty = start_mod(&mut app, "chatty", None);
     call(
         &mut app,
@@ -1126,11 +1087,7 @@ fn a_mods_log_lines_go_to_the_log_with_the_mod_as_target() {
 #[test]
 fn a_name_shared_by_two_mods_means_the_first_until_it_is_gone() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
-        false,
-    );
+    let mut app = plain_app(&assets);
     let first = start_mod(&mut app, "echo", None);
     let second = start_mod(&mut app, "echo", None);
     assert_eq!(
