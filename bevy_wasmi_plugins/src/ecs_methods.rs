@@ -18,8 +18,7 @@ use bevy::ecs::resource::IsResource;
 use bevy::ecs::world::FilteredEntityRef;
 use bevy::prelude::*;
 use bevy::reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
-use bevy::reflect::structs::DynamicStruct;
-use bevy::reflect::{PartialReflect, TypeRegistration, TypeRegistry};
+use bevy::reflect::{PartialReflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde::Deserialize;
 use serde::de::DeserializeSeed;
@@ -269,6 +268,32 @@ fn deserialize(
                 format!("`{}` is invalid: {e}", registration.type_info().type_path()),
             )
         })
+}
+
+/// A concrete value of the registered type, from JSON, for Bevy's reflected inserts.
+///
+/// Bevy's `insert_reflect`, `insert_reflect_resource` and `ReflectMessage` panic when
+/// they cannot turn the value into the type (no `FromReflect`, `Default` or
+/// `FromWorld`), so the value is made concrete here first, and a value that cannot be is
+/// an error for the mod instead of a panic in the game.
+fn deserialize_concrete(
+    registration: &TypeRegistration,
+    registry: &TypeRegistry,
+    value: &Value,
+    code: ErrorCode,
+) -> Result<Box<dyn PartialReflect>, ResponseError> {
+    let dynamic = deserialize(registration, registry, value, code)?;
+    let path = registration.type_info().type_path();
+    let from_reflect = registration.data::<ReflectFromReflect>().ok_or_else(|| {
+        error(
+            code,
+            format!("`{path}` cannot be built through reflection (it needs `FromReflect`)"),
+        )
+    })?;
+    from_reflect
+        .from_reflect(dynamic.as_ref())
+        .map(|value| value.into_partial_reflect())
+        .ok_or_else(|| error(code, format!("`{path}` could not be built from {value}")))
 }
 
 struct Ecs<'a> {
@@ -540,7 +565,7 @@ impl Ecs<'_> {
             .map(|(path, value)| {
                 let (registration, _) = reflect_component(registry, path)?;
                 not_a_resource(registration, path)?;
-                deserialize(registration, registry, value, ErrorCode::ComponentError)
+                deserialize_concrete(registration, registry, value, ErrorCode::ComponentError)
             })
             .collect()
     }
@@ -655,7 +680,14 @@ impl Ecs<'_> {
         let registry = world.resource::<AppTypeRegistry>().clone();
         let registry = registry.read();
         let (registration, id) = self.resource(world, &registry, &p.resource)?;
-        let value = deserialize(registration, &registry, &p.value, ErrorCode::ResourceError)?;
+        if registration.data::<ReflectComponent>().is_none() {
+            return Err(error(
+                ErrorCode::ResourceError,
+                format!("`{}` cannot be inserted through reflection", p.resource),
+            ));
+        }
+        let value =
+            deserialize_concrete(registration, &registry, &p.value, ErrorCode::ResourceError)?;
         let id = id.ok_or_else(|| {
             error(
                 ErrorCode::ResourceError,
@@ -736,13 +768,15 @@ impl Ecs<'_> {
                 ),
             )
         })?;
-        match &p.value {
-            Some(value) => {
-                let value = deserialize(registration, &registry, value, ErrorCode::ResourceError)?;
-                reflect.write_message(world, value.as_ref(), &registry);
-            }
-            None => reflect.write_message(world, &DynamicStruct::default(), &registry),
-        }
+        // No value: an empty object, which fits messages without fields.
+        let empty = Value::Object(Map::new());
+        let value = deserialize_concrete(
+            registration,
+            &registry,
+            p.value.as_ref().unwrap_or(&empty),
+            ErrorCode::ResourceError,
+        )?;
+        reflect.write_message(world, value.as_ref(), &registry);
         to_raw(&())
     }
 

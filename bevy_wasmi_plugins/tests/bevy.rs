@@ -513,6 +513,19 @@ fn world_methods_change_components_resources_and_messages_like_brp() {
         .drain()
         .collect();
     assert_eq!(booms, [Boom { power: 9 }]);
+    // Values Bevy could not build are errors for the mod, not panics in the game.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.write_message",
+        json!({ "message": boom }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23501);
+    assert_eq!(
+        error.message,
+        format!("`{boom}` could not be built from {{}}")
+    );
 
     relay(
         &mut app,
@@ -605,6 +618,31 @@ fn world_methods_change_components_resources_and_messages_like_brp() {
     .unwrap_err();
     assert_eq!(error.code, -23402);
     assert!(error.message.contains(position), "{}", error.message);
+    // A value missing a field: Bevy would panic building it; the mod gets an error.
+    let entities = app.world().entities().len();
+    let error = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { position: { "x": 1.0 } } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert!(
+        error.message.contains("could not be built"),
+        "{}",
+        error.message
+    );
+    let error = relay(
+        &mut app,
+        echo,
+        "world.insert_resources",
+        json!({ "resource": score, "value": "many" }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23501);
+    assert_eq!(app.world().entities().len(), entities);
+    assert_eq!(app.world().resource::<Score>().0, 42);
 }
 
 #[test]
