@@ -719,7 +719,10 @@ impl Slot {
                         fuel_total: self.instance.as_ref().map_or(0, ModInstance::total_fuel),
                         restarts: self.restarts,
                     };
-                    world.entity_mut(entity).insert(info);
+                    // A host method may have despawned the mod's entity meanwhile.
+                    if let Ok(mut entity_mut) = world.get_entity_mut(entity) {
+                        entity_mut.insert(info);
+                    }
                     self.crashes = 0;
                     info!("mod `{}` started", self.name);
                 }

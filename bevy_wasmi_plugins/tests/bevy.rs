@@ -1147,3 +1147,30 @@ fn a_name_shared_by_two_mods_means_the_first_until_it_is_gone() {
         json!(3)
     );
 }
+
+fn quit(In(()): In<()>, calling: Res<CallingMod>, mut commands: Commands) -> Result<(), HostError> {
+    commands.entity(calling.entity).despawn();
+    Ok(())
+}
+
+#[test]
+fn a_host_method_may_despawn_the_mod_that_calls_it() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.add_host_method("game.quit", quit);
+    let echo = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        relay(&mut app, echo, "game.quit", json!(null)).unwrap(),
+        json!(null)
+    );
+    assert!(app.world().get_entity(echo).is_err());
+    app.update();
+    let error = app
+        .world()
+        .resource::<ModRpc>()
+        .call(echo, "echo", &())
+        .try_result()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+}
