@@ -3,7 +3,7 @@
 //! notifies.
 //!
 //! ```text
-//! cargo run -p bevy_wasmi_plugins --example plain_loop
+//! cargo run --example plain_loop
 //! ```
 
 use bevy_wasmi_plugins::prelude::*;
@@ -31,7 +31,7 @@ impl ModHost for Game {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/mods/greeter.wasm");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/mods/greeter.wasm");
     let runtime = Runtime::new();
     let module = runtime.compile("greeter", &std::fs::read(path)?)?;
     let mut greeter = ModInstance::new(&runtime, &module, &ModConfig::default())?;

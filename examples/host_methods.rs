@@ -8,7 +8,7 @@
 //!   log lines go to Bevy's log with the mod's name as target.
 //!
 //! ```sh
-//! cargo run -p bevy_wasmi_plugins --example host_methods
+//! cargo run --example host_methods
 //! ```
 
 use std::time::Duration;
@@ -30,6 +30,10 @@ fn time_of_day(In(()): In<()>, clock: Res<Clock>) -> Result<&'static str, HostEr
         12..=17 => "afternoon",
         _ => "evening",
     })
+}
+
+fn spawn_greeter(mut commands: Commands, assets: Res<AssetServer>) {
+    commands.spawn(WasmMod::new(assets.load("mods/greeter.wasm")));
 }
 
 /// Greets Ada once the greeter has started.
@@ -81,12 +85,14 @@ fn main() -> AppExit {
             LogPlugin::default(),
             // The repository's `assets/` folder, wherever this is run from.
             AssetPlugin {
-                file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/../assets").into(),
+                file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(),
                 ..default()
             },
-            WasmiPluginsPlugin::default(),
+            // Only the greeter, spawned below: not every mod in `assets/mods/`.
+            WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
         ))
         .insert_resource(Clock { hour: 19 })
+        .add_systems(Startup, spawn_greeter)
         .add_host_method("game.time_of_day", time_of_day)
         .add_systems(
             Update,

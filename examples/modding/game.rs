@@ -1,0 +1,530 @@
+//! The game without its looks: an arena of critters, the host methods and events the
+//! mods use, and a record of what each mod did. The window (`view.rs`) and the
+//! headless run (`main.rs`, `tests/modding.rs`) both build on this.
+//!
+//! What the mods can use:
+//!
+//! | Host method | Params | Result |
+//! |---|---|---|
+//! | `game.arena` | none | `{"width": f32, "height": f32}` |
+//! | `game.spawn_critter` | `{"x", "y", "radius", "color": [r, g, b]}` | the entity (`u64`) |
+//! | `game.set_background` | `{"r", "g", "b"}` (0 to 1) | `null` |
+//! | `game.hud` | `{"text": string}` | `null`; the text shows beside the mod's name |
+//! | `game.time_of_day` | none | `"morning"`, `"afternoon"` or `"evening"` |
+//!
+//! | Event | Params |
+//! |---|---|
+//! | `game.tick` | `{"frame": u64, "time": f32, "dt": f32}`, every frame |
+//! | `game.key` | `{"key": "Space"}`, a key press (Bevy's `KeyCode` name) |
+//! | `game.bounce` | `{"entity": u64, "wall": "left" \| "right" \| "top" \| "bottom"}` |
+//!
+//! Components `game::Critter` and `game::Velocity` and Bevy's `Transform` are open to
+//! `world.*` methods for the mods whose `.meta` file grants it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use bevy::prelude::*;
+use bevy_wasmi_plugins::prelude::*;
+use bevy_wasmi_plugins::protocol::ResponseError;
+use serde::{Deserialize, Serialize};
+
+/// The arena's size in pixels; its centre is the world's origin.
+pub const ARENA: Vec2 = Vec2::new(800.0, 640.0);
+/// Most critters the arena holds.
+pub const MAX_CRITTERS: usize = 40;
+/// The error code `game.spawn_critter` answers when the arena is full. Codes outside
+/// JSON-RPC's reserved range are the game's own.
+pub const ARENA_FULL: i32 = 1;
+/// The longest `game.hud` text shown; longer texts are cut.
+const MAX_HUD_CHARS: usize = 60;
+
+/// The game: components, host methods, events and physics. Add it beside the window or
+/// the headless plugins.
+pub struct GamePlugin;
+
+impl Plugin for GamePlugin {
+    fn build(&self, app: &mut App) {
+        // A mod gets 30 frames' worth of fuel per activation (30 M at the default
+        // 1 M per frame): an endless loop is stopped in half a second, not a minute.
+        let mut limits = Limits::new();
+        limits.max_fuel_per_activation = 30_000_000;
+        app.add_plugins(WasmiPluginsPlugin::default().with_limits(limits))
+            // Types mods reach with `world.*` must be registered for reflection (Bevy's
+            // `reflect_auto_register` feature would do it for all of them).
+            .register_type::<Critter>()
+            .register_type::<Velocity>()
+            .register_type::<Transform>()
+            .init_resource::<Background>()
+            .init_resource::<ModActivity>()
+            .init_resource::<Ticks>()
+            .add_host_method("game.arena", arena)
+            .add_host_method("game.spawn_critter", spawn_critter)
+            .add_host_method("game.set_background", set_background)
+            .add_host_method("game.hud", hud)
+            .add_host_method("game.time_of_day", time_of_day)
+            .add_systems(
+                Update,
+                (
+                    (send_tick, send_keys).before(WasmiPluginsSystems::Load),
+                    (greet_the_player, move_critters).after(WasmiPluginsSystems::Drive),
+                ),
+            );
+    }
+}
+
+/// The folder the examples' mods are in: the repository's `assets/`, wherever the
+/// example is run from.
+pub fn assets_folder() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))
+}
+
+/// A round thing in the arena.
+#[derive(Component, Reflect, Clone, Copy, Debug, Default)]
+#[reflect(Component, Default)]
+#[type_path = "game"]
+#[require(Transform, Velocity)]
+pub struct Critter {
+    /// Its radius in pixels.
+    pub radius: f32,
+    /// Its colour, red, green and blue from 0 to 1.
+    pub color: [f32; 3],
+}
+
+/// How fast a critter moves, in pixels per second. Mods with write access steer it.
+#[derive(Component, Reflect, Clone, Copy, Debug, Default, PartialEq)]
+#[reflect(Component, Default)]
+#[type_path = "game"]
+pub struct Velocity {
+    /// Rightwards.
+    pub x: f32,
+    /// Upwards.
+    pub y: f32,
+}
+
+/// The arena's floor colour, which a mod may set with `game.set_background`.
+#[derive(Resource, Clone, Copy, Debug)]
+pub struct Background(pub Color);
+
+impl Default for Background {
+    fn default() -> Self {
+        Background(Color::srgb(0.10, 0.11, 0.16))
+    }
+}
+
+/// Frames played so far.
+#[derive(Resource, Default)]
+pub struct Ticks(pub u64);
+
+/// What each mod did through the game's host methods, by mod name.
+#[derive(Resource, Default, Debug)]
+pub struct ModActivity {
+    /// Per mod.
+    pub by_mod: BTreeMap<String, Activity>,
+    /// Wall bounces so far (each one sent as a `game.bounce` event).
+    pub bounces: u64,
+}
+
+/// What one mod did.
+#[derive(Default, Debug, Clone)]
+pub struct Activity {
+    /// Critters it spawned.
+    pub spawned: u32,
+    /// Times it set the background.
+    pub backgrounds: u32,
+    /// The last text it showed with `game.hud`.
+    pub hud: Option<String>,
+    /// The greeting it answered, for the greeter.
+    pub greeting: Option<String>,
+}
+
+impl ModActivity {
+    fn of(&mut self, name: &str) -> &mut Activity {
+        self.by_mod.entry(name.to_owned()).or_default()
+    }
+}
+
+#[derive(Serialize)]
+struct ArenaSize {
+    width: f32,
+    height: f32,
+}
+
+fn arena(In(()): In<()>) -> Result<ArenaSize, HostError> {
+    Ok(ArenaSize {
+        width: ARENA.x,
+        height: ARENA.y,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpawnCritter {
+    x: f32,
+    y: f32,
+    radius: f32,
+    color: [f32; 3],
+}
+
+fn spawn_critter(
+    In(p): In<SpawnCritter>,
+    calling: Res<CallingMod>,
+    critters: Query<(), With<Critter>>,
+    mut activity: ResMut<ModActivity>,
+    mut commands: Commands,
+) -> Result<u64, HostError> {
+    if critters.iter().count() >= MAX_CRITTERS {
+        return Err(HostError(ResponseError {
+            code: ARENA_FULL,
+            message: format!("the arena is full ({MAX_CRITTERS} critters)"),
+            data: None,
+        }));
+    }
+    if ![p.x, p.y, p.radius]
+        .iter()
+        .chain(&p.color)
+        .all(|v| v.is_finite())
+    {
+        return Err(HostError::invalid_params("numbers must be finite"));
+    }
+    let radius = p.radius.clamp(4.0, 30.0);
+    let half = ARENA / 2.0 - radius;
+    let at = Vec2::new(p.x, p.y).clamp(-half, half);
+    let entity = commands
+        .spawn((
+            Name::new(format!("critter of {}", calling.name)),
+            Critter {
+                radius,
+                color: p.color.map(|c| c.clamp(0.0, 1.0)),
+            },
+            Transform::from_translation(at.extend(1.0)),
+        ))
+        .id();
+    activity.of(&calling.name).spawned += 1;
+    Ok(entity.to_bits())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rgb {
+    r: f32,
+    g: f32,
+    b: f32,
+}
+
+fn set_background(
+    In(p): In<Rgb>,
+    calling: Res<CallingMod>,
+    mut background: ResMut<Background>,
+    mut activity: ResMut<ModActivity>,
+) -> Result<(), HostError> {
+    let [r, g, b] = [p.r, p.g, p.b].map(|c| {
+        if c.is_finite() {
+            c.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    });
+    background.0 = Color::srgb(r, g, b);
+    activity.of(&calling.name).backgrounds += 1;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hud {
+    text: String,
+}
+
+fn hud(
+    In(p): In<Hud>,
+    calling: Res<CallingMod>,
+    mut activity: ResMut<ModActivity>,
+) -> Result<(), HostError> {
+    let text: String = p
+        .text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_HUD_CHARS)
+        .collect();
+    activity.of(&calling.name).hud = Some(text);
+    Ok(())
+}
+
+fn time_of_day(In(()): In<()>, time: Res<Time>) -> Result<&'static str, HostError> {
+    // A day lasts a minute of game time.
+    Ok(match (time.elapsed_secs() % 60.0) as u32 {
+        0..20 => "morning",
+        20..40 => "afternoon",
+        _ => "evening",
+    })
+}
+
+#[derive(Serialize)]
+struct Tick {
+    frame: u64,
+    time: f32,
+    dt: f32,
+}
+
+fn send_tick(rpc: Res<ModRpc>, time: Res<Time>, mut ticks: ResMut<Ticks>) -> Result {
+    ticks.0 += 1;
+    rpc.broadcast(
+        "game.tick",
+        &Tick {
+            frame: ticks.0,
+            time: time.elapsed_secs(),
+            dt: time.delta_secs(),
+        },
+    )?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Key {
+    key: String,
+}
+
+/// Key presses, when the game has a keyboard (not in the headless run).
+fn send_keys(rpc: Res<ModRpc>, keys: Option<Res<ButtonInput<KeyCode>>>) -> Result {
+    for key in keys.iter().flat_map(|keys| keys.get_just_pressed()) {
+        rpc.broadcast(
+            "game.key",
+            &Key {
+                key: format!("{key:?}"),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Asks the greeter mod to greet the player once it is ready, and keeps its answer.
+fn greet_the_player(
+    rpc: Res<ModRpc>,
+    mut changes: MessageReader<ModStatusChanged>,
+    mut results: MessageReader<ModCallResult>,
+    mut activity: ResMut<ModActivity>,
+) {
+    for change in changes.read() {
+        if &*change.name == "greeter" && change.status.is_ready() {
+            rpc.call(change.entity, "greet", &Greet { name: "modder" });
+        }
+    }
+    for result in results.read() {
+        if result.method == "greet" {
+            let greeting = match result.typed::<Greeting>() {
+                Ok(greeting) => greeting.text,
+                Err(error) => format!("greet failed: {error}"),
+            };
+            activity.of("greeter").greeting = Some(greeting);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Greet {
+    name: &'static str,
+}
+
+#[derive(Deserialize)]
+struct Greeting {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Bounce {
+    entity: u64,
+    wall: &'static str,
+}
+
+/// Moves the critters and bounces them off the walls, telling the mods.
+fn move_critters(
+    time: Res<Time>,
+    rpc: Res<ModRpc>,
+    mut activity: ResMut<ModActivity>,
+    mut critters: Query<(Entity, &Critter, &mut Transform, &mut Velocity)>,
+) -> Result {
+    let dt = time.delta_secs();
+    for (entity, critter, mut transform, mut velocity) in &mut critters {
+        // A mod may write any number; keep the game's own state sane.
+        if !(velocity.x.is_finite() && velocity.y.is_finite()) {
+            *velocity = Velocity::default();
+        }
+        let v = Vec2::new(velocity.x, velocity.y).clamp_length_max(600.0);
+        let half = ARENA / 2.0 - critter.radius;
+        let mut at = transform.translation.truncate() + v * dt;
+        let mut bounce = |wall| {
+            activity.bounces += 1;
+            rpc.broadcast(
+                "game.bounce",
+                &Bounce {
+                    entity: entity.to_bits(),
+                    wall,
+                },
+            )
+        };
+        let (mut vx, mut vy) = (v.x, v.y);
+        if at.x < -half.x && vx < 0.0 {
+            vx = -vx;
+            bounce("left")?;
+        } else if at.x > half.x && vx > 0.0 {
+            vx = -vx;
+            bounce("right")?;
+        }
+        if at.y < -half.y && vy < 0.0 {
+            vy = -vy;
+            bounce("bottom")?;
+        } else if at.y > half.y && vy > 0.0 {
+            vy = -vy;
+            bounce("top")?;
+        }
+        at = at.clamp(-half, half);
+        transform.translation = at.extend(transform.translation.z);
+        if (vx, vy) != (velocity.x, velocity.y) {
+            *velocity = Velocity { x: vx, y: vy };
+        }
+    }
+    Ok(())
+}
+
+/// A mod's line in the report: what it is for and whether it did it.
+pub struct ModReport {
+    /// The mod's name.
+    pub name: String,
+    /// Its status at the end.
+    pub status: ModStatus,
+    /// Fuel it used in all.
+    pub fuel_total: u64,
+    /// What it did, in words.
+    pub did: String,
+    /// Whether it did its job (for the rogue: whether the game stopped it).
+    pub ok: bool,
+}
+
+/// The mods the example ships, and the job each has.
+pub const EXPECTED_MODS: [&str; 6] = [
+    "spawner",
+    "swarm",
+    "scorekeeper",
+    "pulse",
+    "greeter",
+    "rogue",
+];
+
+/// What every mod did, judged: one line per mod entity, plus expected mods that are
+/// missing.
+pub fn report(world: &mut World) -> Vec<ModReport> {
+    let mut mods = world.query::<(&Name, &ModStatus, Option<&ModInfo>)>();
+    let mut lines: Vec<ModReport> = Vec::new();
+    let moving = world
+        .query_filtered::<&Velocity, With<Critter>>()
+        .iter(world)
+        .filter(|v| Vec2::new(v.x, v.y).length() > 1.0)
+        .count();
+    let critters = world.query::<&Critter>().iter(world).count();
+    let activity = world.resource::<ModActivity>();
+    for (name, status, info) in mods.iter(world) {
+        let name = name.as_str().trim_start_matches("mod ").to_owned();
+        let did = activity.by_mod.get(&name).cloned().unwrap_or_default();
+        let hud = did.hud.clone().unwrap_or_default();
+        let (what, ok) = match name.as_str() {
+            "spawner" => (
+                format!("spawned {} critters", did.spawned),
+                did.spawned >= 5,
+            ),
+            "swarm" => (
+                format!("{moving} of {critters} critters are moving"),
+                moving > 0 && moving == critters,
+            ),
+            "scorekeeper" => {
+                let score = hud
+                    .strip_prefix("score ")
+                    .and_then(|s| s.parse::<u64>().ok());
+                (
+                    format!("shows \"{hud}\" after {} bounces", activity.bounces),
+                    score.is_some_and(|s| s > 0),
+                )
+            }
+            "pulse" => (
+                format!("set the background {} times", did.backgrounds),
+                did.backgrounds >= 2,
+            ),
+            "greeter" => (
+                format!(
+                    "answered {:?}",
+                    did.greeting.as_deref().unwrap_or("nothing")
+                ),
+                did.greeting
+                    .as_deref()
+                    .is_some_and(|g| g.contains("modder")),
+            ),
+            "rogue" => (
+                "misbehaved on purpose; the game stopped it".to_owned(),
+                matches!(status, ModStatus::Crashed(_)),
+            ),
+            _ => ("(not part of the example)".to_owned(), status.is_alive()),
+        };
+        let ok = ok && (name == "rogue" || status.is_ready());
+        lines.push(ModReport {
+            name,
+            status: status.clone(),
+            fuel_total: info.map_or(0, |i| i.fuel_total),
+            did: what,
+            ok,
+        });
+    }
+    for expected in EXPECTED_MODS {
+        if !lines.iter().any(|line| line.name == expected) {
+            lines.push(ModReport {
+                name: expected.to_owned(),
+                status: ModStatus::Loading,
+                fuel_total: 0,
+                did: format!("not found: is assets/mods/{expected}.wasm there?"),
+                ok: false,
+            });
+        }
+    }
+    lines.sort_by(|a, b| a.name.cmp(&b.name));
+    lines
+}
+
+/// Runs the game without a window: first until every mod in the folder has started
+/// (at most 30 s of real time), then for `frames` frames of 1/60 s each, and reports
+/// what every mod did.
+pub fn run_headless(frames: u32, app: &mut App) -> Vec<ModReport> {
+    use bevy::time::TimeUpdateStrategy;
+    use std::time::{Duration, Instant};
+
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin {
+            file_path: assets_folder().to_string_lossy().into_owned(),
+            ..default()
+        },
+        TransformPlugin,
+        GamePlugin,
+    ))
+    .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
+        1.0 / 60.0,
+    )));
+    app.finish();
+    app.cleanup();
+    // Loading the folder and compiling the mods happens on other threads, in real time.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut mods = app.world_mut().query::<&ModStatus>();
+    loop {
+        app.update();
+        let world = app.world();
+        let mut statuses = mods.iter(world).peekable();
+        let started = statuses.peek().is_some()
+            && statuses.all(|s| !matches!(s, ModStatus::Loading | ModStatus::Starting));
+        if started || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for _ in 0..frames {
+        app.update();
+    }
+    report(app.world_mut())
+}
