@@ -19,10 +19,12 @@ pub struct ViewPlugin {
 /// Width of the mod panel on the right, in pixels.
 const PANEL_WIDTH: f32 = 430.0;
 /// The camera looks this far right of the arena's centre, so the arena sits left of the
-/// panel.
+/// panel (and a little below it, so the arena sits above the key help).
 const CAMERA_SHIFT: f32 = PANEL_WIDTH / 2.0;
-/// Game seconds before the screenshot: the rogue mod has been stopped by then.
+/// Game seconds before the screenshot, at the earliest.
 const SCREENSHOT_AT: f32 = 9.0;
+/// Game seconds before the screenshot even if no mod has crashed yet.
+const SCREENSHOT_LATEST: f32 = 30.0;
 
 const TEXT: Color = Color::srgb(0.92, 0.93, 0.96);
 const DIM: Color = Color::srgb(0.62, 0.65, 0.72);
@@ -60,7 +62,7 @@ fn setup(
     mut materials: ResMut<Assets<ColorMaterial>>,
     background: Res<Background>,
 ) {
-    commands.spawn((Camera2d, Transform::from_xyz(CAMERA_SHIFT, 0.0, 0.0)));
+    commands.spawn((Camera2d, Transform::from_xyz(CAMERA_SHIFT, -12.0, 0.0)));
     commands.spawn((
         Floor,
         Mesh2d(meshes.add(Rectangle::new(ARENA.x, ARENA.y))),
@@ -91,7 +93,7 @@ fn setup(
                 TextColor(TEXT),
             ));
             panel.spawn((
-                Text::new("status · fuel per frame · what the mod shows"),
+                Text::new("status, fuel per frame, what it shows"),
                 TextFont::from_font_size(14.0),
                 TextColor(DIM),
             ));
@@ -180,11 +182,16 @@ fn update_panel(
     for (entity, name, status, _) in list {
         let name = name.as_str().trim_start_matches("mod ");
         let color = match status {
-            ModStatus::Idle | ModStatus::Running => GOOD,
-            ModStatus::Loading | ModStatus::Starting => BUSY,
+            ModStatus::Idle => GOOD,
+            ModStatus::Running | ModStatus::Loading | ModStatus::Starting => BUSY,
             ModStatus::Crashed(_) | ModStatus::Exited(_) => BAD,
         };
         let per_frame = fuel.get(&entity).copied().unwrap_or(0.0);
+        let fuel = if status.is_alive() {
+            fuel_text(per_frame)
+        } else {
+            String::new()
+        };
         let detail = match status {
             ModStatus::Crashed(error) => (error.to_string(), BAD),
             ModStatus::Exited(code) => (format!("exited with code {code}"), BAD),
@@ -203,17 +210,17 @@ fn update_panel(
                 children![
                     (
                         Text::new(format!("{name:<12}")),
-                        TextFont::from_font_size(19.0),
+                        TextFont::from_font_size(18.0),
                         TextColor(TEXT),
                         children![
                             (
-                                TextSpan::new(format!("  {}", status.label())),
-                                TextFont::from_font_size(17.0),
+                                TextSpan::new(format!("{:<8}", status.label())),
+                                TextFont::from_font_size(16.0),
                                 TextColor(color),
                             ),
                             (
-                                TextSpan::new(format!("  {}", fuel_text(per_frame))),
-                                TextFont::from_font_size(15.0),
+                                TextSpan::new(format!(" {fuel:>16}")),
+                                TextFont::from_font_size(14.0),
                                 TextColor(DIM),
                             ),
                         ],
@@ -233,7 +240,7 @@ fn update_panel(
 /// What a mod has shown or done, for its second line.
 fn describe(activity: &Activity) -> String {
     if let Some(greeting) = &activity.greeting {
-        return format!("\u{201c}{greeting}\u{201d}");
+        return format!("\"{greeting}\"");
     }
     let mut parts = Vec::new();
     if let Some(hud) = &activity.hud {
@@ -245,30 +252,40 @@ fn describe(activity: &Activity) -> String {
     if activity.backgrounds > 0 {
         parts.push(format!("painted the floor {} times", activity.backgrounds));
     }
-    parts.join(" · ")
+    parts.join(", ")
 }
 
 fn fuel_text(per_frame: f32) -> String {
     if per_frame >= 1e6 {
-        format!("{:.2} M fuel/frame", per_frame / 1e6)
+        format!("{:.2}M fuel/frame", per_frame / 1e6)
     } else if per_frame >= 1e3 {
-        format!("{:.1} k fuel/frame", per_frame / 1e3)
+        format!("{:.0}k fuel/frame", per_frame / 1e3)
     } else {
         format!("{per_frame:.0} fuel/frame")
     }
 }
 
-/// Saves a screenshot once the scene has played for a while, then quits.
+/// Saves a screenshot once the scene has played for a while and the rogue mod has been
+/// stopped, then quits.
 fn take_screenshot(
     mut commands: Commands,
     time: Res<Time>,
     to: Res<ScreenshotTo>,
+    mods: Query<&ModStatus>,
+    mut crashed_at: Local<Option<f32>>,
     mut taken_at: Local<Option<f32>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = time.elapsed_secs();
+    if crashed_at.is_none() && mods.iter().any(|s| matches!(s, ModStatus::Crashed(_))) {
+        *crashed_at = Some(now);
+    }
+    // On a slow (software) renderer game time runs slow too: wait for the rogue mod's
+    // crash to be on the panel.
+    let ready = now >= SCREENSHOT_AT && crashed_at.is_some_and(|at| now >= at + 0.6)
+        || now >= SCREENSHOT_LATEST;
     match *taken_at {
-        None if now >= SCREENSHOT_AT => {
+        None if ready => {
             info!("saving a screenshot to {}", to.0.display());
             commands
                 .spawn(Screenshot::primary_window())

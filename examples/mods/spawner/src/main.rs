@@ -1,7 +1,8 @@
 //! Spawns critters into the arena through the game's host method `game.spawn_critter`.
 //!
 //! - At start it asks the game for the arena's size (`game.arena`).
-//! - Every 15 frames (`game.tick` events) it spawns one critter, up to 24.
+//! - Four times a second of game time (`game.tick` events) it spawns one critter, up
+//!   to 24.
 //! - When the player presses Space (`game.key`) it spawns a burst of six at once.
 //! - `stats` answers how many it spawned.
 //!
@@ -14,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 /// Critters spawned by the clock; Space adds more beyond this.
 const STEADY_CRITTERS: u32 = 24;
-/// Frames between two steady spawns.
-const SPAWN_EVERY: u64 = 15;
+/// Steady spawns per second of game time.
+const SPAWNS_PER_SECOND: f32 = 4.0;
 
 const PALETTE: [[f32; 3]; 6] = [
     [0.98, 0.45, 0.35],
@@ -30,6 +31,8 @@ const PALETTE: [[f32; 3]; 6] = [
 struct Spawner {
     arena: Cell<Arena>,
     spawned: Cell<u32>,
+    /// Steady spawns so far (not counting bursts).
+    steady: Cell<u32>,
     /// xorshift64 state: the same game gets the same critters.
     seed: Cell<u64>,
 }
@@ -42,7 +45,7 @@ struct Arena {
 
 #[derive(Deserialize)]
 struct Tick {
-    frame: u64,
+    time: f32,
 }
 
 #[derive(Deserialize)]
@@ -88,7 +91,9 @@ impl Plugin for Spawner {
                 let Ok(tick) = params.parse::<Tick>() else {
                     return;
                 };
-                if tick.frame % SPAWN_EVERY == 0 && self.spawned.get() < STEADY_CRITTERS {
+                let due = (tick.time * SPAWNS_PER_SECOND) as u32;
+                if self.steady.get() < due.min(STEADY_CRITTERS) {
+                    self.steady.set(self.steady.get() + 1);
                     self.spawn().await;
                 }
             }

@@ -7,7 +7,8 @@
 //! needs permission to read `Transform` and `game::Critter` and to write
 //! `game::Velocity`; the game grants it in `assets/mods/swarm.wasm.meta`.
 //!
-//! It steers every other frame (`game.tick` events).
+//! It steers every other frame (`game.tick` events), and shows how many critters it
+//! steers through the game's `game.hud`.
 //!
 //! `stats` answers how many critters it steered and how many velocity writes it made.
 
@@ -72,6 +73,11 @@ struct Mutate {
     component: &'static str,
     path: &'static str,
     value: Velocity,
+}
+
+#[derive(Serialize)]
+struct Hud {
+    text: String,
 }
 
 #[derive(Serialize)]
@@ -141,7 +147,13 @@ impl Swarm {
             host::call::<()>("world.mutate_components", &mutate).await?;
             self.writes.set(self.writes.get() + 1);
         }
-        self.steered.set(rows.len() as u32);
+        let steered = rows.len() as u32;
+        if self.steered.replace(steered) != steered {
+            let hud = Hud {
+                text: format!("steering {steered} critters"),
+            };
+            host::call::<()>("game.hud", &hud).await?;
+        }
         Ok(())
     }
 }
