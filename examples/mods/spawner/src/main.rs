@@ -81,7 +81,12 @@ impl Plugin for Spawner {
 
     async fn init(&'static self, _init: Init) -> Result<(), Error> {
         self.seed.set(0x9E37_79B9_7F4A_7C15);
-        self.arena.set(host::call("game.arena", &()).await?);
+        // A game without this host method still gets a working mod; it just has
+        // nowhere to spawn.
+        match host::call("game.arena", &()).await {
+            Ok(arena) => self.arena.set(arena),
+            Err(error) => log::warn!("no arena to spawn in: {error}"),
+        }
         Ok(())
     }
 
@@ -112,6 +117,9 @@ impl Plugin for Spawner {
 impl Spawner {
     async fn spawn(&'static self) {
         let Arena { width, height } = self.arena.get();
+        if width <= 0.0 || height <= 0.0 {
+            return;
+        }
         let critter = SpawnCritter {
             x: (self.random() - 0.5) * width * 0.8,
             y: (self.random() - 0.5) * height * 0.8,
