@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bevy::prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
@@ -58,6 +58,8 @@ pub struct ModCallId(pub u64);
 pub struct ModCall {
     id: ModCallId,
     receiver: async_channel::Receiver<Outcome>,
+    /// The outcome, once it has been received.
+    outcome: OnceLock<Outcome>,
 }
 
 impl ModCall {
@@ -66,17 +68,26 @@ impl ModCall {
         self.id
     }
 
-    /// The outcome, if the call has completed (handed out once).
+    /// The outcome, if the call has completed; `None` while it has not.
+    ///
+    /// Once it returns the outcome, every later call returns the same outcome again.
     pub fn try_result(&self) -> Option<Outcome> {
-        match self.receiver.try_recv() {
-            Ok(outcome) => Some(outcome),
-            Err(async_channel::TryRecvError::Empty) => None,
-            Err(async_channel::TryRecvError::Closed) => Some(Err(unloaded())),
+        if let Some(outcome) = self.outcome.get() {
+            return Some(outcome.clone());
         }
+        let outcome = match self.receiver.try_recv() {
+            Ok(outcome) => outcome,
+            Err(async_channel::TryRecvError::Empty) => return None,
+            Err(async_channel::TryRecvError::Closed) => Err(unloaded()),
+        };
+        Some(self.outcome.get_or_init(|| outcome).clone())
     }
 
     /// Waits for the outcome.
     pub async fn result(self) -> Outcome {
+        if let Some(outcome) = self.outcome.into_inner() {
+            return outcome;
+        }
         self.receiver
             .recv()
             .await
@@ -274,9 +285,13 @@ impl ModRpc {
     /// the driver next runs (this frame if the caller runs before
     /// [`WasmiPluginsSystems::Drive`](crate::WasmiPluginsSystems::Drive)).
     ///
+    /// `params` must serialize to a JSON array, an object, or `null` for none (`&()`).
+    ///
     /// A call to a mod that does not exist, crashed, exited or was unloaded, or whose
-    /// params do not serialize, completes at once with an error (and its
-    /// [`ModCallResult`] is still sent).
+    /// params do not serialize to one of those (`-32602`), completes at once with an
+    /// error (and its [`ModCallResult`] is still sent). A call whose message is longer
+    /// than the mod's [`Limits::max_message_size`](crate::runtime::Limits::max_message_size)
+    /// completes with `-32004` when the driver delivers it; it is never sent.
     pub fn call<P: Serialize + ?Sized>(
         &self,
         target: impl Into<ModTarget>,
@@ -309,14 +324,20 @@ impl ModRpc {
             }
         };
         let _ = self.sender.try_send(outbound);
-        ModCall { id, receiver }
+        ModCall {
+            id,
+            receiver,
+            outcome: OnceLock::new(),
+        }
     }
 
-    /// Sends the mod a notification.
+    /// Sends the mod a notification. One longer than the mod's message cap is not sent:
+    /// the driver logs a warning with the `-32004` error instead.
     ///
     /// # Errors
     ///
-    /// When the mod does not exist or has stopped, or the params do not serialize.
+    /// When the mod does not exist or has stopped, or the params do not serialize to an
+    /// array, an object or `null` (`-32602`).
     pub fn notify<P: Serialize + ?Sized>(
         &self,
         target: impl Into<ModTarget>,
@@ -337,11 +358,12 @@ impl ModRpc {
     }
 
     /// Sends `event` as a notification to every running mod that listed it in its
-    /// manifest's `events`.
+    /// manifest's `events` (not to a mod whose message cap it passes: the driver logs a
+    /// warning with the `-32004` error instead).
     ///
     /// # Errors
     ///
-    /// When the params do not serialize.
+    /// When the params do not serialize to an array, an object or `null` (`-32602`).
     pub fn broadcast<P: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -356,11 +378,22 @@ impl ModRpc {
     }
 }
 
+/// The params as JSON: an array, an object, or `null` for none (JSON-RPC allows nothing
+/// else on the wire).
 fn to_params<P: Serialize + ?Sized>(params: &P) -> Result<Box<RawValue>, ResponseError> {
-    serde_json::value::to_raw_value(params).map_err(|e| {
+    let raw = serde_json::value::to_raw_value(params).map_err(|e| {
         ResponseError::new(
             ErrorCode::InvalidParams,
             format!("params did not serialize: {e}"),
         )
-    })
+    })?;
+    let json = raw.get();
+    if json.starts_with(['[', '{']) || json == "null" {
+        return Ok(raw);
+    }
+    let shown: String = json.chars().take(40).collect();
+    Err(ResponseError::new(
+        ErrorCode::InvalidParams,
+        format!("params must be a JSON array or an object (or null for none), not {shown}"),
+    ))
 }

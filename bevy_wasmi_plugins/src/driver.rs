@@ -119,6 +119,55 @@ struct Manifest {
     events: Vec<String>,
 }
 
+/// Reads a manifest; a member of the wrong type makes the whole manifest unusable (as the
+/// protocol document says), and the error names that member.
+fn read_manifest(json: &str) -> Result<Manifest, String> {
+    serde_json::from_str(json).map_err(|error| {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        let Some(members) = value.as_object() else {
+            return format!("it is not an object but {}", shorten(json));
+        };
+        let strings = |v: &serde_json::Value| {
+            v.as_array()
+                .is_some_and(|items| items.iter().all(serde_json::Value::is_string))
+        };
+        let expected = [
+            (
+                "version",
+                "a string",
+                members
+                    .get("version")
+                    .is_some_and(|v| !v.is_string() && !v.is_null()),
+            ),
+            (
+                "methods",
+                "an array of strings",
+                members.get("methods").is_some_and(|v| !strings(v)),
+            ),
+            (
+                "events",
+                "an array of strings",
+                members.get("events").is_some_and(|v| !strings(v)),
+            ),
+        ];
+        match expected.into_iter().find(|(_, _, wrong)| *wrong) {
+            Some((member, what, _)) => format!(
+                "`{member}` must be {what}, not {}",
+                shorten(&members[member].to_string())
+            ),
+            None => error.to_string(),
+        }
+    })
+}
+
+/// At most 60 characters of `text`, for log lines.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 #[derive(Serialize)]
 struct InitParams<'a> {
     api_version: u32,
@@ -404,6 +453,18 @@ impl ModDriver {
                         }
                         (Some(instance), _) => {
                             let handle = instance.call(&method, &params);
+                            // Refused before it was sent (too large, input queue full):
+                            // answered now, as the mod may not run again soon.
+                            if let Some(outcome) = handle.try_result() {
+                                let _ = reply.try_send(outcome.clone());
+                                world.write_message(ModCallResult {
+                                    call: id,
+                                    entity: Some(entity),
+                                    method,
+                                    result: outcome.map(Arc::from),
+                                });
+                                continue;
+                            }
                             slot.in_flight.push(InFlight {
                                 id,
                                 method,
@@ -706,8 +767,14 @@ impl Slot {
                     return;
                 }
                 Some(Ok(manifest)) => {
-                    let manifest: Manifest =
-                        serde_json::from_str(manifest.get()).unwrap_or_default();
+                    let manifest = read_manifest(manifest.get()).unwrap_or_else(|problem| {
+                        warn!(
+                            "mod `{}`: its manifest (the answer to plugin.init) was ignored, \
+                             so it gets no events: {problem}",
+                            self.name
+                        );
+                        Manifest::default()
+                    });
                     self.events = manifest.events.clone();
                     self.state = None;
                     let info = ModInfo {
@@ -911,6 +978,24 @@ impl RestartPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_manifest_member_of_the_wrong_type_is_named() {
+        let manifest = read_manifest(r#"{"version":"1","events":["game.tick"]}"#).unwrap();
+        assert_eq!(manifest.events, ["game.tick"]);
+        assert_eq!(
+            read_manifest(r#"{"events":"game.tick"}"#).err().as_deref(),
+            Some(r#"`events` must be an array of strings, not "game.tick""#)
+        );
+        assert_eq!(
+            read_manifest(r#"{"version":1}"#).err().as_deref(),
+            Some("`version` must be a string, not 1")
+        );
+        assert_eq!(
+            read_manifest("null").err().as_deref(),
+            Some("it is not an object but null")
+        );
+    }
 
     #[test]
     fn log_lines_keep_their_level() {

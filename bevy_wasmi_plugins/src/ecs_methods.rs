@@ -9,7 +9,9 @@
 //! `TypedReflectSerializer`/`TypedReflectDeserializer`, `GetPath`) and `QueryBuilder`,
 //! which is what `bevy_remote`'s handlers are built on too.
 //!
-//! Entities are their `u64` bits (`Entity::to_bits`), as in BRP.
+//! Entities are their `u64` bits (`Entity::to_bits`), as in BRP. Mods' own entities
+//! and Bevy's resource entities are not the game's: `world.query` never lists them, and
+//! the methods that change entities refuse them.
 
 use bevy::ecs::component::ComponentId;
 use bevy::ecs::query::QueryBuilder;
@@ -442,6 +444,9 @@ impl Ecs<'_> {
         for id in &without {
             builder.without_id(*id);
         }
+        // Mods and Bevy's resource entities are not the game's entities: a query without
+        // any type (`{}`) would otherwise list them all.
+        builder.without::<WasmMod>().without::<IsResource>();
         let mut query = builder.build();
         let all = matches!(data.option, Selector::All(_));
         let mut rows = Vec::new();

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use bevy::asset::{AssetApp, LoadedFolder};
+use bevy::asset::AssetApp;
+#[cfg(not(target_arch = "wasm32"))]
+use bevy::asset::{AssetPath, AssetServerMode, io::ErasedAssetReader};
 use bevy::ecs::intern::Interned;
 use bevy::ecs::schedule::ScheduleLabel;
 use bevy::prelude::*;
@@ -38,7 +40,10 @@ use crate::runtime::{Limits, Runtime};
 /// In the chosen schedule (`Update` by default), in this order:
 ///
 /// 1. [`WasmiPluginsSystems::Load`]: spawns a [`WasmMod`] entity for every `.wasm` in the
-///    mods folder (or listed in its `.modlist`), once it is loaded.
+///    mods folder (or listed in its `.modlist`), once the folder is listed. Each mod
+///    loads on its own: a file that fails to load gives only that mod
+///    [`ModStatus::Crashed`](crate::mods::ModStatus::Crashed) with
+///    [`ModError::LoadFailed`](crate::runtime::ModError::LoadFailed).
 /// 2. [`WasmiPluginsSystems::Drive`]: the exclusive driver. It starts mods whose assets
 ///    have loaded (`plugin.init`), restarts changed ones (`plugin.shutdown`, then
 ///    `plugin.init` with the saved state), delivers the game's calls, notifications and
@@ -61,8 +66,9 @@ pub struct WasmiPluginsPlugin {
 pub enum ModSource {
     /// Nothing: the game spawns [`WasmMod`] entities itself.
     None,
-    /// Every `.wasm` in this asset folder. On the web, where a folder cannot be listed,
-    /// the mods named in `<folder>/index.modlist` instead.
+    /// Every `.wasm` in this asset folder and its subfolders, each loaded on its own (a
+    /// file that does not load crashes only its own mod). On the web, where a folder
+    /// cannot be listed, the mods named in `<folder>/index.modlist` instead.
     Folder(String),
     /// The mods named in this `.modlist` asset (one path per line, relative to it).
     List(String),
@@ -177,8 +183,9 @@ pub enum WasmiPluginsSystems {
 /// What the folder or list loader is waiting for.
 #[derive(Resource)]
 enum PendingSource {
+    /// The listing of the folder's `.wasm` files, from a task on the `IoTaskPool`.
     #[cfg(not(target_arch = "wasm32"))]
-    Folder(Handle<LoadedFolder>),
+    Folder(async_channel::Receiver<Result<Vec<AssetPath<'static>>, String>>),
     List(Handle<ModList>),
     Done,
 }
@@ -228,7 +235,7 @@ fn load_source(source: &ModSource, assets: &AssetServer) -> PendingSource {
     match source {
         ModSource::None => PendingSource::Done,
         #[cfg(not(target_arch = "wasm32"))]
-        ModSource::Folder(folder) => PendingSource::Folder(assets.load_folder(folder.clone())),
+        ModSource::Folder(folder) => PendingSource::Folder(list_folder(assets, folder)),
         #[cfg(target_arch = "wasm32")]
         ModSource::Folder(folder) => {
             PendingSource::List(assets.load(format!("{folder}/index.modlist")))
@@ -237,33 +244,95 @@ fn load_source(source: &ModSource, assets: &AssetServer) -> PendingSource {
     }
 }
 
-/// Spawns a [`WasmMod`] for every mod of the folder or list, once it has loaded.
+/// Lists the `.wasm` files under `folder` through the asset source's reader, on the
+/// `IoTaskPool`. Bevy's `load_folder` fails as a whole when one file fails to load; this
+/// only lists, so that each mod loads (and fails) on its own.
+#[cfg(not(target_arch = "wasm32"))]
+fn list_folder(
+    assets: &AssetServer,
+    folder: &str,
+) -> async_channel::Receiver<Result<Vec<AssetPath<'static>>, String>> {
+    let (sender, receiver) = async_channel::bounded(1);
+    let server = assets.clone();
+    let folder = AssetPath::parse(folder).into_owned();
+    bevy::tasks::IoTaskPool::get()
+        .spawn(async move {
+            let listing = wasm_files(&server, &folder)
+                .await
+                .map_err(|e| format!("the mods folder `{folder}` could not be listed: {e}"));
+            let _ = sender.try_send(listing);
+        })
+        .detach();
+    receiver
+}
+
+/// The `.wasm` files under `folder`, sorted (so mods spawn in a stable order).
+#[cfg(not(target_arch = "wasm32"))]
+async fn wasm_files(
+    server: &AssetServer,
+    folder: &AssetPath<'static>,
+) -> Result<Vec<AssetPath<'static>>, String> {
+    let source = server
+        .get_source(folder.source().clone_owned())
+        .map_err(|e| e.to_string())?;
+    let reader = match server.mode() {
+        AssetServerMode::Unprocessed => source.reader(),
+        AssetServerMode::Processed => source.processed_reader().map_err(|e| e.to_string())?,
+    };
+    let mut found = Vec::new();
+    let mut folders = vec![folder.path().to_path_buf()];
+    while let Some(dir) = folders.pop() {
+        let mut entries = reader
+            .read_directory(&dir)
+            .await
+            .map_err(|e| e.to_string())?;
+        while let Some(path) = bevy::tasks::futures_lite::StreamExt::next(&mut entries).await {
+            if is_directory(reader, &path).await {
+                folders.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("wasm"))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found
+        .into_iter()
+        .map(|path| AssetPath::from(path).with_source(source.id()))
+        .collect())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn is_directory(reader: &dyn ErasedAssetReader, path: &std::path::Path) -> bool {
+    reader.is_directory(path).await.unwrap_or(false)
+}
+
+/// Spawns a [`WasmMod`] for every mod of the folder or list, once it is known.
 fn spawn_source_mods(
     mut commands: Commands,
     pending: Option<ResMut<PendingSource>>,
-    folders: Res<Assets<LoadedFolder>>,
     lists: Res<Assets<ModList>>,
     assets: Res<AssetServer>,
 ) {
-    #[cfg(target_arch = "wasm32")]
-    let _ = &folders; // the web has no folders to list
     let Some(mut pending) = pending else {
         return;
     };
     let handles: Vec<Handle<WasmModAsset>> = match &*pending {
         PendingSource::Done => return,
         #[cfg(not(target_arch = "wasm32"))]
-        PendingSource::Folder(handle) => match folders.get(handle) {
-            Some(folder) => folder
-                .handles
-                .iter()
-                .filter_map(|h| h.clone().try_typed::<WasmModAsset>().ok())
-                .collect(),
-            None => {
-                if assets.load_state(handle).is_failed() {
-                    warn!("the mods folder could not be loaded");
-                    *pending = PendingSource::Done;
-                }
+        PendingSource::Folder(listing) => match listing.try_recv() {
+            Ok(Ok(paths)) => paths.into_iter().map(|path| assets.load(path)).collect(),
+            Ok(Err(message)) => {
+                warn!("{message}; no mods were loaded from it");
+                *pending = PendingSource::Done;
+                return;
+            }
+            Err(async_channel::TryRecvError::Empty) => return,
+            Err(async_channel::TryRecvError::Closed) => {
+                warn!("the mods folder listing stopped before it finished");
+                *pending = PendingSource::Done;
                 return;
             }
         },

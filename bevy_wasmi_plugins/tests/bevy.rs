@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use bevy::ecs::resource::IsResource;
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, ResponseError};
@@ -208,6 +209,44 @@ fn mods_in_the_mods_folder_load_by_themselves_and_report_their_manifest() {
 }
 
 #[test]
+fn a_bad_file_in_the_mods_folder_crashes_only_its_own_mod() {
+    let assets = asset_dir(&[("echo", ECHO), ("broken", b"garbage, not wasm")]);
+    let mut app = test_app(&assets, WasmiPluginsPlugin::default(), false);
+    let broken = |world: &mut World| {
+        let mut named = world.query::<(Entity, &Name)>();
+        named
+            .iter(world)
+            .find(|(_, name)| name.as_str() == "mod broken")
+            .map(|(entity, _)| entity)
+    };
+    update_until(&mut app, 500, "echo idle and broken crashed", |world| {
+        let echo_idle =
+            mod_entity(world, "echo").is_some_and(|e| matches!(status(world, e), ModStatus::Idle));
+        let broken_crashed =
+            broken(world).is_some_and(|e| matches!(status(world, e), ModStatus::Crashed(_)));
+        echo_idle && broken_crashed
+    });
+    assert_eq!(
+        json_of(call(&mut app, "echo", "echo", json!({ "still": "here" }))),
+        json!({ "still": "here" })
+    );
+    let entity = broken(app.world_mut()).unwrap();
+    let ModStatus::Crashed(error) = status(app.world(), entity) else {
+        unreachable!()
+    };
+    assert!(matches!(error, ModError::LoadFailed { .. }), "{error:?}");
+    assert_eq!(error.mod_name(), "broken");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("mod `broken` could not be loaded"),
+        "{message}"
+    );
+    let error = call(&mut app, "broken", "echo", json!(null)).unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+    assert!(error.message.contains("`broken`"), "{}", error.message);
+}
+
+#[test]
 fn a_mod_list_names_the_mods_to_load() {
     let assets = asset_dir(&[("echo", ECHO), ("unlisted", ECHO)]);
     std::fs::write(assets.join("mods/index.modlist"), "# mods\n\necho.wasm\n").unwrap();
@@ -353,6 +392,47 @@ fn world_query_returns_reflected_components() {
         without,
         json!([{ "entity": a.to_bits(), "components": { position_path(): { "x": 1.0, "y": 2.0 } } }])
     );
+}
+
+#[test]
+fn world_query_never_lists_mods_or_resource_entities() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let a = app.world_mut().spawn(Position { x: 1.0, y: 2.0 }).id();
+    let b = app.world_mut().spawn(Frozen).id();
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_read::<Frozen>()),
+    );
+    let frozen = <Frozen as TypePath>::type_path();
+    for params in [json!({}), json!({ "data": { "has": [frozen] } })] {
+        let rows = relay(&mut app, echo, "world.query", params.clone()).unwrap();
+        let listed: Vec<Entity> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| Entity::try_from_bits(row["entity"].as_u64().unwrap()).unwrap())
+            .collect();
+        assert!(
+            listed.contains(&a) && listed.contains(&b),
+            "{params}: {rows}"
+        );
+        assert!(
+            !listed.contains(&echo),
+            "{params}: the mod itself is listed"
+        );
+        let world = app.world_mut();
+        let mut resources = world.query_filtered::<Entity, With<IsResource>>();
+        let resources: Vec<Entity> = resources.iter(world).collect();
+        assert!(!resources.is_empty(), "the test app has resource entities");
+        for entity in resources {
+            assert!(
+                !listed.contains(&entity),
+                "{params}: resource entity {entity} listed"
+            );
+        }
+    }
 }
 
 #[test]
@@ -561,7 +641,13 @@ fn world_methods_change_components_resources_and_messages_like_brp() {
         json!({ "data": { "components": [score] } }),
     )
     .unwrap();
-    let score_entity = rows[0]["entity"].as_u64().unwrap();
+    assert_eq!(rows, json!([]), "resource entities are not listed");
+    let world = app.world_mut();
+    let score_entity = world
+        .query_filtered::<Entity, (With<Score>, With<IsResource>)>()
+        .single(world)
+        .unwrap()
+        .to_bits();
     let error = relay(
         &mut app,
         echo,
@@ -776,6 +862,123 @@ fn an_endless_loop_is_stopped_while_the_game_and_other_mods_go_on() {
         })
     });
     assert_eq!(json_of(answer.try_result().expect("answered")), json!(1));
+}
+
+#[test]
+fn a_call_over_the_mods_message_cap_fails_at_once() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let plugin = WasmiPluginsPlugin::default()
+        .with_mod_source(ModSource::None)
+        .with_limits(Limits::default().with_max_message_size(4096));
+    let mut app = test_app(&assets, plugin, false);
+    let echo = start_mod(&mut app, "echo", None);
+    let big = json!({ "text": "x".repeat(5000) });
+    let rpc = app.world().resource::<ModRpc>().clone();
+    let big_call = rpc.call(echo, "echo", &big);
+    rpc.broadcast("game.tick", &big).unwrap();
+    app.update();
+    let error = big_call.try_result().expect("answered").unwrap_err();
+    assert_eq!(error.code, ErrorCode::MessageTooLarge.code());
+    assert!(error.message.contains("mod `echo`"), "{}", error.message);
+    let result = app
+        .world_mut()
+        .resource_mut::<Messages<ModCallResult>>()
+        .drain()
+        .find(|r| r.call == big_call.id())
+        .expect("a result message");
+    assert_eq!(
+        result.result.unwrap_err().code,
+        ErrorCode::MessageTooLarge.code()
+    );
+    // Neither was written to the mod, which goes on as before.
+    assert!(matches!(status(app.world(), echo), ModStatus::Idle));
+    assert_eq!(
+        json_of(call(&mut app, echo, "ticks", json!(null))),
+        json!(0)
+    );
+}
+
+#[test]
+fn scalar_params_are_refused_at_once() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    let rpc = app.world().resource::<ModRpc>().clone();
+    let expected = "params must be a JSON array or an object (or null for none), not 5";
+    let error = rpc
+        .call(echo, "echo", &5)
+        .try_result()
+        .expect("fails at once")
+        .unwrap_err();
+    assert_eq!(
+        (error.code, error.message.as_str()),
+        (ErrorCode::InvalidParams.code(), expected)
+    );
+    let error = rpc.notify(echo, "game.tick", &5).unwrap_err();
+    assert_eq!(
+        (error.code, error.message.as_str()),
+        (ErrorCode::InvalidParams.code(), expected)
+    );
+    let error = rpc.broadcast("game.tick", &"loud").unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidParams.code());
+    assert!(
+        error.message.ends_with(r#"not "loud""#),
+        "{}",
+        error.message
+    );
+    app.update();
+    // Nothing reached the mod; arrays, objects and `()` still do.
+    assert_eq!(
+        json_of(call(&mut app, echo, "ticks", json!(null))),
+        json!(0)
+    );
+    assert_eq!(
+        json_of(call(&mut app, echo, "echo", json!([5]))),
+        json!([5])
+    );
+
+    // The runtime refuses them too.
+    let runtime = Runtime::new();
+    let module = runtime.compile("echo", ECHO).unwrap();
+    let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let error = instance
+        .call("echo", &true)
+        .try_result()
+        .expect("fails at once")
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidParams.code());
+    assert_eq!(
+        error.message,
+        "invalid params for mod `echo`: params must be a JSON array or an object (or null \
+         for none), not true"
+    );
+    assert_eq!(instance.guest().stdin_pending(), 0);
+}
+
+#[test]
+fn a_completed_call_gives_the_same_answer_every_time_it_is_polled() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    let rpc = app.world().resource::<ModRpc>().clone();
+    let answered = rpc.call(echo, "echo", &json!({ "n": 1 }));
+    let failed = rpc.call(echo, "fail", &());
+    update_until(&mut app, 100, "answered", |_| {
+        answered.try_result().is_some() && failed.try_result().is_some()
+    });
+    for _ in 0..3 {
+        assert_eq!(
+            json_of(answered.try_result().expect("still there")),
+            json!({ "n": 1 })
+        );
+        let error = failed.try_result().expect("still there").unwrap_err();
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            (-32050, "failed on purpose")
+        );
+    }
+    let outcome = futures_lite::future::block_on(answered.result());
+    assert_eq!(json_of(outcome), json!({ "n": 1 }));
 }
 
 #[test]
@@ -1076,6 +1279,70 @@ fn a_mod_call_is_a_future_too() {
     let result = results.iter().find(|r| r.call == id).unwrap();
     assert_eq!(result.entity, Some(echo));
     assert_eq!(result.typed::<i64>(), Ok(5));
+}
+
+/// Collects the messages of the `warn!`s logged on this thread.
+struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: bevy::log::tracing::Subscriber> bevy::log::tracing_subscriber::Layer<S> for Warnings {
+    fn on_event(
+        &self,
+        event: &bevy::log::tracing::Event<'_>,
+        _: bevy::log::tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if *event.metadata().level() != bevy::log::Level::WARN {
+            return;
+        }
+        let mut message = String::new();
+        event.record(&mut |field: &bevy::log::tracing::field::Field,
+                           value: &dyn std::fmt::Debug| {
+            if field.name() == "message" {
+                message = format!("{value:?}");
+            }
+        });
+        self.0.lock().unwrap().push(message);
+    }
+}
+
+#[test]
+fn a_manifest_of_the_wrong_shape_is_ignored_with_a_warning_naming_the_mod() {
+    use bevy::log::tracing_subscriber::layer::SubscriberExt;
+    // Answers plugin.init (id 1) with `events` as a string, then waits for input.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 100) "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"events\":\"game.tick\"}}\n")
+        (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 1000))
+            (i32.store (i32.const 4) (i32.const 4096))
+            (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const 57))
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (loop $l
+                (i32.store (i32.const 0) (i32.const 1000))
+                (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (br $l))))"#;
+    let assets = asset_dir(&[("sloppy", &wat::parse_str(wat).unwrap())]);
+    let warnings = std::sync::Arc::default();
+    let subscriber =
+        bevy::log::tracing_subscriber::registry().with(Warnings(std::sync::Arc::clone(&warnings)));
+    bevy::log::tracing::subscriber::with_default(subscriber, || {
+        let mut app = plain_app(&assets);
+        let sloppy = start_mod(&mut app, "sloppy", None);
+        let info = app.world().get::<ModInfo>(sloppy).unwrap();
+        assert_eq!(info.events, Vec::<String>::new());
+    });
+    let warnings = warnings.lock().unwrap();
+    assert!(
+        warnings.contains(
+            &"mod `sloppy`: its manifest (the answer to plugin.init) was ignored, so it gets \
+              no events: `events` must be an array of strings, not \"game.tick\""
+                .to_owned()
+        ),
+        "{warnings:?}"
+    );
 }
 
 /// Collects log records whose target is `chatty` (the mod of the test below).

@@ -331,3 +331,176 @@ fn a_mod_that_sends_without_reading_is_stopped_before_its_answers_pile_up() {
     );
     assert!(mod_.guest().stdin_pending() <= 64 << 10);
 }
+
+/// A mod that reads the host's call, answers it with `answer` (a line), and then copies
+/// whatever it reads next to stderr.
+fn answers_with(name: &str, answer: &str) -> ModInstance {
+    let line = format!("{answer}\n");
+    let wat = format!(
+        r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 100) "{data}")
+        (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 1000))
+            (i32.store (i32.const 4) (i32.const 4096))
+            (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const {len}))
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (loop $l
+                (i32.store (i32.const 0) (i32.const 1000))
+                (i32.store (i32.const 4) (i32.const 4096))
+                (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (i32.store (i32.const 4) (i32.load (i32.const 8)))
+                (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (br $l))))"#,
+        data = line.replace('"', "\\\"").replace('\n', "\\n"),
+        len = line.len(),
+    );
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile(name, &wat::parse_str(wat).unwrap())
+        .unwrap();
+    ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap()
+}
+
+#[test]
+fn a_malformed_answer_fails_the_call_and_is_not_answered() {
+    let parse_error =
+        r#"mumbler: {"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#;
+    for (answer, echoed) in [
+        (r#"{"jsonrpc":"2.0","id":1,"error":"nope"}"#, None),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"x"}}"#,
+            None,
+        ),
+        (r#"{"jsonrpc":"1.0","id":1,"result":1}"#, None),
+        (r#"[{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}]"#, None),
+        // Not JSON: the parse error goes back with a null id, as the specification says.
+        (r#"{"jsonrpc":"2.0","id":1,"result":}"#, Some(parse_error)),
+    ] {
+        let mut mod_ = answers_with("mumbler", answer);
+        let call = mod_.call("greet", &());
+        let mut log = Log(Vec::new());
+        // The mod waits for input again: nothing with its id was written back to it.
+        assert_eq!(mod_.run(1_000_000, &mut log).unwrap(), RunStatus::Idle);
+        assert_eq!(log.0, Vec::from_iter(echoed), "{answer}");
+        let error = call.try_result().expect("the call completed").unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidRequest.code(), "{answer}");
+        assert!(
+            error.message.starts_with(
+                "mod `mumbler` answered request 1 with something that is not a valid response"
+            ),
+            "{answer}: {}",
+            error.message
+        );
+    }
+}
+
+/// A host without methods that records the notifications the mod sends.
+struct Notes(Vec<String>);
+
+impl ModHost for Notes {
+    fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+        NoHost.request("", request)
+    }
+
+    fn notification(
+        &mut self,
+        _: &str,
+        notification: &bevy_wasmi_plugins::protocol::Notification<'_>,
+    ) {
+        self.0.push(notification.method.to_string());
+    }
+}
+
+#[test]
+fn a_whole_line_over_the_message_cap_in_one_write_is_refused() {
+    // One fd_write of two iovecs: a short notification line, then a 2 MiB line with its
+    // newline.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 40)
+        (data (i32.const 100) "{\"jsonrpc\":\"2.0\",\"method\":\"hi\"}\n")
+        (func (export "_start")
+            (memory.fill (i32.const 4096) (i32.const 120) (i32.const 2097152))
+            (i32.store8 (i32.const 2101247) (i32.const 10))
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const 32))
+            (i32.store (i32.const 8) (i32.const 4096))
+            (i32.store (i32.const 12) (i32.const 2097152))
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 2) (i32.const 16)))
+            (loop $l (br $l))))"#;
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("shouter", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let pending = mod_.call("anything", &());
+    let mut notes = Notes(Vec::new());
+    let error = mod_.run(10_000_000, &mut notes).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `shouter` wrote a message longer than 1048576 bytes on stdout"
+    );
+    assert_eq!(
+        pending.try_result().unwrap().unwrap_err().code,
+        ErrorCode::MessageTooLarge.code()
+    );
+    // The line before it in the same write was still served.
+    assert_eq!(notes.0, ["hi"]);
+}
+
+#[test]
+fn a_trap_after_a_refused_growth_is_not_out_of_memory() {
+    // The growth is refused, the mod carries on and waits for input, and traps on it.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+            (drop (memory.grow (i32.const 1000)))
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const 100))
+            (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+            unreachable))"#;
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("frugal", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let config = ModConfig::default().with_limits(Limits::default().with_max_memory(4 << 20));
+    let mut mod_ = ModInstance::new(&runtime, &module, &config).unwrap();
+    assert_eq!(mod_.run(1_000_000, &mut NoHost).unwrap(), RunStatus::Idle);
+    let pending = mod_.call("anything", &());
+    let error = mod_.run(1_000_000, &mut NoHost).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ModError::Trap {
+                code: TrapCode::UnreachableCodeReached,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "mod `frugal` trapped: wasm `unreachable` instruction executed"
+    );
+    let answer = pending.try_result().unwrap().unwrap_err();
+    assert_eq!(answer.code, ErrorCode::ModCrashed.code());
+
+    // A trap of another kind right after a refused growth is not the allocator's abort.
+    let mut mod_ = instance(
+        "divider",
+        "(drop (memory.grow (i32.const 1000))) (drop (i32.div_u (i32.const 1) (i32.const 0)))",
+        Limits::default().with_max_memory(4 << 20),
+    );
+    let error = mod_.run(1_000_000, &mut NoHost).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `divider` trapped: integer divide by zero"
+    );
+    assert_eq!(error.error_code(), ErrorCode::ModCrashed);
+}

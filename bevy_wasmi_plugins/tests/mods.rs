@@ -112,6 +112,22 @@ fn echo_and_typed_params() {
 }
 
 #[test]
+fn a_completed_call_handle_gives_the_same_answer_again() {
+    let mut m = echo();
+    let handle = m.call("add", &[40, 2]);
+    assert_eq!(
+        ok(finish(&mut m, &handle, &mut TestHost::default())),
+        json!(42)
+    );
+    assert_eq!(ok(handle.try_result().expect("still there")), json!(42));
+    assert_eq!(handle.try_typed::<i64>().expect("still there").unwrap(), 42);
+    assert_eq!(
+        ok(futures_lite::future::block_on(handle.result())),
+        json!(42)
+    );
+}
+
+#[test]
 fn errors_from_the_mod_reach_the_caller() {
     let mut m = echo();
     let error = call(&mut m, "fail", json!(null)).unwrap_err();
@@ -402,6 +418,30 @@ fn an_endless_stdout_line_ends_with_message_too_large() {
         handle.try_result().unwrap().unwrap_err().code,
         ErrorCode::MessageTooLarge.code()
     );
+}
+
+#[test]
+fn a_message_over_the_mods_cap_fails_at_once_and_is_not_sent() {
+    let runtime = Runtime::new();
+    let config = ModConfig::default().with_limits(Limits::default().with_max_message_size(4096));
+    let mut m = start(&runtime, &echo_module(&runtime), &config);
+    let big = json!({ "text": "x".repeat(5000) });
+    let handle = m.call("echo", &big);
+    let error = handle.try_result().expect("completes at once").unwrap_err();
+    assert_eq!(error.code, ErrorCode::MessageTooLarge.code());
+    assert!(
+        error.message.starts_with(
+            "the message to mod `echo` is 5061 bytes, longer than its message cap of 4096 bytes"
+        ),
+        "{}",
+        error.message
+    );
+    assert_eq!(m.guest().stdin_pending(), 0, "nothing was written");
+    let error = m.notify("game.tick", &big).unwrap_err();
+    assert_eq!(error.code, ErrorCode::MessageTooLarge.code());
+    assert_eq!(m.guest().stdin_pending(), 0, "nothing was written");
+    // The mod goes on answering calls that fit.
+    assert_eq!(ok(call(&mut m, "echo", json!([1]))), json!([1]));
 }
 
 #[test]

@@ -14,7 +14,8 @@
 //! - [`write_request`], [`write_notification`], [`write_result`], [`write_raw_result`]
 //!   and [`write_error`] put messages on the wire in one fixed, compact form (see
 //!   [the wire form](#the-wire-form)).
-//! - [`serve_frame`] answers a whole line, batches included, with a caller's handler.
+//! - [`serve_frame`] answers a whole line, batches included, with a caller's handler
+//!   ([`serve_frame_with`] also hands over the peer's malformed answers).
 //! - [`ErrorCode`] lists the standard codes and this project's application codes.
 //!
 //! # The wire form
@@ -387,6 +388,11 @@ pub struct Invalid {
     pub id: Option<RequestId>,
     /// The error to answer with ([`ErrorCode::InvalidRequest`]).
     pub error: ResponseError,
+    /// Whether it looks like a response (no `method`, and a `result` or an `error`
+    /// member): the peer's answer to one of our requests, malformed. Answering it would
+    /// look like an answer to one of the peer's own requests with that id, so
+    /// [`serve_frame_with`] hands it to the caller instead, whose call should fail.
+    pub response: bool,
 }
 
 /// One entry of a line: a message, or what makes it invalid.
@@ -439,6 +445,19 @@ fn invalid(id: Option<RequestId>) -> Invalid {
     Invalid {
         id,
         error: ResponseError::standard(ErrorCode::InvalidRequest),
+        response: false,
+    }
+}
+
+/// A response-shaped entry that is not a valid response, and why.
+fn invalid_response(id: Option<RequestId>, why: &str) -> Invalid {
+    Invalid {
+        id,
+        error: ResponseError::new(
+            ErrorCode::InvalidRequest,
+            format!("Invalid Request: not a valid response: {why}"),
+        ),
+        response: true,
     }
 }
 
@@ -459,7 +478,11 @@ fn classify(raw: &RawValue) -> Entry<'_> {
             Err(_) => return Err(invalid(None)),
         },
     };
+    let response_shaped = env.method.is_none() && (env.result.is_some() || env.error.is_some());
     if env.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+        if response_shaped {
+            return Err(invalid_response(id.flatten(), "`jsonrpc` must be \"2.0\""));
+        }
         return Err(invalid(id.flatten()));
     }
     if let Some(method) = env.method {
@@ -490,15 +513,26 @@ fn classify(raw: &RawValue) -> Entry<'_> {
     // No method: a response, which must have an id member (possibly null) and exactly
     // one of result and error.
     let Some(id) = id else {
+        if response_shaped {
+            return Err(invalid_response(None, "it has no `id`"));
+        }
         return Err(invalid(None));
     };
     let result = match (env.result, env.error) {
         (Some(result), None) => Ok(result),
         (None, Some(error)) => match serde_json::from_str::<ResponseError>(error.get()) {
             Ok(error) => Err(error),
-            Err(_) => return Err(invalid(id)),
+            Err(_) => {
+                return Err(invalid_response(
+                    id,
+                    "`error` must be an object with an integer `code` and a string `message`",
+                ));
+            }
         },
-        _ => return Err(invalid(id)),
+        (Some(_), Some(_)) => {
+            return Err(invalid_response(id, "it has both `result` and `error`"));
+        }
+        (None, None) => return Err(invalid(id)),
     };
     Ok(Message::Response(Response { id, result }))
 }
@@ -575,7 +609,8 @@ fn write_fallible(
 }
 
 /// Writes `,"params":…`, leaving the member out when the params serialize to `null`
-/// (JSON-RPC params must be an array or an object; `()` means "no params").
+/// (JSON-RPC params must be an array or an object; `()` means "no params"). Params that
+/// serialize to anything else (a number, a string, a boolean) are an error.
 fn write_params(
     out: &mut Vec<u8>,
     start: usize,
@@ -585,8 +620,17 @@ fn write_params(
     out.extend_from_slice(br#","params":"#);
     let value = out.len();
     write_fallible(out, start, params)?;
-    if &out[value..] == b"null" {
-        out.truncate(member);
+    match out[value..].first() {
+        Some(b'[' | b'{') => {}
+        _ if &out[value..] == b"null" => out.truncate(member),
+        _ => {
+            let error = <serde_json::Error as serde::ser::Error>::custom(format_args!(
+                "params must be a JSON array or an object (or null for none), not {}",
+                String::from_utf8_lossy(&out[value..out.len().min(value + 40)])
+            ));
+            out.truncate(start);
+            return Err(error);
+        }
     }
     Ok(())
 }
@@ -598,8 +642,9 @@ fn write_params(
 ///
 /// # Errors
 ///
-/// When `params` fails to serialize (e.g. a map with non-string keys); `out` is left as
-/// it was.
+/// When `params` fails to serialize (e.g. a map with non-string keys), or serializes to
+/// something other than an array, an object or `null` (JSON-RPC allows no other
+/// params); `out` is left as it was.
 pub fn write_request<P: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     id: &RequestId,
@@ -619,11 +664,12 @@ pub fn write_request<P: Serialize + ?Sized>(
 
 /// Appends a notification in the fixed wire form (no trailing newline).
 ///
-/// Params are left out as in [`write_request`].
+/// Params are left out, or refused, as in [`write_request`].
 ///
 /// # Errors
 ///
-/// When `params` fails to serialize; `out` is left as it was.
+/// When `params` fails to serialize or is not an array, an object or `null`; `out` is
+/// left as it was.
 pub fn write_notification<P: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     method: &str,
@@ -716,13 +762,52 @@ pub fn write_outcome(out: &mut Vec<u8>, id: &RequestId, outcome: &Outcome) {
 pub fn serve_frame<'a>(
     line: &'a [u8],
     out: &mut Vec<u8>,
+    serve: impl FnMut(Message<'a>) -> Option<Outcome>,
+) -> bool {
+    serve_frame_inner(line, out, serve, None)
+}
+
+/// Like [`serve_frame`], except that a malformed response that carries an id (an
+/// [`Invalid`] entry with [`Invalid::response`] set: say, an `error` that is not an
+/// error object, or both `result` and `error`) is not answered but handed to
+/// `invalid_response` with its id and the [`ErrorCode::InvalidRequest`] error saying
+/// what is wrong, so that the call waiting for that id fails instead of waiting. An
+/// answer would go wrong: the peer would take it as the answer to its own request
+/// with that id.
+pub fn serve_frame_with<'a>(
+    line: &'a [u8],
+    out: &mut Vec<u8>,
+    serve: impl FnMut(Message<'a>) -> Option<Outcome>,
+    mut invalid_response: impl FnMut(RequestId, ResponseError),
+) -> bool {
+    serve_frame_inner(line, out, serve, Some(&mut invalid_response))
+}
+
+fn serve_frame_inner<'a>(
+    line: &'a [u8],
+    out: &mut Vec<u8>,
     mut serve: impl FnMut(Message<'a>) -> Option<Outcome>,
+    mut invalid_response: Option<&mut dyn FnMut(RequestId, ResponseError)>,
 ) -> bool {
     let start = out.len();
+    let mut handle = |entry: Entry<'a>, out: &mut Vec<u8>| match (entry, &mut invalid_response) {
+        (
+            Err(Invalid {
+                id: Some(id),
+                error,
+                response: true,
+            }),
+            Some(handler),
+        ) => {
+            handler(id, error);
+            false
+        }
+        (entry, _) => serve_entry(entry, out, &mut serve),
+    };
     match parse_frame(line) {
         Err(error) => write_error(out, None, &error),
         Ok(Frame::Single(entry)) => {
-            if !serve_entry(entry, out, &mut serve) {
+            if !handle(entry, out) {
                 return false;
             }
         }
@@ -734,7 +819,7 @@ pub fn serve_frame<'a>(
                 if any {
                     out.push(b',');
                 }
-                if serve_entry(entry, out, &mut serve) {
+                if handle(entry, out) {
                     any = true;
                 } else {
                     out.truncate(mark);

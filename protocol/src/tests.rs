@@ -390,3 +390,72 @@ fn oversized_batches_are_refused_whole() {
         "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"Invalid Request: a batch may hold at most 1024 messages\"}}\n"
     );
 }
+
+#[test]
+fn malformed_responses_are_handed_over_not_answered() {
+    let bad = br#"{"jsonrpc":"2.0","id":4,"error":"nope"}"#;
+    let Ok(Frame::Single(Err(invalid))) = parse_frame(bad) else {
+        panic!()
+    };
+    assert!(invalid.response);
+    assert_eq!(invalid.id, Some(RequestId::Number(4)));
+    assert_eq!(
+        invalid.error.message,
+        "Invalid Request: not a valid response: `error` must be an object with an integer \
+         `code` and a string `message`"
+    );
+    // A request with a bad version is not a response.
+    let Ok(Frame::Single(Err(invalid))) = parse_frame(br#"{"jsonrpc":"1.0","id":4,"method":"m"}"#)
+    else {
+        panic!()
+    };
+    assert!(!invalid.response);
+
+    // `serve_frame` answers it; `serve_frame_with` hands it over and writes nothing.
+    let mut out = Vec::new();
+    assert!(serve_frame(bad, &mut out, spec_methods));
+    assert!(out.starts_with(br#"{"jsonrpc":"2.0","id":4,"error":{"code":-32600,"#));
+    out.clear();
+    let mut handed = Vec::new();
+    let line = br#"[{"jsonrpc":"2.0","id":5,"result":1,"error":{"code":1,"message":""}},{"jsonrpc":"2.0","id":6,"method":"sum","params":[1,2]}]"#;
+    assert!(serve_frame_with(
+        line,
+        &mut out,
+        spec_methods,
+        |id, error| {
+            handed.push((id, error.code, error.message));
+        }
+    ));
+    assert_eq!(out, b"[{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":3}]\n");
+    assert_eq!(
+        handed,
+        [(
+            RequestId::Number(5),
+            -32600,
+            "Invalid Request: not a valid response: it has both `result` and `error`".to_owned()
+        )]
+    );
+    // Without an id there is no call to fail: it is answered with a null id.
+    out.clear();
+    assert!(serve_frame_with(
+        br#"{"jsonrpc":"2.0","result":1}"#,
+        &mut out,
+        spec_methods,
+        |_, _| panic!("no id to hand over"),
+    ));
+    assert!(out.starts_with(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"#));
+}
+
+#[test]
+fn scalar_params_are_not_written() {
+    let mut out = b"x".to_vec();
+    let error = write_request(&mut out, &RequestId::Number(1), "m", Some(&5)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "params must be a JSON array or an object (or null for none), not 5"
+    );
+    assert!(write_notification(&mut out, "m", Some(&"s")).is_err());
+    assert_eq!(out, b"x", "nothing was written");
+    write_notification(&mut out, "m", Some(&())).unwrap();
+    assert_eq!(out, br#"x{"jsonrpc":"2.0","method":"m"}"#);
+}

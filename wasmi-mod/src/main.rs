@@ -1,5 +1,11 @@
 //! `wasmi-mod`: runs WASI command programs and calls mods on the same runtime a game
-//! uses, with the same WASI subset and limits.
+//! uses, with the same WASI subset.
+//!
+//! `call` starts the mod with a game's default limits (`--fuel` and `--max-memory` change
+//! two of them). `run` keeps only the memory cap (`--max-memory`, 64 MiB by default) and,
+//! with `--fuel`, a fuel cap: it lifts the message size cap and the output cap per
+//! activation, since a command program's output is a stream, not messages, and it may
+//! print as much as it likes.
 //!
 //! ```text
 //! wasmi-mod run FILE.wasm [--env K=V]... [--fuel N] [--max-memory BYTES] [-- ARGS...]
@@ -34,7 +40,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a WASI command program: stdin, stdout and stderr are streamed through, and
-    /// the exit status is the program's.
+    /// the exit status is the program's. Only memory (and, with --fuel, fuel) is
+    /// limited: its lines and output may be as long as it likes.
     Run {
         /// The `.wasm` file (`argv[0]` of the program).
         file: String,

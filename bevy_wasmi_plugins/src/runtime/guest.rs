@@ -292,6 +292,14 @@ impl Guest {
             Ok(ResumableCall::HostTrap(call)) => {
                 if matches!(call.host_error().downcast_ref::<Stop>(), Some(Stop::Block)) {
                     self.exec = Exec::HostTrap(call);
+                    let ctx = self.store.data_mut();
+                    if matches!(
+                        ctx.blocked,
+                        Some(Blocked::Read { .. } | Blocked::Poll { .. })
+                    ) {
+                        // It lived on after any refused growth: a later trap is its own.
+                        ctx.limiter.denied = false;
+                    }
                     return Ok(self.waiting_status().unwrap_or(GuestStatus::OutputFull));
                 }
                 self.classify(call.into_host_error())
@@ -381,7 +389,10 @@ impl Guest {
         let tail = String::from_utf8_lossy(&self.stderr_tail).into_owned();
         Err(match error.as_trap_code() {
             Some(TrapCode::StackOverflow) => ModError::StackOverflow { name },
-            Some(_) if ctx.limiter.denied => ModError::OutOfMemory {
+            // An allocator that cannot grow memory aborts, which is `unreachable`: when
+            // that follows a refused growth without the guest waiting for input in
+            // between, the refusal caused it.
+            Some(TrapCode::UnreachableCodeReached) if ctx.limiter.denied => ModError::OutOfMemory {
                 name,
                 limit: ctx.limiter.max_memory,
             },

@@ -2,10 +2,11 @@
 //! embedder's [`ModHost`] and whose stdin carries the host's calls and replies.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Fast, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
-    fast_parse, serve_frame, write_notification, write_outcome, write_request,
+    fast_parse, serve_frame_with, write_notification, write_outcome, write_request,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -60,12 +61,19 @@ impl ModHost for NoHost {
 pub struct CallHandle {
     id: RequestId,
     receiver: async_channel::Receiver<Outcome>,
+    /// The outcome, once it has been received.
+    outcome: OnceLock<Outcome>,
 }
 
 impl CallHandle {
     fn new(id: RequestId) -> (Self, async_channel::Sender<Outcome>) {
         let (sender, receiver) = async_channel::bounded(1);
-        (CallHandle { id, receiver }, sender)
+        let handle = CallHandle {
+            id,
+            receiver,
+            outcome: OnceLock::new(),
+        };
+        (handle, sender)
     }
 
     fn failed(id: RequestId, error: ResponseError) -> Self {
@@ -79,13 +87,19 @@ impl CallHandle {
         &self.id
     }
 
-    /// The outcome, if the call has completed. It is handed out once.
+    /// The outcome, if the call has completed; `None` while it has not.
+    ///
+    /// Once it returns the outcome, every later call returns the same outcome again.
     pub fn try_result(&self) -> Option<Outcome> {
-        match self.receiver.try_recv() {
-            Ok(outcome) => Some(outcome),
-            Err(async_channel::TryRecvError::Empty) => None,
-            Err(async_channel::TryRecvError::Closed) => Some(Err(dropped())),
+        if let Some(outcome) = self.outcome.get() {
+            return Some(outcome.clone());
         }
+        let outcome = match self.receiver.try_recv() {
+            Ok(outcome) => outcome,
+            Err(async_channel::TryRecvError::Empty) => return None,
+            Err(async_channel::TryRecvError::Closed) => Err(dropped()),
+        };
+        Some(self.outcome.get_or_init(|| outcome).clone())
     }
 
     /// The outcome deserialized into `T`, if the call has completed.
@@ -95,6 +109,9 @@ impl CallHandle {
 
     /// Waits for the outcome.
     pub async fn result(self) -> Outcome {
+        if let Some(outcome) = self.outcome.into_inner() {
+            return outcome;
+        }
         self.receiver
             .recv()
             .await
@@ -244,8 +261,9 @@ impl ModInstance {
     /// Queues a call of `method` with `params` (`()` for none). It is delivered on the
     /// next [`ModInstance::run`].
     ///
-    /// A call to a mod that has ended, or that would overflow its input queue, completes
-    /// at once with an error.
+    /// A call to a mod that has ended, whose message would be longer than the mod's
+    /// message cap (`-32004`), or that would overflow its input queue, completes at once
+    /// with an error; nothing is written to the mod.
     pub fn call<P: Serialize + ?Sized>(&mut self, method: &str, params: &P) -> CallHandle {
         let id = self.next_id;
         self.next_id += 1;
@@ -265,7 +283,9 @@ impl ModInstance {
     ///
     /// # Errors
     ///
-    /// When the mod has ended, its input queue is full, or the params do not serialize.
+    /// When the mod has ended, its input queue is full, the params do not serialize to an
+    /// array, an object or `null` (`-32602`), or the message would be longer than the
+    /// mod's message cap (`-32004`).
     pub fn notify<P: Serialize + ?Sized>(
         &mut self,
         method: &str,
@@ -275,7 +295,9 @@ impl ModInstance {
     }
 
     /// Writes one message (framed by `write`) to the mod's stdin, unless the mod has
-    /// ended, the params do not serialize, or the line would overflow its input cap.
+    /// ended, the params are not an array, an object or `null`, the line is longer than
+    /// the mod's message cap ([`Limits::max_message_size`], `-32004`), or it would
+    /// overflow its input cap.
     fn queue_line(
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
@@ -289,7 +311,17 @@ impl ModInstance {
         let result = match write(&mut line) {
             Err(e) => Err(ResponseError::new(
                 ErrorCode::InvalidParams,
-                format!("params did not serialize: {e}"),
+                format!("invalid params for mod `{}`: {e}", self.name()),
+            )),
+            Ok(()) if line.len() > self.limits.max_message_size => Err(ResponseError::new(
+                ErrorCode::MessageTooLarge,
+                format!(
+                    "the message to mod `{}` is {} bytes, longer than its message cap of {} \
+                     bytes; it was not sent",
+                    self.name(),
+                    line.len(),
+                    self.limits.max_message_size
+                ),
             )),
             Ok(())
                 if self.guest.stdin_pending() + line.len() + 1 > self.limits.max_input_buffer =>
@@ -476,30 +508,44 @@ impl ModInstance {
                         complete(pending, &name, response, host);
                         continue;
                     }
-                    // Not valid JSON: the general parser answers it.
-                    serve_frame(line, replies, |_| None);
+                    if serde_json::from_slice::<&RawValue>(line).is_err() {
+                        // Not JSON: the general parser answers a parse error with a null
+                        // id, so the call this was meant to answer fails here.
+                        let error = ResponseError::standard(ErrorCode::ParseError);
+                        invalid_answer(pending, &name, RequestId::Number(id), &error, host);
+                    }
                 }
                 Some(Fast::Message(Message::Request(request))) => {
                     let outcome = host.request(&name, &request);
                     write_outcome(replies, &request.id, &outcome);
                     replies.push(b'\n');
+                    continue;
                 }
                 Some(Fast::Message(Message::Notification(notification))) => {
                     host.notification(&name, &notification);
+                    continue;
                 }
-                _ => {
-                    serve_frame(line, replies, |message| match message {
-                        Message::Request(request) => Some(host.request(&name, &request)),
-                        Message::Notification(notification) => {
-                            host.notification(&name, &notification);
-                            None
-                        }
-                        Message::Response(response) => {
-                            complete(pending, &name, response, host);
-                            None
-                        }
-                    });
-                }
+                _ => {}
+            }
+            let mut broken = Vec::new();
+            serve_frame_with(
+                line,
+                replies,
+                |message| match message {
+                    Message::Request(request) => Some(host.request(&name, &request)),
+                    Message::Notification(notification) => {
+                        host.notification(&name, &notification);
+                        None
+                    }
+                    Message::Response(response) => {
+                        complete(pending, &name, response, host);
+                        None
+                    }
+                },
+                |id, error| broken.push((id, error)),
+            );
+            for (id, error) in broken {
+                invalid_answer(pending, &name, id, &error, host);
             }
         }
         if !self.replies.is_empty() {
@@ -547,6 +593,33 @@ fn complete(
         return;
     };
     let _ = sender.try_send(response.result.map(ToOwned::to_owned));
+}
+
+/// Fails the call a malformed answer from the mod was meant for (the mod is not told:
+/// an error response would look like the answer to one of its own requests).
+fn invalid_answer(
+    pending: &mut HashMap<i64, async_channel::Sender<Outcome>>,
+    name: &str,
+    id: RequestId,
+    error: &ResponseError,
+    host: &mut dyn ModHost,
+) {
+    let sender = match &id {
+        RequestId::Number(id) => pending.remove(id),
+        RequestId::String(_) => None,
+    };
+    let what = format!(
+        "answered request {id} with something that is not a valid response ({})",
+        error.message
+    );
+    match sender {
+        Some(sender) => {
+            let error =
+                ResponseError::new(ErrorCode::InvalidRequest, format!("mod `{name}` {what}"));
+            let _ = sender.try_send(Err(error));
+        }
+        None => host.protocol_warning(name, &format!("{what}, and no such request is pending")),
+    }
 }
 
 /// Calls `method` on a fresh instance of `module` and drops the instance afterwards:

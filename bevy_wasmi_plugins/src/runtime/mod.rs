@@ -192,7 +192,9 @@ pub struct Limits {
     pub max_fuel_per_activation: u64,
     /// Most linear memory, in bytes.
     pub max_memory: usize,
-    /// Longest message (line) on stdout, in bytes.
+    /// Longest message (line, without its `\n`) in bytes, both ways: a longer line on the
+    /// mod's stdout stops it with [`ModError::MessageTooLarge`], and a call, notification
+    /// or event for it that would be longer fails at once with `-32004` and is not sent.
     pub max_message_size: usize,
     /// Buffered output (stdout + stderr) at which the mod is paused so the host drains it.
     pub output_buffer: usize,

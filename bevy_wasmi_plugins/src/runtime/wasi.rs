@@ -68,7 +68,8 @@ pub(crate) enum Stop {
 /// A fatal condition raised by a WASI function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fault {
-    /// A line on stdout grew past the message size cap.
+    /// A line on stdout (complete or still being written) is longer than the message
+    /// size cap.
     MessageTooLarge,
     /// The guest wrote more than its output budget without waiting for input.
     OutputFlood,
@@ -120,7 +121,8 @@ enum SubKind {
     Fd { fd: u32, tag: u8 },
 }
 
-/// A memory limiter that remembers that it refused a growth.
+/// A memory limiter that remembers that it refused a growth (until the guest next waits
+/// for input: a trap after that is not the refusal's doing).
 #[derive(Debug)]
 pub(crate) struct Limiter {
     pub max_memory: usize,
@@ -402,13 +404,8 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
             target.extend_from_slice(bytes);
         }
     }
-    if fd == 1 {
-        if let Some(last) = ctx.stdout[before..].iter().rposition(|b| *b == b'\n') {
-            ctx.stdout_line_start = before + last + 1;
-        }
-        if ctx.stdout.len() - ctx.stdout_line_start > ctx.max_message {
-            return Err(Error::host(Stop::Fatal(Fault::MessageTooLarge)));
-        }
+    if fd == 1 && !end_lines(ctx, before) {
+        return Err(Error::host(Stop::Fatal(Fault::MessageTooLarge)));
     }
     if let Err(errno) = mem.write_u32(nwritten as u32, total as u32) {
         return Ok(errno);
@@ -418,6 +415,36 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
         return Err(Error::host(Stop::Block));
     }
     Ok(errno::SUCCESS)
+}
+
+/// Moves `stdout_line_start` past the lines completed by the bytes written to stdout from
+/// `before` on. Returns `false` when a line, complete or not, is longer than the message
+/// cap: stdout is then cut back to where that line starts, so it is never served.
+fn end_lines(ctx: &mut WasiCtx, before: usize) -> bool {
+    let max = ctx.max_message;
+    if ctx.stdout.len() - ctx.stdout_line_start <= max {
+        // The line in progress and everything written fit: only find the last line end.
+        if let Some(last) = ctx.stdout[before..].iter().rposition(|b| *b == b'\n') {
+            ctx.stdout_line_start = before + last + 1;
+        }
+        return true;
+    }
+    let mut start = ctx.stdout_line_start;
+    let mut from = before;
+    while let Some(i) = ctx.stdout[from..].iter().position(|b| *b == b'\n') {
+        let end = from + i;
+        if end - start > max {
+            break;
+        }
+        start = end + 1;
+        from = start;
+    }
+    ctx.stdout_line_start = start;
+    if ctx.stdout.len() - start > max {
+        ctx.stdout.truncate(start);
+        return false;
+    }
+    true
 }
 
 /// Writes `count` and a NUL-terminated copy of each item (args or environ).
