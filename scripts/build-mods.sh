@@ -4,12 +4,21 @@
 #   bash scripts/build-mods.sh           build, then copy the .wasm files into place
 #   bash scripts/build-mods.sh --check   build, then fail if a committed .wasm differs
 #
-# Every crate under test-mods/ becomes bevy_wasmi_plugins/tests/mods/<name>.wasm and
-# every crate under examples/mods/ becomes assets/mods/<name>.wasm. They are built for
-# wasm32-wasip1 (added with rustup when missing) with the workspace's `mods` profile,
-# one crate at a time (so a mod's bytes do not depend on which others are built), in
-# target/mods, with source paths remapped so the bytes do not depend on where the
-# repository or the cargo registry is.
+# Every mod directory under test-mods/ becomes bevy_wasmi_plugins/tests/mods/<name>.wasm
+# and every one under examples/mods/ becomes assets/mods/<name>.wasm. A directory with a
+# Cargo.toml is a Rust crate (<name> is its package name): built for wasm32-wasip1
+# (added with rustup when missing) with the workspace's `mods` profile, one crate at a
+# time (so a mod's bytes do not depend on which others are built), in target/mods, with
+# source paths remapped so the bytes do not depend on where the repository or the cargo
+# registry is.
+#
+# A directory with a build.sh instead (a C mod such as examples/mods/pulse; <name> is
+# the directory's name) is built by `bash DIR/build.sh target/mods/c/<name>.wasm`,
+# which must remap paths the same way. That needs clang, lld and wasi-libc
+# (`apt-get install clang lld wasi-libc`; Debian 12 also needs
+# libclang-rt-14-dev-wasm32) or a sysroot in WASI_SYSROOT. Without them such a mod is
+# skipped with a warning and its committed .wasm stays, except with --check, which
+# then fails. The bytes depend on the clang and wasi-libc versions.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,6 +51,27 @@ package_name() {
     sed -n 's/^name *= *"\([^"]*\)".*/\1/p' "$1/Cargo.toml" | head -n 1
 }
 
+c_target_dir="$CARGO_TARGET_DIR/c"
+c_missing="clang cannot build wasm32-wasi programs here (clang, lld or wasi-libc is missing): \
+install them with \`apt-get install clang lld wasi-libc\` (on Debian 12 also \
+libclang-rt-14-dev-wasm32), or point WASI_SYSROOT at a wasi-libc sysroot"
+c_toolchain=""
+
+# Whether clang can build a wasm32-wasi program with wasi-libc (checked once).
+have_c_toolchain() {
+    if [ -z "$c_toolchain" ]; then
+        c_toolchain=missing
+        mkdir -p "$c_target_dir"
+        if command -v clang >/dev/null 2>&1 &&
+            printf '#include <stdio.h>\nint main(void) { return puts("") < 0; }\n' |
+            clang --target=wasm32-wasi ${WASI_SYSROOT:+--sysroot="$WASI_SYSROOT"} \
+                -x c -o "$c_target_dir/probe.wasm" - >/dev/null 2>&1; then
+            c_toolchain=found
+        fi
+    fi
+    [ "$c_toolchain" = found ]
+}
+
 status=0
 built=0
 for group in "test-mods:bevy_wasmi_plugins/tests/mods" "examples/mods:assets/mods"; do
@@ -50,15 +80,33 @@ for group in "test-mods:bevy_wasmi_plugins/tests/mods" "examples/mods:assets/mod
     [ -d "$src" ] || continue
     for dir in "$src"/*/; do
         dir="${dir%/}"
-        [ -f "$dir/Cargo.toml" ] || continue
-        name="$(package_name "$dir")"
-        if [ -z "$name" ]; then
-            echo "error: no package name in $dir/Cargo.toml" >&2
-            exit 1
+        if [ -f "$dir/Cargo.toml" ]; then
+            name="$(package_name "$dir")"
+            if [ -z "$name" ]; then
+                echo "error: no package name in $dir/Cargo.toml" >&2
+                exit 1
+            fi
+            echo "building $name ($dir)" >&2
+            cargo build --locked --quiet --profile mods --target "$target" -p "$name"
+            wasm="$CARGO_TARGET_DIR/$target/mods/$name.wasm"
+        elif [ -f "$dir/build.sh" ]; then
+            name="$(basename "$dir")"
+            if ! have_c_toolchain; then
+                if $check; then
+                    echo "error: cannot check $dest/$name.wasm: $c_missing" >&2
+                    status=1
+                else
+                    echo "warning: skipping $dir, $dest/$name.wasm stays as it is: $c_missing" >&2
+                fi
+                continue
+            fi
+            echo "building $name ($dir, C)" >&2
+            wasm="$c_target_dir/$name.wasm"
+            rm -f "$wasm"
+            bash "$dir/build.sh" "$wasm"
+        else
+            continue
         fi
-        echo "building $name ($dir)" >&2
-        cargo build --locked --quiet --profile mods --target "$target" -p "$name"
-        wasm="$CARGO_TARGET_DIR/$target/mods/$name.wasm"
         out="$dest/$name.wasm"
         if $check; then
             if ! cmp -s "$wasm" "$out"; then
