@@ -462,7 +462,7 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
                 "misbehaved on purpose; the game stopped it".to_owned(),
                 matches!(status, ModStatus::Crashed(_)),
             ),
-            _ => ("(not part of the example)".to_owned(), status.is_alive()),
+            _ => ("(not used by this game)".to_owned(), status.is_alive()),
         };
         let ok = ok && (name == "rogue" || status.is_ready());
         lines.push(ModReport {
