@@ -444,6 +444,39 @@ fn a_message_over_the_mods_cap_fails_at_once_and_is_not_sent() {
     assert_eq!(ok(call(&mut m, "echo", json!([1]))), json!([1]));
 }
 
+/// Answers every request with a string of `len` bytes.
+struct Verbose {
+    len: usize,
+}
+
+impl ModHost for Verbose {
+    fn request(&mut self, _mod_name: &str, _request: &Request<'_>) -> Outcome {
+        to_raw(&"x".repeat(self.len))
+    }
+}
+
+#[test]
+fn a_host_answer_over_the_mods_cap_is_an_error_for_the_mod_not_a_wait() {
+    // The PDK refuses lines over 1 MiB, the default cap: an answer that long would
+    // leave the mod's call waiting forever.
+    let mut m = echo();
+    let relay = json!({ "method": "host.big", "params": [] });
+    // An answer that fits reaches the mod, which hands it on.
+    let handle = m.call("relay", &relay);
+    let fits = finish(&mut m, &handle, &mut Verbose { len: 100 });
+    assert_eq!(ok(fits), json!("x".repeat(100)));
+    // One that does not fit is replaced by -32004, which the mod hands on too.
+    let handle = m.call("relay", &relay);
+    let error = finish(&mut m, &handle, &mut Verbose { len: 1 << 20 }).unwrap_err();
+    assert_eq!(error.code, ErrorCode::MessageTooLarge.code(), "{error:?}");
+    assert_eq!(
+        error.message,
+        "the answer to host.big is 1048578 bytes, longer than the message cap of mod `echo` \
+         (1048576 bytes)"
+    );
+    assert_eq!(ok(call(&mut m, "echo", json!([1]))), json!([1]));
+}
+
 #[test]
 fn a_stack_overflow_is_a_crash() {
     let mut m = echo();

@@ -478,6 +478,7 @@ impl ModInstance {
         if self.lines.is_empty() {
             return Ok(());
         }
+        let max_message = self.limits.max_message_size;
         let pending = &mut self.pending;
         let replies = &mut self.replies;
         replies.clear();
@@ -516,7 +517,8 @@ impl ModInstance {
                     }
                 }
                 Some(Fast::Message(Message::Request(request))) => {
-                    let outcome = host.request(&name, &request);
+                    let outcome =
+                        capped(host.request(&name, &request), &request, &name, max_message);
                     write_outcome(replies, &request.id, &outcome);
                     replies.push(b'\n');
                     continue;
@@ -532,7 +534,12 @@ impl ModInstance {
                 line,
                 replies,
                 |message| match message {
-                    Message::Request(request) => Some(host.request(&name, &request)),
+                    Message::Request(request) => Some(capped(
+                        host.request(&name, &request),
+                        &request,
+                        &name,
+                        max_message,
+                    )),
                     Message::Notification(notification) => {
                         host.notification(&name, &notification);
                         None
@@ -570,6 +577,26 @@ impl ModInstance {
                 self.stderr_line = rest;
             }
         }
+    }
+}
+
+/// The host's answer to a mod's request, or `-32004` when the answer would be a longer
+/// line than the mod's message cap: the mod would refuse such a line, and its call would
+/// wait for an answer that never comes.
+fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usize) -> Outcome {
+    // The line is the result plus the response's head (`{"jsonrpc":"2.0","id":…}`).
+    const HEAD: usize = 64;
+    match outcome {
+        Ok(result) if result.get().len() + HEAD > max_message => Err(ResponseError::new(
+            ErrorCode::MessageTooLarge,
+            format!(
+                "the answer to {} is {} bytes, longer than the message cap of mod `{name}` \
+                 ({max_message} bytes)",
+                request.method,
+                result.get().len()
+            ),
+        )),
+        outcome => outcome,
     }
 }
 
