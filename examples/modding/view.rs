@@ -247,12 +247,21 @@ fn describe(activity: &Activity) -> String {
         parts.push(hud.clone());
     }
     if activity.spawned > 0 {
-        parts.push(format!("spawned {} critters", activity.spawned));
+        parts.push(format!("spawned {}", count(activity.spawned, "critter")));
     }
     if activity.backgrounds > 0 {
-        parts.push(format!("painted the floor {} times", activity.backgrounds));
+        parts.push(format!("painted the floor {}", count(activity.backgrounds, "time")));
     }
     parts.join(", ")
+}
+
+/// `1 critter`, `2 critters`.
+fn count(n: u32, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
 }
 
 fn fuel_text(per_frame: f32) -> String {
