@@ -115,7 +115,11 @@ for group in "test-mods:bevy_wasmi_plugins/tests/mods" "examples/mods:assets/mod
             fi
         else
             mkdir -p "$dest"
-            cp "$wasm" "$out"
+            # Only changed mods are written, so a running game hot-reloads just those.
+            if ! cmp -s "$wasm" "$out"; then
+                cp "$wasm" "$out"
+                echo "updated $out" >&2
+            fi
         fi
         printf '%8d bytes  %s\n' "$(wc -c <"$wasm")" "$out"
         built=$((built + 1))
