@@ -250,7 +250,10 @@ fn describe(activity: &Activity) -> String {
         parts.push(format!("spawned {}", count(activity.spawned, "critter")));
     }
     if activity.backgrounds > 0 {
-        parts.push(format!("painted the floor {}", count(activity.backgrounds, "time")));
+        parts.push(format!(
+            "painted the floor {}",
+            count(activity.backgrounds, "time")
+        ));
     }
     parts.join(", ")
 }
