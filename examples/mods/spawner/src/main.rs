@@ -102,11 +102,9 @@ impl Plugin for Spawner {
                     self.spawn().await;
                 }
             }
-            "game.key" => {
-                if params.parse::<Key>().is_ok_and(|k| k.key == "Space") {
-                    for _ in 0..6 {
-                        self.spawn().await;
-                    }
+            "game.key" if params.parse::<Key>().is_ok_and(|k| k.key == "Space") => {
+                for _ in 0..6 {
+                    self.spawn().await;
                 }
             }
             _ => {}
