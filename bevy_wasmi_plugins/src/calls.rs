@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
+use crate::runtime::reply::{Reply, typed};
 use bevy::prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde::Serialize;
@@ -57,9 +58,7 @@ pub struct ModCallId(pub u64);
 #[derive(Debug)]
 pub struct ModCall {
     id: ModCallId,
-    receiver: async_channel::Receiver<Outcome>,
-    /// The outcome, once it has been received.
-    outcome: OnceLock<Outcome>,
+    reply: Reply,
 }
 
 impl ModCall {
@@ -72,26 +71,12 @@ impl ModCall {
     ///
     /// Once it returns the outcome, every later call returns the same outcome again.
     pub fn try_result(&self) -> Option<Outcome> {
-        if let Some(outcome) = self.outcome.get() {
-            return Some(outcome.clone());
-        }
-        let outcome = match self.receiver.try_recv() {
-            Ok(outcome) => outcome,
-            Err(async_channel::TryRecvError::Empty) => return None,
-            Err(async_channel::TryRecvError::Closed) => Err(unloaded()),
-        };
-        Some(self.outcome.get_or_init(|| outcome).clone())
+        self.reply.try_get()
     }
 
     /// Waits for the outcome.
     pub async fn result(self) -> Outcome {
-        if let Some(outcome) = self.outcome.into_inner() {
-            return outcome;
-        }
-        self.receiver
-            .recv()
-            .await
-            .unwrap_or_else(|_| Err(unloaded()))
+        self.reply.wait().await
     }
 
     /// Waits for the outcome and deserializes it into `T`.
@@ -102,18 +87,6 @@ impl ModCall {
     pub async fn typed<T: DeserializeOwned>(self) -> Result<T, ResponseError> {
         typed(&self.result().await?)
     }
-}
-
-fn typed<T: DeserializeOwned>(raw: &RawValue) -> Result<T, ResponseError> {
-    serde_json::from_str(raw.get())
-        .map_err(|e| ResponseError::internal(format!("unexpected result {}: {e}", raw.get())))
-}
-
-fn unloaded() -> ResponseError {
-    ResponseError::new(
-        ErrorCode::ModUnavailable,
-        "the mod was unloaded before it answered",
-    )
 }
 
 /// The answer to a game → mod call, sent once for every [`ModRpc::call`].
@@ -300,7 +273,7 @@ impl ModRpc {
     ) -> ModCall {
         let target = target.into();
         let id = ModCallId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let (reply, receiver) = async_channel::bounded(1);
+        let (receiver, reply) = Reply::channel();
         let prepared = match self.refuse(&target) {
             Some(error) => Err(error),
             None => to_params(params),
@@ -326,8 +299,7 @@ impl ModRpc {
         let _ = self.sender.try_send(outbound);
         ModCall {
             id,
-            receiver,
-            outcome: OnceLock::new(),
+            reply: receiver,
         }
     }
 

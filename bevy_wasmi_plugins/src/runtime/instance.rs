@@ -2,7 +2,6 @@
 //! embedder's [`ModHost`] and whose stdin carries the host's calls and replies.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Fast, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
@@ -15,6 +14,7 @@ use serde_json::value::RawValue;
 use super::clock::ClockId;
 use super::error::ModError;
 use super::guest::{Guest, GuestStatus};
+use super::reply::{Reply, typed, unanswered};
 use super::{Limits, ModConfig, ModModule, Runtime};
 
 /// What the embedder does with what a mod sends.
@@ -60,20 +60,13 @@ impl ModHost for NoHost {
 #[derive(Debug)]
 pub struct CallHandle {
     id: RequestId,
-    receiver: async_channel::Receiver<Outcome>,
-    /// The outcome, once it has been received.
-    outcome: OnceLock<Outcome>,
+    reply: Reply,
 }
 
 impl CallHandle {
     fn new(id: RequestId) -> (Self, async_channel::Sender<Outcome>) {
-        let (sender, receiver) = async_channel::bounded(1);
-        let handle = CallHandle {
-            id,
-            receiver,
-            outcome: OnceLock::new(),
-        };
-        (handle, sender)
+        let (reply, sender) = Reply::channel();
+        (CallHandle { id, reply }, sender)
     }
 
     fn failed(id: RequestId, error: ResponseError) -> Self {
@@ -91,15 +84,7 @@ impl CallHandle {
     ///
     /// Once it returns the outcome, every later call returns the same outcome again.
     pub fn try_result(&self) -> Option<Outcome> {
-        if let Some(outcome) = self.outcome.get() {
-            return Some(outcome.clone());
-        }
-        let outcome = match self.receiver.try_recv() {
-            Ok(outcome) => outcome,
-            Err(async_channel::TryRecvError::Empty) => return None,
-            Err(async_channel::TryRecvError::Closed) => Err(dropped()),
-        };
-        Some(self.outcome.get_or_init(|| outcome).clone())
+        self.reply.try_get()
     }
 
     /// The outcome deserialized into `T`, if the call has completed.
@@ -109,27 +94,8 @@ impl CallHandle {
 
     /// Waits for the outcome.
     pub async fn result(self) -> Outcome {
-        if let Some(outcome) = self.outcome.into_inner() {
-            return outcome;
-        }
-        self.receiver
-            .recv()
-            .await
-            .unwrap_or_else(|_| Err(dropped()))
+        self.reply.wait().await
     }
-}
-
-/// Deserializes a raw result.
-fn typed<T: DeserializeOwned>(raw: &serde_json::value::RawValue) -> Result<T, ResponseError> {
-    serde_json::from_str(raw.get())
-        .map_err(|e| ResponseError::internal(format!("unexpected result {}: {e}", raw.get())))
-}
-
-fn dropped() -> ResponseError {
-    ResponseError::new(
-        ErrorCode::ModUnavailable,
-        "the mod was unloaded before it answered",
-    )
 }
 
 /// Why [`ModInstance::run`] returned.
@@ -689,7 +655,7 @@ pub fn call_fresh<P: Serialize + ?Sized>(
                 )));
             }
             // Pending calls were failed; `try_result` above returned the error.
-            Ok(RunStatus::Exited(_)) | Err(_) => return Err(dropped()),
+            Ok(RunStatus::Exited(_)) | Err(_) => return Err(unanswered()),
         }
     }
 }

@@ -44,6 +44,7 @@ mod clock;
 mod error;
 mod guest;
 mod instance;
+pub(crate) mod reply;
 pub mod wasi;
 
 use std::sync::Arc;
