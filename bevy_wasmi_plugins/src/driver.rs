@@ -109,54 +109,37 @@ impl ModDriver {
 }
 
 /// The manifest a PDK mod answers `plugin.init` with.
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 struct Manifest {
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default)]
     methods: Vec<String>,
-    #[serde(default)]
     events: Vec<String>,
 }
 
 /// Reads a manifest; a member of the wrong type makes the whole manifest unusable (as the
-/// protocol document says), and the error names that member.
+/// protocol document says), and the error names that member. Other members are ignored.
 fn read_manifest(json: &str) -> Result<Manifest, String> {
-    serde_json::from_str(json).map_err(|error| {
-        let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-        let Some(members) = value.as_object() else {
-            return format!("it is not an object but {}", shorten(json));
-        };
-        let strings = |v: &serde_json::Value| {
-            v.as_array()
-                .is_some_and(|items| items.iter().all(serde_json::Value::is_string))
-        };
-        let expected = [
-            (
-                "version",
-                "a string",
-                members
-                    .get("version")
-                    .is_some_and(|v| !v.is_string() && !v.is_null()),
-            ),
-            (
-                "methods",
-                "an array of strings",
-                members.get("methods").is_some_and(|v| !strings(v)),
-            ),
-            (
-                "events",
-                "an array of strings",
-                members.get("events").is_some_and(|v| !strings(v)),
-            ),
-        ];
-        match expected.into_iter().find(|(_, _, wrong)| *wrong) {
-            Some((member, what, _)) => format!(
-                "`{member}` must be {what}, not {}",
-                shorten(&members[member].to_string())
-            ),
-            None => error.to_string(),
+    let members: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|_| format!("it is not an object but {}", shorten(json)))?;
+    fn member<T: serde::de::DeserializeOwned + Default>(
+        members: &serde_json::Map<String, serde_json::Value>,
+        name: &str,
+        what: &str,
+    ) -> Result<T, String> {
+        match members.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(T::default()),
+            Some(value) => T::deserialize(value).map_err(|_| {
+                format!(
+                    "`{name}` must be {what}, not {}",
+                    shorten(&value.to_string())
+                )
+            }),
         }
+    }
+    Ok(Manifest {
+        version: member(&members, "version", "a string")?,
+        methods: member(&members, "methods", "an array of strings")?,
+        events: member(&members, "events", "an array of strings")?,
     })
 }
 
