@@ -166,17 +166,25 @@ fn update_panel(
     mods: Query<(Entity, &Name, &ModStatus, Option<&ModInfo>)>,
     activity: Res<ModActivity>,
 ) {
+    fuel.retain(|entity, _| mods.contains(*entity));
     for (entity, _, _, info) in &mods {
         let last = info.map_or(0.0, |i| i.fuel_last_frame as f32);
         let average = fuel.entry(entity).or_insert(last);
         *average += (last - *average) * 0.1;
     }
-    let timer = every.get_or_insert_with(|| Timer::from_seconds(0.25, TimerMode::Repeating));
-    if !timer.tick(time.delta()).just_finished() && timer.elapsed_secs() > 0.0 {
+    // The first frame builds the list at once; after that, four times a second.
+    let due = match every.as_mut() {
+        None => {
+            *every = Some(Timer::from_seconds(0.25, TimerMode::Repeating));
+            true
+        }
+        Some(timer) => timer.tick(time.delta()).just_finished(),
+    };
+    if !due {
         return;
     }
     let mut list: Vec<_> = mods.iter().collect();
-    list.sort_by_key(|(_, name, _, _)| name.as_str().to_owned());
+    list.sort_by(|a, b| a.1.as_str().cmp(b.1.as_str()));
     let rows = *rows;
     commands.entity(rows).despawn_children();
     for (entity, name, status, _) in list {
