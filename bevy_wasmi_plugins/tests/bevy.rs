@@ -15,8 +15,25 @@ use serde_json::{Value, json};
 
 const ECHO: &[u8] = include_bytes!("mods/echo.wasm");
 
+/// A temporary asset folder, removed when the test ends (also when it fails).
+struct Assets(PathBuf);
+
+impl std::ops::Deref for Assets {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Assets {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A fresh asset folder with `mods/<name>.wasm` for each of `mods`.
-fn asset_dir(mods: &[(&str, &[u8])]) -> PathBuf {
+fn asset_dir(mods: &[(&str, &[u8])]) -> Assets {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "bevy_wasmi_plugins-test-{}-{}",
@@ -28,7 +45,7 @@ fn asset_dir(mods: &[(&str, &[u8])]) -> PathBuf {
     for (name, bytes) in mods {
         std::fs::write(dir.join("mods").join(format!("{name}.wasm")), bytes).unwrap();
     }
-    dir
+    Assets(dir)
 }
 
 #[derive(Component, Reflect, Debug, PartialEq, Clone, Copy, serde::Deserialize)]

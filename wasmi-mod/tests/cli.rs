@@ -29,13 +29,32 @@ fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap()
 }
 
-/// Writes a WAT program to a temporary `.wasm` file and returns its path.
-fn wat_file(name: &str, wat: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wasmi-mod-cli-{}", std::process::id()));
+/// A `.wasm` file in a temporary folder of its own, removed when the test ends.
+struct TempWasm(PathBuf);
+
+impl std::ops::Deref for TempWasm {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempWasm {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Writes a WAT program to `<temp>/wasmi-mod-cli-<pid>-<name>/<name>.wasm`.
+fn wat_file(name: &str, wat: &str) -> TempWasm {
+    let dir = std::env::temp_dir().join(format!("wasmi-mod-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.wasm"));
     std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
-    path
+    TempWasm(path)
 }
 
 /// A command program: prints its arguments and environment (NUL-separated), copies
