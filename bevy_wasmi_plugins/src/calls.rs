@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::runtime::reply::{Reply, typed};
+use crate::runtime::reply::{Reply, ReplySender, typed};
 use bevy::prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde::Serialize;
@@ -144,7 +144,7 @@ pub(crate) enum Outbound {
         target: ModTarget,
         method: String,
         params: Box<RawValue>,
-        reply: async_channel::Sender<Outcome>,
+        reply: ReplySender,
     },
     Notify {
         target: ModTarget,
@@ -287,7 +287,7 @@ impl ModRpc {
                 reply,
             },
             Err(error) => {
-                let _ = reply.try_send(Err(error.clone()));
+                reply.send(Err(error.clone()));
                 Outbound::Failed {
                     id,
                     target,

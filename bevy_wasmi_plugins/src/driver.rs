@@ -24,6 +24,7 @@ use crate::host_methods::{CallingMod, HostMethods};
 use crate::mods::{ModInfo, ModStatus, ModStatusChanged, WasmMod};
 use crate::permissions::{ModPermissions, denied};
 use crate::plugin::WasmiPluginsSettings;
+use crate::runtime::reply::ReplySender;
 use crate::runtime::{CallHandle, ModConfig, ModError, ModHost, ModInstance, RunStatus, Runtime};
 
 /// Frames a mod gets to answer `plugin.shutdown` before a reload goes on without its
@@ -39,7 +40,7 @@ struct InFlight {
     id: ModCallId,
     method: String,
     handle: CallHandle,
-    reply: async_channel::Sender<Outcome>,
+    reply: ReplySender,
 }
 
 /// A game → mod call waiting for the mod to start.
@@ -47,7 +48,7 @@ struct Waiting {
     id: ModCallId,
     method: String,
     params: Box<RawValue>,
-    reply: async_channel::Sender<Outcome>,
+    reply: ReplySender,
 }
 
 enum Phase {
@@ -411,7 +412,7 @@ impl ModDriver {
                             ErrorCode::ModUnavailable,
                             format!("{target} is not loaded"),
                         );
-                        let _ = reply.try_send(Err(error.clone()));
+                        reply.send(Err(error.clone()));
                         world.write_message(ModCallResult {
                             call: id,
                             entity: None,
@@ -426,7 +427,7 @@ impl ModDriver {
                     match (&mut slot.instance, &slot.phase) {
                         (_, Phase::Down) => {
                             let error = slot.down_error();
-                            let _ = reply.try_send(Err(error.clone()));
+                            reply.send(Err(error.clone()));
                             world.write_message(ModCallResult {
                                 call: id,
                                 entity: Some(entity),
@@ -439,7 +440,7 @@ impl ModDriver {
                             // Refused before it was sent (too large, input queue full):
                             // answered now, as the mod may not run again soon.
                             if let Some(outcome) = handle.try_result() {
-                                let _ = reply.try_send(outcome.clone());
+                                reply.send(outcome.clone());
                                 world.write_message(ModCallResult {
                                     call: id,
                                     entity: Some(entity),
@@ -669,7 +670,7 @@ impl Slot {
         let waiting = self.waiting.drain(..).map(|w| (w.id, w.method, w.reply));
         let in_flight = self.in_flight.drain(..).map(|c| (c.id, c.method, c.reply));
         for (id, method, reply) in waiting.chain(in_flight).collect::<Vec<_>>() {
-            let _ = reply.try_send(Err(error.clone()));
+            reply.send(Err(error.clone()));
             world.write_message(ModCallResult {
                 call: id,
                 entity: Some(entity),
@@ -732,7 +733,7 @@ impl Slot {
         while i < self.in_flight.len() {
             if let Some(outcome) = self.in_flight[i].handle.try_result() {
                 let call = self.in_flight.swap_remove(i);
-                let _ = call.reply.try_send(outcome.clone());
+                call.reply.send(outcome.clone());
                 world.write_message(ModCallResult {
                     call: call.id,
                     entity: Some(entity),

@@ -1,7 +1,7 @@
 //! A mod as a JSON-RPC peer: a persistent [`Guest`] whose stdout lines are served by the
 //! embedder's [`ModHost`] and whose stdin carries the host's calls and replies.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Fast, Message, Notification, Outcome, Request, RequestId, Response, ResponseError,
@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use super::clock::ClockId;
 use super::error::ModError;
 use super::guest::{Guest, GuestStatus};
-use super::reply::{Reply, typed, unanswered};
+use super::reply::{Reply, ReplySender, typed, unanswered};
 use super::{Limits, ModConfig, ModModule, Runtime};
 
 /// What the embedder does with what a mod sends.
@@ -64,14 +64,14 @@ pub struct CallHandle {
 }
 
 impl CallHandle {
-    fn new(id: RequestId) -> (Self, async_channel::Sender<Outcome>) {
+    fn new(id: RequestId) -> (Self, ReplySender) {
         let (reply, sender) = Reply::channel();
         (CallHandle { id, reply }, sender)
     }
 
     fn failed(id: RequestId, error: ResponseError) -> Self {
         let (handle, sender) = Self::new(id);
-        let _ = sender.try_send(Err(error));
+        sender.send(Err(error));
         handle
     }
 
@@ -137,7 +137,7 @@ pub struct ModInstance {
     guest: Guest,
     limits: Limits,
     next_id: i64,
-    pending: HashMap<i64, async_channel::Sender<Outcome>>,
+    pending: BTreeMap<i64, ReplySender>,
     state: ModState,
     /// Fuel used since the mod last waited for input (the end of an activation).
     activation_fuel: u64,
@@ -177,7 +177,7 @@ impl ModInstance {
             guest: Guest::new(runtime, module, config)?,
             limits: config.limits.clone(),
             next_id: 1,
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             state: ModState::Running,
             activation_fuel: 0,
             lines: Vec::new(),
@@ -423,8 +423,8 @@ impl ModInstance {
     }
 
     fn fail_pending(&mut self, error: &ResponseError) {
-        for (_, sender) in self.pending.drain() {
-            let _ = sender.try_send(Err(error.clone()));
+        for sender in std::mem::take(&mut self.pending).into_values() {
+            sender.send(Err(error.clone()));
         }
     }
 
@@ -568,7 +568,7 @@ fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usiz
 
 /// Routes a response from the mod to the call waiting for it.
 fn complete(
-    pending: &mut HashMap<i64, async_channel::Sender<Outcome>>,
+    pending: &mut BTreeMap<i64, ReplySender>,
     name: &str,
     response: Response<'_>,
     host: &mut dyn ModHost,
@@ -585,13 +585,13 @@ fn complete(
         host.protocol_warning(name, &format!("response to unknown request id {id}"));
         return;
     };
-    let _ = sender.try_send(response.result.map(ToOwned::to_owned));
+    sender.send(response.result.map(ToOwned::to_owned));
 }
 
 /// Fails the call a malformed answer from the mod was meant for (the mod is not told:
 /// an error response would look like the answer to one of its own requests).
 fn invalid_answer(
-    pending: &mut HashMap<i64, async_channel::Sender<Outcome>>,
+    pending: &mut BTreeMap<i64, ReplySender>,
     name: &str,
     id: RequestId,
     error: &ResponseError,
@@ -609,7 +609,7 @@ fn invalid_answer(
         Some(sender) => {
             let error =
                 ResponseError::new(ErrorCode::InvalidRequest, format!("mod `{name}` {what}"));
-            let _ = sender.try_send(Err(error));
+            sender.send(Err(error));
         }
         None => host.protocol_warning(name, &format!("{what}, and no such request is pending")),
     }

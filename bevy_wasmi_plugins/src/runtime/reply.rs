@@ -3,7 +3,7 @@
 //!
 //! [`CallHandle`]: super::CallHandle
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde::de::DeserializeOwned;
@@ -13,20 +13,36 @@ use serde_json::value::RawValue;
 /// again gives the same answer.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    receiver: async_channel::Receiver<Outcome>,
+    /// In a mutex only to be `Sync` (handles live in resources and components); it is
+    /// never contended.
+    receiver: Mutex<oneshot::Receiver<Outcome>>,
     outcome: OnceLock<Outcome>,
+}
+
+/// The sending half of a [`Reply`]: completes the call once.
+#[derive(Debug)]
+pub(crate) struct ReplySender(oneshot::Sender<Outcome>);
+
+impl ReplySender {
+    /// Completes the call with `outcome` (nothing happens if its handle is gone).
+    pub(crate) fn send(self, outcome: Outcome) {
+        let _ = self.0.send(outcome);
+    }
 }
 
 impl Reply {
     /// A reply and the sender that completes it. A sender dropped without sending
     /// completes it with "the mod was unloaded before it answered" (`-32001`).
-    pub(crate) fn channel() -> (Self, async_channel::Sender<Outcome>) {
-        let (sender, receiver) = async_channel::bounded(1);
+    ///
+    /// A oneshot channel: one allocation and no listener lists, which matters on the
+    /// path of every call.
+    pub(crate) fn channel() -> (Self, ReplySender) {
+        let (sender, receiver) = oneshot::channel();
         let reply = Reply {
-            receiver,
+            receiver: Mutex::new(receiver),
             outcome: OnceLock::new(),
         };
-        (reply, sender)
+        (reply, ReplySender(sender))
     }
 
     /// The outcome, if the call has completed; the same outcome on every later call.
@@ -34,10 +50,15 @@ impl Reply {
         if let Some(outcome) = self.outcome.get() {
             return Some(outcome.clone());
         }
-        let outcome = match self.receiver.try_recv() {
+        let received = self
+            .receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_recv();
+        let outcome = match received {
             Ok(outcome) => outcome,
-            Err(async_channel::TryRecvError::Empty) => return None,
-            Err(async_channel::TryRecvError::Closed) => Err(unanswered()),
+            Err(oneshot::TryRecvError::Empty) => return None,
+            Err(oneshot::TryRecvError::Disconnected) => Err(unanswered()),
         };
         Some(self.outcome.get_or_init(|| outcome).clone())
     }
@@ -47,10 +68,11 @@ impl Reply {
         if let Some(outcome) = self.outcome.into_inner() {
             return outcome;
         }
-        self.receiver
-            .recv()
-            .await
-            .unwrap_or_else(|_| Err(unanswered()))
+        let receiver = self
+            .receiver
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        receiver.await.unwrap_or_else(|_| Err(unanswered()))
     }
 }
 
