@@ -389,6 +389,9 @@ impl ModDriver {
                     reply: waiting.reply,
                 });
             }
+            // Events follow the new instance's manifest, once `plugin.init` answers (a
+            // reloaded version may want other events, and should not get any first).
+            slot.events.clear();
             slot.instance = Some(instance);
             slot.phase = Phase::Starting(init);
             slot.set_status(world, entity, ModStatus::Starting);
@@ -699,6 +702,21 @@ impl Slot {
         }
     }
 
+    /// Drops the old instance for a hot reload: its calls fail, and the new version
+    /// starts next with `state`.
+    fn reload(&mut self, world: &mut World, entity: Entity, state: Option<Box<RawValue>>) {
+        let error = ResponseError::new(
+            ErrorCode::ModUnavailable,
+            format!("mod `{}` was reloaded before it answered", self.name),
+        );
+        self.fail_calls(world, entity, &error);
+        self.state = state;
+        self.instance = None;
+        self.phase = Phase::Loading;
+        self.restarts += 1;
+        self.set_status(world, entity, ModStatus::Loading);
+    }
+
     /// Completes calls and lifecycle steps after a run, and updates the status.
     fn after_run(
         &mut self,
@@ -707,6 +725,26 @@ impl Slot {
         result: Result<RunStatus, ModError>,
         settings: &WasmiPluginsSettings,
     ) {
+        if let Phase::Reloading(shutdown, _) = &self.phase
+            && let Err(_) | Ok(RunStatus::Exited(_)) = &result
+        {
+            // It stopped on its way out (say it exits in `plugin.shutdown`): the new
+            // version still starts, with the state it handed over if it answered first.
+            match &result {
+                Err(error) => warn!("{error} (while shutting down for a reload)"),
+                Ok(RunStatus::Exited(code)) => info!(
+                    "mod `{}` exited with code {code} while shutting down for a reload",
+                    self.name
+                ),
+                Ok(_) => {}
+            }
+            let state = match shutdown.try_result() {
+                Some(Ok(result)) => shutdown_state(&result),
+                _ => None,
+            };
+            self.reload(world, entity, state);
+            return;
+        }
         let status = match result {
             Err(error) => {
                 error!("{error}");
@@ -793,10 +831,8 @@ impl Slot {
                     return;
                 }
                 outcome => {
-                    self.state = match outcome {
-                        Some(Ok(result)) => serde_json::from_str::<ShutdownResult>(result.get())
-                            .ok()
-                            .and_then(|r| r.state),
+                    let state = match outcome {
+                        Some(Ok(result)) => shutdown_state(&result),
                         Some(Err(error)) => {
                             warn!("mod `{}` failed to shut down: {error}", self.name);
                             None
@@ -810,15 +846,7 @@ impl Slot {
                             None
                         }
                     };
-                    let error = ResponseError::new(
-                        ErrorCode::ModUnavailable,
-                        format!("mod `{}` was reloaded before it answered", self.name),
-                    );
-                    self.fail_calls(world, entity, &error);
-                    self.instance = None;
-                    self.phase = Phase::Loading;
-                    self.restarts += 1;
-                    self.set_status(world, entity, ModStatus::Loading);
+                    self.reload(world, entity, state);
                     return;
                 }
             },
@@ -826,6 +854,13 @@ impl Slot {
         }
         self.set_status(world, entity, status);
     }
+}
+
+/// The state in a `plugin.shutdown` answer, if it has one.
+fn shutdown_state(result: &RawValue) -> Option<Box<RawValue>> {
+    serde_json::from_str::<ShutdownResult>(result.get())
+        .ok()
+        .and_then(|r| r.state)
 }
 
 /// Serves one mod's requests against the `World`.

@@ -1126,6 +1126,33 @@ fn a_changed_wasm_file_restarts_the_mod_with_its_state() {
 }
 
 #[test]
+fn a_mod_that_exits_while_shutting_down_for_a_reload_is_still_reloaded() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        true,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+    call(&mut app, echo, "exit_on_shutdown", json!({ "code": 3 })).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(assets.join("mods/echo.wasm"), ECHO).unwrap();
+    update_until(&mut app, 3000, "reloaded", |world| {
+        world.get::<ModInfo>(echo).is_some_and(|i| i.restarts == 1)
+            && matches!(status(world, echo), ModStatus::Idle)
+    });
+    // It exited before answering `plugin.shutdown`: the new version starts afresh.
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+}
+
+#[test]
 fn a_restart_policy_brings_a_crashed_mod_back() {
     let assets = asset_dir(&[("echo", ECHO)]);
     let plugin = WasmiPluginsPlugin::default()
@@ -1140,6 +1167,35 @@ fn a_restart_policy_brings_a_crashed_mod_back() {
     });
     assert_eq!(
         json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+}
+
+#[test]
+fn a_restarted_mod_gets_events_only_once_its_new_manifest_asks_for_them() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let plugin = WasmiPluginsPlugin::default()
+        .with_mod_source(ModSource::None)
+        .with_restart_policy(RestartPolicy::with_backoff(2, Duration::ZERO));
+    let mut app = test_app(&assets, plugin, false);
+    let echo = start_mod(&mut app, "echo", None);
+    assert!(call(&mut app, echo, "panic", json!(null)).is_err());
+    // The next frame starts the new instance and delivers this event, before the new
+    // instance has said (in its manifest) which events it wants: it does not get it.
+    let rpc = app.world().resource::<ModRpc>().clone();
+    rpc.broadcast("game.tick", &()).unwrap();
+    update_until(&mut app, 500, "restarted", |world| {
+        world.get::<ModInfo>(echo).is_some_and(|i| i.restarts == 1)
+            && matches!(status(world, echo), ModStatus::Idle)
+    });
+    assert_eq!(
+        json_of(call(&mut app, echo, "ticks", json!(null))),
+        json!(0)
+    );
+    rpc.broadcast("game.tick", &()).unwrap();
+    app.update();
+    assert_eq!(
+        json_of(call(&mut app, echo, "ticks", json!(null))),
         json!(1)
     );
 }

@@ -21,6 +21,8 @@ struct Echo {
     ticks: Cell<i64>,
     /// The configuration `plugin.init` brought.
     config: std::cell::RefCell<Option<Json>>,
+    /// Exit with this code when asked to shut down (`exit_on_shutdown`).
+    exit_on_shutdown: Cell<Option<i32>>,
 }
 
 /// What `plugin.shutdown` hands to the next instance.
@@ -128,6 +130,13 @@ impl Plugin for Echo {
             .add("env", Self::env)
             .add("random", Self::random)
             .add("exit", Self::exit)
+            .add(
+                "exit_on_shutdown",
+                |this: &'static Self, p: Code| async move {
+                    this.exit_on_shutdown.set(Some(p.code));
+                    Ok(())
+                },
+            )
             .add("stack_overflow", Self::stack_overflow);
     }
 
@@ -151,6 +160,9 @@ impl Plugin for Echo {
     }
 
     async fn shutdown(&'static self) -> Result<Option<Json>, Error> {
+        if let Some(code) = self.exit_on_shutdown.get() {
+            std::process::exit(code);
+        }
         host::notify("echo.shutdown", &[self.count.get()])?;
         let state = State {
             count: self.count.get(),
