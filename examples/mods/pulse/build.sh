@@ -20,8 +20,16 @@ if [ -n "${WASI_SYSROOT:-}" ]; then
     sysroot=(--sysroot="$WASI_SYSROOT")
 fi
 
+# clang runs binaryen's wasm-opt by itself when it finds one on PATH, which changes the
+# bytes: run it with only its own directory (clang, wasm-ld) on PATH.
+clang_path="$(command -v clang)" || {
+    echo "clang not found" >&2
+    exit 1
+}
+llvm_bin="$(dirname "$(readlink -f "$clang_path")")"
+
 mkdir -p "$(dirname "$out")"
-clang --target=wasm32-wasi "${sysroot[@]}" \
+PATH="$llvm_bin" "$llvm_bin/clang" --target=wasm32-wasi "${sysroot[@]}" -fuse-ld="$llvm_bin/wasm-ld" \
     -std=c11 -Oz -Wall -Wextra -Werror \
     -ffile-prefix-map="$here"=/pulse -fdebug-prefix-map="$here"=/pulse \
     -Wl,--strip-all \
