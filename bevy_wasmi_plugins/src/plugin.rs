@@ -67,8 +67,10 @@ pub enum ModSource {
     /// Nothing: the game spawns [`WasmMod`] entities itself.
     None,
     /// Every `.wasm` in this asset folder and its subfolders, each loaded on its own (a
-    /// file that does not load crashes only its own mod). On the web, where a folder
-    /// cannot be listed, the mods named in `<folder>/index.modlist` instead.
+    /// file that does not load crashes only its own mod). When the asset source is
+    /// watched for changes (Bevy's `file_watcher`), the folder is listed again every
+    /// second and new `.wasm` files start as new mods. On the web, where a folder cannot
+    /// be listed, the mods named in `<folder>/index.modlist` instead.
     Folder(String),
     /// The mods named in this `.modlist` asset (one path per line, relative to it).
     List(String),
@@ -185,9 +187,29 @@ pub enum WasmiPluginsSystems {
 enum PendingSource {
     /// The listing of the folder's `.wasm` files, from a task on the `IoTaskPool`.
     #[cfg(not(target_arch = "wasm32"))]
-    Folder(async_channel::Receiver<Result<Vec<AssetPath<'static>>, String>>),
+    Folder(String, Listing),
+    /// A watched folder, listed again now and then for new `.wasm` files.
+    #[cfg(not(target_arch = "wasm32"))]
+    Watching(FolderWatch),
     List(Handle<ModList>),
     Done,
+}
+
+/// A folder listing on its way from the `IoTaskPool`.
+#[cfg(not(target_arch = "wasm32"))]
+type Listing = async_channel::Receiver<Result<Vec<AssetPath<'static>>, String>>;
+
+/// How often a watched mods folder is listed again.
+#[cfg(not(target_arch = "wasm32"))]
+const RELIST_EVERY: Duration = Duration::from_secs(1);
+
+/// A watched mods folder: the files it had, and the next listing.
+#[cfg(not(target_arch = "wasm32"))]
+struct FolderWatch {
+    folder: String,
+    known: std::collections::HashSet<AssetPath<'static>>,
+    listing: Option<Listing>,
+    next: std::time::Instant,
 }
 
 impl Plugin for WasmiPluginsPlugin {
@@ -235,7 +257,9 @@ fn load_source(source: &ModSource, assets: &AssetServer) -> PendingSource {
     match source {
         ModSource::None => PendingSource::Done,
         #[cfg(not(target_arch = "wasm32"))]
-        ModSource::Folder(folder) => PendingSource::Folder(list_folder(assets, folder)),
+        ModSource::Folder(folder) => {
+            PendingSource::Folder(folder.clone(), list_folder(assets, folder))
+        }
         #[cfg(target_arch = "wasm32")]
         ModSource::Folder(folder) => {
             PendingSource::List(assets.load(format!("{folder}/index.modlist")))
@@ -248,10 +272,7 @@ fn load_source(source: &ModSource, assets: &AssetServer) -> PendingSource {
 /// `IoTaskPool`. Bevy's `load_folder` fails as a whole when one file fails to load; this
 /// only lists, so that each mod loads (and fails) on its own.
 #[cfg(not(target_arch = "wasm32"))]
-fn list_folder(
-    assets: &AssetServer,
-    folder: &str,
-) -> async_channel::Receiver<Result<Vec<AssetPath<'static>>, String>> {
+fn list_folder(assets: &AssetServer, folder: &str) -> Listing {
     let (sender, receiver) = async_channel::bounded(1);
     let server = assets.clone();
     let folder = AssetPath::parse(folder).into_owned();
@@ -319,10 +340,30 @@ fn spawn_source_mods(
     let Some(mut pending) = pending else {
         return;
     };
-    let handles: Vec<Handle<WasmModAsset>> = match &*pending {
+    let handles: Vec<Handle<WasmModAsset>> = match &mut *pending {
         PendingSource::Done => return,
         #[cfg(not(target_arch = "wasm32"))]
-        PendingSource::Folder(listing) => match listing.try_recv() {
+        PendingSource::Watching(watch) => {
+            for path in watch.poll(&assets) {
+                info!("new mod file `{path}`: loading it");
+                commands.spawn(WasmMod::new(assets.load(path)));
+            }
+            return;
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        PendingSource::Folder(folder, listing) => match listing.try_recv() {
+            Ok(Ok(paths)) if assets.watching_for_changes() => {
+                for path in &paths {
+                    commands.spawn(WasmMod::new(assets.load(path.clone())));
+                }
+                *pending = PendingSource::Watching(FolderWatch {
+                    folder: std::mem::take(folder),
+                    known: paths.into_iter().collect(),
+                    listing: None,
+                    next: std::time::Instant::now() + RELIST_EVERY,
+                });
+                return;
+            }
             Ok(Ok(paths)) => paths.into_iter().map(|path| assets.load(path)).collect(),
             Ok(Err(message)) => {
                 warn!("{message}; no mods were loaded from it");
@@ -336,14 +377,14 @@ fn spawn_source_mods(
                 return;
             }
         },
-        PendingSource::List(handle) => match lists.get(handle) {
+        PendingSource::List(handle) => match lists.get(&*handle) {
             Some(list) => list
                 .paths
                 .iter()
                 .map(|path| assets.load(path.clone()))
                 .collect(),
             None => {
-                if assets.load_state(handle).is_failed() {
+                if assets.load_state(&*handle).is_failed() {
                     warn!("the mod list could not be loaded");
                     *pending = PendingSource::Done;
                 }
@@ -355,4 +396,35 @@ fn spawn_source_mods(
         commands.spawn(WasmMod::new(handle));
     }
     *pending = PendingSource::Done;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl FolderWatch {
+    /// Starts a listing when one is due and returns the files that are new in a finished
+    /// one.
+    fn poll(&mut self, assets: &AssetServer) -> Vec<AssetPath<'static>> {
+        let Some(listing) = &self.listing else {
+            if std::time::Instant::now() >= self.next {
+                self.listing = Some(list_folder(assets, &self.folder));
+            }
+            return Vec::new();
+        };
+        let found = match listing.try_recv() {
+            Err(async_channel::TryRecvError::Empty) => return Vec::new(),
+            Ok(Ok(paths)) => paths
+                .into_iter()
+                .filter(|path| self.known.insert(path.clone()))
+                .collect(),
+            // The folder may be gone for a moment (say, while it is replaced): try again
+            // at the next listing.
+            Ok(Err(message)) => {
+                debug!("{message}");
+                Vec::new()
+            }
+            Err(async_channel::TryRecvError::Closed) => Vec::new(),
+        };
+        self.listing = None;
+        self.next = std::time::Instant::now() + RELIST_EVERY;
+        found
+    }
 }

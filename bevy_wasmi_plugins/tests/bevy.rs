@@ -1098,6 +1098,33 @@ fn config_reaches_plugin_init_in_the_chosen_schedule() {
 }
 
 #[test]
+fn a_wasm_file_added_to_a_watched_mods_folder_starts_as_a_new_mod() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(&assets, WasmiPluginsPlugin::default(), true);
+    update_until(&mut app, 1500, "echo idle", |world| {
+        mod_entity(world, "echo").is_some_and(|e| matches!(status(world, e), ModStatus::Idle))
+    });
+    std::fs::create_dir_all(assets.join("mods/later")).unwrap();
+    std::fs::write(assets.join("mods/later/late.wasm"), ECHO).unwrap();
+    // The folder is listed again every second.
+    update_until(&mut app, 1500, "the new mod idle", |world| {
+        mod_entity(world, "late").is_some_and(|e| matches!(status(world, e), ModStatus::Idle))
+    });
+    let late = mod_entity(app.world_mut(), "late").unwrap();
+    assert_eq!(
+        json_of(call(&mut app, late, "add", json!([2, 3]))),
+        json!(5)
+    );
+    // Each file is loaded once: the listings after that spawn nothing more.
+    for _ in 0..600 {
+        app.update();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let world = app.world_mut();
+    assert_eq!(world.query::<&WasmMod>().iter(world).count(), 2);
+}
+
+#[test]
 fn a_changed_wasm_file_restarts_the_mod_with_its_state() {
     let assets = asset_dir(&[("echo", ECHO)]);
     let mut app = test_app(
