@@ -1124,6 +1124,18 @@ fn a_wasm_file_added_to_a_watched_mods_folder_starts_as_a_new_mod() {
     assert_eq!(world.query::<&WasmMod>().iter(world).count(), 2);
 }
 
+/// Writes `mods/echo.wasm` again and runs frames until mod `echo` has been reloaded
+/// once and is idle.
+fn rewrite_and_wait_for_reload(app: &mut App, assets: &Path, echo: Entity) {
+    // The file watcher needs a moment before it sees writes.
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(assets.join("mods/echo.wasm"), ECHO).unwrap();
+    update_until(app, 3000, "reloaded", |world| {
+        world.get::<ModInfo>(echo).is_some_and(|i| i.restarts == 1)
+            && matches!(status(world, echo), ModStatus::Idle)
+    });
+}
+
 #[test]
 fn a_changed_wasm_file_restarts_the_mod_with_its_state() {
     let assets = asset_dir(&[("echo", ECHO)]);
@@ -1139,13 +1151,7 @@ fn a_changed_wasm_file_restarts_the_mod_with_its_state() {
             json!(n)
         );
     }
-    // The file watcher needs a moment before it sees writes.
-    std::thread::sleep(Duration::from_millis(200));
-    std::fs::write(assets.join("mods/echo.wasm"), ECHO).unwrap();
-    update_until(&mut app, 3000, "reloaded", |world| {
-        world.get::<ModInfo>(echo).is_some_and(|i| i.restarts == 1)
-            && matches!(status(world, echo), ModStatus::Idle)
-    });
+    rewrite_and_wait_for_reload(&mut app, &assets, echo);
     assert_eq!(
         json_of(call(&mut app, echo, "count", json!(null))),
         json!(4)
@@ -1166,12 +1172,7 @@ fn a_mod_that_exits_while_shutting_down_for_a_reload_is_still_reloaded() {
         json!(1)
     );
     call(&mut app, echo, "exit_on_shutdown", json!({ "code": 3 })).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    std::fs::write(assets.join("mods/echo.wasm"), ECHO).unwrap();
-    update_until(&mut app, 3000, "reloaded", |world| {
-        world.get::<ModInfo>(echo).is_some_and(|i| i.restarts == 1)
-            && matches!(status(world, echo), ModStatus::Idle)
-    });
+    rewrite_and_wait_for_reload(&mut app, &assets, echo);
     // It exited before answering `plugin.shutdown`: the new version starts afresh.
     assert_eq!(
         json_of(call(&mut app, echo, "count", json!(null))),
