@@ -269,24 +269,26 @@ impl ModDriver {
         }
     }
 
-    /// Restarts mods whose `.wasm` changed, handing their state over.
+    /// Restarts mods whose `.wasm` changed, handing their state over, and starts mods
+    /// whose file failed to load and now loads (`Added`: it had no value before).
     fn hot_reload(&mut self, world: &mut World) {
         let Some(messages) = world.get_resource::<Messages<AssetEvent<WasmModAsset>>>() else {
             return;
         };
-        let modified: Vec<AssetId<WasmModAsset>> = self
-            .asset_events
-            .read(messages)
-            .filter_map(|event| match event {
-                AssetEvent::Modified { id } => Some(*id),
-                _ => None,
-            })
-            .collect();
-        if modified.is_empty() {
+        let (mut modified, mut added) = (Vec::new(), Vec::new());
+        for event in self.asset_events.read(messages) {
+            match event {
+                AssetEvent::Modified { id } => modified.push(*id),
+                AssetEvent::Added { id } => added.push(*id),
+                _ => {}
+            }
+        }
+        if modified.is_empty() && added.is_empty() {
             return;
         }
         for (&entity, slot) in &mut self.slots {
-            if !modified.contains(&slot.asset) {
+            let fixed = added.contains(&slot.asset) && matches!(slot.phase, Phase::Down);
+            if !fixed && !modified.contains(&slot.asset) {
                 continue;
             }
             info!("mod `{}` changed on disk: restarting it", slot.name);

@@ -271,6 +271,32 @@ fn a_bad_file_in_the_mods_folder_crashes_only_its_own_mod() {
 }
 
 #[test]
+fn a_mod_file_that_failed_to_load_starts_once_it_is_fixed() {
+    // Say a file was still being copied when it was first read.
+    let assets = asset_dir(&[("late", b"\0asm, cut short")]);
+    let mut app = test_app(&assets, WasmiPluginsPlugin::default(), true);
+    let late = |world: &mut World| {
+        let mut named = world.query::<(Entity, &Name)>();
+        named
+            .iter(world)
+            .find(|(_, name)| name.as_str() == "mod late")
+            .map(|(entity, _)| entity)
+    };
+    update_until(&mut app, 1500, "late crashed", |world| {
+        late(world).is_some_and(|e| matches!(status(world, e), ModStatus::Crashed(_)))
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(assets.join("mods/late.wasm"), ECHO).unwrap();
+    update_until(&mut app, 3000, "late started", |world| {
+        late(world).is_some_and(|e| matches!(status(world, e), ModStatus::Idle))
+    });
+    assert_eq!(
+        json_of(call(&mut app, "late", "add", json!([2, 3]))),
+        json!(5)
+    );
+}
+
+#[test]
 fn a_mod_list_names_the_mods_to_load() {
     let assets = asset_dir(&[("echo", ECHO), ("unlisted", ECHO)]);
     std::fs::write(assets.join("mods/index.modlist"), "# mods\n\necho.wasm\n").unwrap();
