@@ -125,6 +125,16 @@ fn mod_entity(world: &mut World, name: &str) -> Option<Entity> {
         .map(|(entity, _)| entity)
 }
 
+/// The entity named `mod <name>`: it has that name before its mod has started (or when
+/// it never does), unlike [`mod_entity`].
+fn named_mod(world: &mut World, name: &str) -> Option<Entity> {
+    let mut named = world.query::<(Entity, &Name)>();
+    named
+        .iter(world)
+        .find(|(_, entity_name)| entity_name.as_str().strip_prefix("mod ") == Some(name))
+        .map(|(entity, _)| entity)
+}
+
 fn status(world: &World, entity: Entity) -> ModStatus {
     world.get::<ModStatus>(entity).unwrap().clone()
 }
@@ -236,13 +246,7 @@ fn mods_in_the_mods_folder_load_by_themselves_and_report_their_manifest() {
 fn a_bad_file_in_the_mods_folder_crashes_only_its_own_mod() {
     let assets = asset_dir(&[("echo", ECHO), ("broken", b"garbage, not wasm")]);
     let mut app = test_app(&assets, WasmiPluginsPlugin::default(), false);
-    let broken = |world: &mut World| {
-        let mut named = world.query::<(Entity, &Name)>();
-        named
-            .iter(world)
-            .find(|(_, name)| name.as_str() == "mod broken")
-            .map(|(entity, _)| entity)
-    };
+    let broken = |world: &mut World| named_mod(world, "broken");
     update_until(&mut app, 500, "echo idle and broken crashed", |world| {
         let echo_idle =
             mod_entity(world, "echo").is_some_and(|e| matches!(status(world, e), ModStatus::Idle));
@@ -275,13 +279,7 @@ fn a_mod_file_that_failed_to_load_starts_once_it_is_fixed() {
     // Say a file was still being copied when it was first read.
     let assets = asset_dir(&[("late", b"\0asm, cut short")]);
     let mut app = test_app(&assets, WasmiPluginsPlugin::default(), true);
-    let late = |world: &mut World| {
-        let mut named = world.query::<(Entity, &Name)>();
-        named
-            .iter(world)
-            .find(|(_, name)| name.as_str() == "mod late")
-            .map(|(entity, _)| entity)
-    };
+    let late = |world: &mut World| named_mod(world, "late");
     update_until(&mut app, 1500, "late crashed", |world| {
         late(world).is_some_and(|e| matches!(status(world, e), ModStatus::Crashed(_)))
     });
