@@ -550,10 +550,16 @@ impl ModInstance {
 /// line than the mod's message cap: the mod would refuse such a line, and its call would
 /// wait for an answer that never comes.
 fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usize) -> Outcome {
-    // The line is the result plus the response's head (`{"jsonrpc":"2.0","id":…}`).
-    const HEAD: usize = 64;
+    // The line is the result inside `{"jsonrpc":"2.0","id":<id>,"result":…}` (33 bytes
+    // and the id). The id's length is bounded from above, not measured: at most 20 digits,
+    // or 6 bytes a character in a string (`\u00XX`) and its quotes. A long string id
+    // counts fully, so no answer that would be over the cap gets through.
+    let id = match &request.id {
+        RequestId::Number(_) => 20,
+        RequestId::String(id) => 2 + 6 * id.len(),
+    };
     match outcome {
-        Ok(result) if result.get().len() + HEAD > max_message => Err(ResponseError::new(
+        Ok(result) if result.get().len() + 33 + id > max_message => Err(ResponseError::new(
             ErrorCode::MessageTooLarge,
             format!(
                 "the answer to {} is {} bytes, longer than the message cap of mod `{name}` \
