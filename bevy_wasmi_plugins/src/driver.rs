@@ -727,25 +727,31 @@ impl Slot {
         result: Result<RunStatus, ModError>,
         settings: &WasmiPluginsSettings,
     ) {
-        if let Phase::Reloading(shutdown, _) = &self.phase
-            && let Err(_) | Ok(RunStatus::Exited(_)) = &result
-        {
+        if let Phase::Reloading(shutdown, _) = &self.phase {
             // It stopped on its way out (say it exits in `plugin.shutdown`): the new
             // version still starts, with the state it handed over if it answered first.
-            match &result {
-                Err(error) => warn!("{error} (while shutting down for a reload)"),
-                Ok(RunStatus::Exited(code)) => info!(
-                    "mod `{}` exited with code {code} while shutting down for a reload",
-                    self.name
-                ),
-                Ok(_) => {}
-            }
-            let state = match shutdown.try_result() {
-                Some(Ok(result)) => shutdown_state(&result),
-                _ => None,
+            let stopped = match &result {
+                Err(error) => {
+                    warn!("{error} (while shutting down for a reload)");
+                    true
+                }
+                Ok(RunStatus::Exited(code)) => {
+                    info!(
+                        "mod `{}` exited with code {code} while shutting down for a reload",
+                        self.name
+                    );
+                    true
+                }
+                Ok(_) => false,
             };
-            self.reload(world, entity, state);
-            return;
+            if stopped {
+                let state = match shutdown.try_result() {
+                    Some(Ok(result)) => shutdown_state(&result),
+                    _ => None,
+                };
+                self.reload(world, entity, state);
+                return;
+            }
         }
         let status = match result {
             Err(error) => {
