@@ -424,14 +424,14 @@ fn end_lines(ctx: &mut WasiCtx, before: usize) -> bool {
     let max = ctx.max_message;
     if ctx.stdout.len() - ctx.stdout_line_start <= max {
         // The line in progress and everything written fit: only find the last line end.
-        if let Some(last) = ctx.stdout[before..].iter().rposition(|b| *b == b'\n') {
+        if let Some(last) = memchr::memrchr(b'\n', &ctx.stdout[before..]) {
             ctx.stdout_line_start = before + last + 1;
         }
         return true;
     }
     let mut start = ctx.stdout_line_start;
     let mut from = before;
-    while let Some(i) = ctx.stdout[from..].iter().position(|b| *b == b'\n') {
+    while let Some(i) = memchr::memchr(b'\n', &ctx.stdout[from..]) {
         let end = from + i;
         if end - start > max {
             break;
