@@ -452,7 +452,13 @@ impl ModInstance {
             .limits
             .max_input_buffer
             .saturating_sub(self.guest.stdin_pending());
-        for line in self.lines.split(|b| *b == b'\n') {
+        let mut rest = &self.lines[..];
+        while !rest.is_empty() {
+            let (line, after) = match memchr::memchr(b'\n', rest) {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => (rest, &[][..]),
+            };
+            rest = after;
             if replies.len() > room {
                 replies.clear();
                 return Err(ModError::UnreadInput {
@@ -461,11 +467,13 @@ impl ModInstance {
                 });
             }
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.iter().all(u8::is_ascii_whitespace) {
+            // The fixed wire forms the PDK writes skip the general parser (and have
+            // nothing to trim).
+            let fast = fast_parse(line);
+            if fast.is_none() && line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            // The fixed wire forms the PDK writes skip the general parser.
-            match fast_parse(line) {
+            match fast {
                 Some(Fast::Result { id, result }) => {
                     if let Ok(result) = serde_json::from_slice::<&RawValue>(result) {
                         let response = Response {
