@@ -128,7 +128,7 @@ pub trait Plugin: Default + 'static {
 }
 
 /// A request handler: an async function or closure taking the plugin and, optionally,
-/// the typed params, and returning `Result<R, Error>` where `R: Serialize`.
+/// the typed params, and returning `Result<R, Error>` where `R: Serialize + 'static`.
 ///
 /// Implemented for
 ///
@@ -143,7 +143,7 @@ pub trait Plugin: Default + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a method handler for `{P}`",
     label = "not an async handler of the right shape",
-    note = "a handler is an `async fn(&'static self)` or `async fn(&'static self, params: T)` with `T: DeserializeOwned`, returning `Result<R, Error>` with `R: Serialize`",
+    note = "a handler is an `async fn(&'static self)` or `async fn(&'static self, params: T)` with `T: DeserializeOwned`, returning `Result<R, Error>` with `R: Serialize + 'static` (owned data)",
     note = "closures need their argument types written out: `|this: &'static Self, (a, b): (i64, i64)| async move {{ Ok(a + b) }}`"
 )]
 pub trait Handler<P, M>: 'static {
@@ -156,7 +156,7 @@ where
     P: 'static,
     F: Fn(&'static P) -> Fut + 'static,
     Fut: Future<Output = Result<R, Error>> + 'static,
-    R: Serialize,
+    R: Serialize + 'static,
 {
     fn start(&self, plugin: &'static P, _params: Params<'_>, reply: Responder) -> Option<Task> {
         let future = self(plugin);
@@ -170,7 +170,7 @@ where
     F: Fn(&'static P, T) -> Fut + 'static,
     Fut: Future<Output = Result<R, Error>> + 'static,
     T: DeserializeOwned,
-    R: Serialize,
+    R: Serialize + 'static,
 {
     fn start(&self, plugin: &'static P, params: Params<'_>, reply: Responder) -> Option<Task> {
         match params.parse::<T>() {

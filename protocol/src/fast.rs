@@ -34,41 +34,108 @@ pub enum Fast<'a> {
 /// notification in the fixed wire form; `None` means "use
 /// [`parse_frame`](crate::parse_frame)". The prefix and id are read once for all three.
 pub fn fast_parse(line: &[u8]) -> Option<Fast<'_>> {
-    let (id, rest) = match strip(line, br#"{"jsonrpc":"2.0","id":"#) {
+    fast_head(line)?.finish(line)
+}
+
+/// The start of a message in the fixed wire form, read by [`fast_head`] before the end of
+/// its line is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastHead {
+    /// The numeric id, if the message has one.
+    id: Option<i64>,
+    /// Where the method name is (for a request or notification); `None` for a success
+    /// response.
+    method: Option<(usize, usize)>,
+    /// Where the rest begins: the result, or what follows the method name.
+    body: usize,
+}
+
+/// Reads the start of a message in the fixed wire form from `input`, which may go on past
+/// the end of the message's line (say, a read buffer holding several lines): up to the
+/// result of a response, or up to the end of the method name of a request or
+/// notification.
+///
+/// Returns `None` where [`fast_parse`] would (or where `input` ends too soon). The first
+/// [`FastHead::body`] bytes of `input` hold no line break, so a reader looking for the end
+/// of the line can start there; [`FastHead::finish`] then reads the rest of the line.
+///
+/// ```
+/// use bevy_wasmi_plugins_protocol::{fast_head, Fast};
+///
+/// let input = b"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}\n{\"jsonrpc\":";
+/// let head = fast_head(input).unwrap();
+/// let end = head.body() + input[head.body()..].iter().position(|&b| b == b'\n').unwrap();
+/// assert!(matches!(head.finish(&input[..end]), Some(Fast::Message(_))));
+/// ```
+#[inline(always)]
+pub fn fast_head(input: &[u8]) -> Option<FastHead> {
+    let (id, rest) = match strip(input, br#"{"jsonrpc":"2.0","id":"#) {
         Some(rest) => {
             let (id, rest) = leading_integer(rest)?;
             (Some(id), strip(rest, b",")?)
         }
-        None => (None, strip(line, br#"{"jsonrpc":"2.0","#)?),
+        None => (None, strip(input, br#"{"jsonrpc":"2.0","#)?),
     };
     if let Some(result) = strip(rest, br#""result":"#) {
-        return Some(Fast::Result {
-            id: id?,
-            result: result.strip_suffix(b"}")?,
+        id?;
+        return Some(FastHead {
+            id,
+            method: None,
+            body: input.len() - result.len(),
         });
     }
     let rest = strip(rest, br#""method":""#)?;
-    let (method, end) = plain_string(line, line.len() - rest.len())?;
-    let rest = &line[end..];
-    let params = match rest {
-        b"}" => None,
-        _ => {
-            let params = strip(rest, br#","params":"#)?.strip_suffix(b"}")?;
-            if !matches!(params.first(), Some(b'[' | b'{')) {
-                return None;
+    let start = input.len() - rest.len();
+    let (method, end) = plain_string(input, start)?;
+    Some(FastHead {
+        id,
+        method: Some((start, method.len())),
+        body: end,
+    })
+}
+
+impl FastHead {
+    /// How many bytes at the start of the input were read; none of them is a line break.
+    pub fn body(&self) -> usize {
+        self.body
+    }
+
+    /// Reads the whole message from `line`: the input given to [`fast_head`] cut at the
+    /// end of this message's line (trimmed, without `\n`). `None` means "use
+    /// [`parse_frame`](crate::parse_frame)", as for [`fast_parse`] (also when `line` is
+    /// shorter than [`FastHead::body`]: it is not the input this head was read from).
+    #[inline(always)]
+    pub fn finish(self, line: &[u8]) -> Option<Fast<'_>> {
+        let rest = line.get(self.body..)?;
+        let Some((start, len)) = self.method else {
+            return Some(Fast::Result {
+                id: self.id?,
+                result: rest.strip_suffix(b"}")?,
+            });
+        };
+        let params = match rest {
+            b"}" => None,
+            _ => {
+                let params = strip(rest, br#","params":"#)?.strip_suffix(b"}")?;
+                if !matches!(params.first(), Some(b'[' | b'{')) {
+                    return None;
+                }
+                Some(serde_json::from_slice::<&RawValue>(params).ok()?)
             }
-            Some(serde_json::from_slice::<&RawValue>(params).ok()?)
-        }
-    };
-    let method = Cow::Borrowed(method);
-    Some(Fast::Message(match id {
-        Some(id) => Message::Request(Request {
-            id: RequestId::Number(id),
-            method,
-            params,
-        }),
-        None => Message::Notification(Notification { method, params }),
-    }))
+        };
+        // SAFETY: `fast_head` found these bytes (before `body`, so the same in `line`) to be
+        // UTF-8.
+        let method = unsafe { std::str::from_utf8_unchecked(&line[start..start + len]) };
+        let method = Cow::Borrowed(method);
+        Some(Fast::Message(match self.id {
+            Some(id) => Message::Request(Request {
+                id: RequestId::Number(id),
+                method,
+                params,
+            }),
+            None => Message::Notification(Notification { method, params }),
+        }))
+    }
 }
 
 /// Reads `line` (trimmed, without `\n`) if it is a request or notification in the fixed

@@ -5,8 +5,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bevy_wasmi_plugins_protocol::{
-    Entry, ErrorCode, Fast, Frame, Message, Notification, Request, RequestId, ResponseError,
-    fast_parse, parse_frame, write_error, write_result,
+    Entry, ErrorCode, Fast, FastHead, Frame, Message, Notification, Request, RequestId,
+    ResponseError, fast_parse, parse_frame, write_error, write_result, write_value,
 };
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -105,7 +105,7 @@ pub struct Responder {
 
 impl Responder {
     /// Answers with `outcome`.
-    pub fn finish<R: Serialize>(self, outcome: Result<R, Error>) {
+    pub fn finish<R: Serialize + 'static>(self, outcome: Result<R, Error>) {
         match outcome {
             Ok(result) => self.result(&result),
             Err(error) => self.error(error.as_response_error()),
@@ -113,12 +113,12 @@ impl Responder {
     }
 
     /// Answers with a result (an internal error if it does not serialize).
-    pub fn result<R: Serialize + ?Sized>(self, result: &R) {
+    pub fn result<R: Serialize + 'static>(self, result: &R) {
         let id = self.id;
         self.to.send(|out, head| {
             let start = out.len();
             write_result_head(out, &id, head);
-            match serde_json::to_writer(&mut *out, result) {
+            match write_value(out, result) {
                 Ok(()) => out.push(b'}'),
                 Err(e) => {
                     out.truncate(start);
@@ -184,11 +184,12 @@ impl<P: Plugin> Server<P> {
         }
     }
 
-    /// Handles one input line (without its `\n`).
-    pub(crate) fn line(&mut self, mut line: &[u8]) {
+    /// Handles one input line (without its `\n`), whose start `head` was read from
+    /// when it is in the fixed wire form.
+    pub(crate) fn line(&mut self, mut line: &[u8], head: Option<FastHead>) {
         // The host writes in one fixed form: skip the full parse for it. A line in that
         // form has nothing to trim, so trimming waits until it is needed.
-        let mut fast = fast_parse(line);
+        let mut fast = head.and_then(|head| head.finish(line));
         if fast.is_none() {
             line = line.trim_ascii();
             if line.is_empty() {

@@ -70,6 +70,17 @@ impl LineReader {
         n > 0
     }
 
+    /// The input read but not yet handed out as lines (it may end inside a line).
+    pub(crate) fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Notes that the first `n` bytes of [`LineReader::unread`] hold no `\n`, so the
+    /// search for the end of the line starts after them.
+    pub(crate) fn skip_checked(&mut self, n: usize) {
+        self.scanned = self.scanned.max(self.start + n).min(self.end);
+    }
+
     /// The next complete line in the buffer, if any.
     pub(crate) fn next_line(&mut self) -> Option<Line<'_>> {
         match find_newline(&self.buf[self.scanned..self.end]) {

@@ -14,7 +14,7 @@ pub use dispatch::Responder;
 pub use executor::Task;
 pub(crate) use executor::boxed;
 
-use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
+use bevy_wasmi_plugins_protocol::{DEFAULT_MAX_MESSAGE_SIZE, FastHead, fast_head};
 
 use dispatch::Server;
 use io::Io;
@@ -84,13 +84,22 @@ pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
         if !reader.fill(io) {
             break;
         }
-        while let Some(line) = reader.next_line() {
-            handle(&mut server, line, max_line);
+        loop {
+            // Most lines are in the protocol's fixed form: reading its start before the
+            // line is split off spares the search for the line's end those bytes.
+            let head = fast_head(reader.unread());
+            if let Some(head) = head {
+                reader.skip_checked(head.body());
+            }
+            let Some(line) = reader.next_line() else {
+                break;
+            };
+            handle(&mut server, line, head, max_line);
         }
     }
     // End of input: answer a last line that had no `\n`, then stop.
     if let Some(line) = reader.rest() {
-        handle(&mut server, line, max_line);
+        handle(&mut server, line, None, max_line);
     }
     server.executor.run();
     flush(io);
@@ -100,10 +109,15 @@ pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
     }
 }
 
-fn handle<P: Plugin>(server: &mut Server<P>, line: Line<'_>, max_line: usize) {
+fn handle<P: Plugin>(
+    server: &mut Server<P>,
+    line: Line<'_>,
+    head: Option<FastHead>,
+    max_line: usize,
+) {
     match line {
         Line::Complete(line) => {
-            server.line(line);
+            server.line(line, head);
             // Start what the line asked for before reading the next one, so host calls
             // go out in the order the requests came.
             server.executor.run();

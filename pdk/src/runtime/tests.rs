@@ -589,3 +589,18 @@ fn builtins_cannot_be_replaced() {
     assert!(!methods.contains("plugin.init"));
     assert!(methods.contains("init"));
 }
+
+#[test]
+fn a_line_break_inside_params_ends_the_line() {
+    // The start of a fixed-form line is read before the line is split off; the line
+    // still ends at its first `\n`, even where the JSON would go on.
+    let out = run::<Test>(concat!(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":[1,\n2]}\n",
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"add\",\"params\":[3,4]}\n",
+    ));
+    let parse_error = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}\n";
+    assert_eq!(
+        out,
+        format!("{parse_error}{parse_error}{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":7}}\n")
+    );
+}
