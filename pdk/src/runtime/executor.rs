@@ -195,7 +195,17 @@ impl Executor {
     }
 
     /// Polls woken tasks, in the order they were woken, until none is left.
+    #[inline(always)]
     pub(crate) fn run(&mut self) {
+        // Usually nothing was woken: look without a call.
+        if READY.with(|ready| ready.borrow().is_empty()) {
+            return;
+        }
+        self.run_woken();
+    }
+
+    #[inline(never)]
+    fn run_woken(&mut self) {
         loop {
             // Usually nothing was woken: look before swapping the queues.
             let woken = READY.with(|ready| {

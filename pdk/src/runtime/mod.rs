@@ -42,25 +42,33 @@ pub struct Meta {
     pub version: &'static str,
 }
 
-/// Whether `a` and `b` hold the same bytes, compared 8 at a time (on wasm, `==` on
-/// slices is a byte-by-byte `memcmp` call).
+/// Whether `a` and `b` hold the same bytes, compared 8 (or 4) at a time with the last
+/// chunk overlapping the one before (on wasm, `==` on slices is a byte-by-byte `memcmp`
+/// call, and padding a short tail into a word costs two `memory.copy`s).
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (a_words, a_tail) = a.as_chunks::<8>();
-    let (b_words, b_tail) = b.as_chunks::<8>();
-    let mut diff = 0u64;
-    for (x, y) in a_words.iter().zip(b_words) {
-        diff |= u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
+    if let (Some(a_last), Some(b_last)) = (a.last_chunk::<8>(), b.last_chunk::<8>()) {
+        let (a_words, _) = a.as_chunks::<8>();
+        let (b_words, _) = b.as_chunks::<8>();
+        let mut diff = u64::from_le_bytes(*a_last) ^ u64::from_le_bytes(*b_last);
+        for (x, y) in a_words.iter().zip(b_words) {
+            diff |= u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
+        }
+        return diff == 0;
     }
-    if !a_tail.is_empty() {
-        let (mut x, mut y) = ([0; 8], [0; 8]);
-        x[..a_tail.len()].copy_from_slice(a_tail);
-        y[..b_tail.len()].copy_from_slice(b_tail);
-        diff |= u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+    if let (Some(a_first), Some(a_last), Some(b_first), Some(b_last)) = (
+        a.first_chunk::<4>(),
+        a.last_chunk::<4>(),
+        b.first_chunk::<4>(),
+        b.last_chunk::<4>(),
+    ) {
+        return (u32::from_le_bytes(*a_first) ^ u32::from_le_bytes(*b_first))
+            | (u32::from_le_bytes(*a_last) ^ u32::from_le_bytes(*b_last))
+            == 0;
     }
-    diff == 0
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Runs plugin `P` on stdin/stdout until stdin closes: the body of the `main` that
