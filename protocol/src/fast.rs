@@ -55,7 +55,8 @@ pub struct FastHead {
 /// result of a response, or up to the end of the method name of a request or
 /// notification.
 ///
-/// Returns `None` where [`fast_parse`] would (or where `input` ends too soon). The first
+/// Returns `None` when `input` does not start in the fixed form (then [`fast_parse`]
+/// returns `None` for its line too) or ends too soon. The first
 /// [`FastHead::body`] bytes of `input` hold no line break, so a reader looking for the end
 /// of the line can start there; [`FastHead::finish`] then reads the rest of the line.
 ///

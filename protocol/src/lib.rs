@@ -582,6 +582,7 @@ fn write_head(out: &mut Vec<u8>, id: Option<&RequestId>) {
 ///
 /// Text that needs no escapes (the usual method names and messages) is copied as it is,
 /// which on wasm costs a fraction of serde's byte-by-byte escaping.
+#[inline(always)]
 fn write_str(out: &mut Vec<u8>, text: &str) {
     if fast::needs_escapes(text.as_bytes()) {
         write_json(out, text);

@@ -42,6 +42,7 @@ enum ReplyTo {
 impl ReplyTo {
     /// Writes one response with `write` (given the cached response head for a line of
     /// its own) and sends it where it belongs.
+    #[inline(always)]
     fn send(self, write: impl FnOnce(&mut Vec<u8>, Option<&mut ResponseHead>)) {
         match self {
             ReplyTo::Single => state::with(|shared| {
@@ -137,6 +138,7 @@ impl Responder {
 }
 
 /// Writes `{"jsonrpc":"2.0","id":<id>,"result":`, from `cache` for a numeric id.
+#[inline(always)]
 fn write_result_head(out: &mut Vec<u8>, id: &RequestId, cache: Option<&mut ResponseHead>) {
     match (id, cache) {
         (RequestId::Number(n), Some(cache)) => cache.write(out, *n),
@@ -186,6 +188,7 @@ impl<P: Plugin> Server<P> {
 
     /// Handles one input line (without its `\n`), whose start `head` was read from
     /// when it is in the fixed wire form.
+    #[inline(always)]
     pub(crate) fn line(&mut self, mut line: &[u8], head: Option<FastHead>) {
         // The host writes in one fixed form: skip the full parse for it. A line in that
         // form has nothing to trim, so trimming waits until it is needed.

