@@ -135,5 +135,5 @@ macro_rules! register_plugin {
 /// Items `register_plugin!` and the [`Handler`] impls use; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::runtime::{Meta, Responder, Task, run};
+    pub use crate::runtime::{Executor, Meta, Responder, Task, run};
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::runtime::{Responder, Task, boxed, same_bytes};
+use crate::runtime::{Executor, Responder, same_bytes};
 use crate::{Error, Init, Json, Params};
 
 /// A mod: its state, the methods it serves and how it reacts to the host.
@@ -148,7 +148,13 @@ pub trait Plugin: Default + 'static {
 )]
 pub trait Handler<P, M>: 'static {
     #[doc(hidden)]
-    fn start(&self, plugin: &'static P, params: Params<'_>, reply: Responder) -> Option<Task>;
+    fn start(
+        &self,
+        plugin: &'static P,
+        params: Params<'_>,
+        reply: Responder,
+        executor: &mut Executor,
+    );
 }
 
 impl<P, F, Fut, R> Handler<P, ()> for F
@@ -158,9 +164,15 @@ where
     Fut: Future<Output = Result<R, Error>> + 'static,
     R: Serialize + 'static,
 {
-    fn start(&self, plugin: &'static P, _params: Params<'_>, reply: Responder) -> Option<Task> {
+    fn start(
+        &self,
+        plugin: &'static P,
+        _params: Params<'_>,
+        reply: Responder,
+        executor: &mut Executor,
+    ) {
         let future = self(plugin);
-        Some(boxed(async move { reply.finish(future.await) }))
+        executor.start(async move { reply.finish(future.await) });
     }
 }
 
@@ -172,22 +184,25 @@ where
     T: DeserializeOwned,
     R: Serialize + 'static,
 {
-    fn start(&self, plugin: &'static P, params: Params<'_>, reply: Responder) -> Option<Task> {
+    fn start(
+        &self,
+        plugin: &'static P,
+        params: Params<'_>,
+        reply: Responder,
+        executor: &mut Executor,
+    ) {
         match params.parse::<T>() {
             Ok(params) => {
                 let future = self(plugin, params);
-                Some(boxed(async move { reply.finish(future.await) }))
+                executor.start(async move { reply.finish(future.await) });
             }
-            Err(error) => {
-                reply.error(error.as_response_error());
-                None
-            }
+            Err(error) => reply.error(error.as_response_error()),
         }
     }
 }
 
 /// A type-erased handler.
-type Erased<P> = Box<dyn Fn(&'static P, Params<'_>, Responder) -> Option<Task>>;
+type Erased<P> = Box<dyn Fn(&'static P, Params<'_>, Responder, &mut Executor)>;
 
 /// The methods a [`Plugin`] serves, each with a typed handler; filled in by
 /// [`Plugin::methods`].
@@ -212,8 +227,9 @@ impl<P: 'static> Methods<P> {
             log::warn!("method {name} is built into the PDK and cannot be replaced");
             return self;
         }
-        let erased: Erased<P> =
-            Box::new(move |plugin, params, reply| handler.start(plugin, params, reply));
+        let erased: Erased<P> = Box::new(move |plugin, params, reply, executor| {
+            handler.start(plugin, params, reply, executor);
+        });
         match self.entries.iter_mut().find(|(n, _)| *n == name) {
             Some(entry) => entry.1 = erased,
             None => self.entries.push((name, erased)),

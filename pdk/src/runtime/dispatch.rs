@@ -262,11 +262,12 @@ impl<P: Plugin> Server<P> {
         let Request { id, method, params } = request;
         let reply = Responder { id, to };
         match self.methods.get(&method) {
-            Some(handler) => {
-                if let Some(task) = handler(self.plugin, Params::new(&method, params), reply) {
-                    self.spawn(task);
-                }
-            }
+            Some(handler) => handler(
+                self.plugin,
+                Params::new(&method, params),
+                reply,
+                &mut self.executor,
+            ),
             None => self.unlisted_request(&method, params, reply),
         }
     }

@@ -42,10 +42,17 @@ impl Drop for Spare {
     }
 }
 
-/// Boxes `future` as a [`Task`], in the memory of a finished task of the same layout when
-/// there is one (a request answered at once then costs no allocation: on wasm, an
-/// allocation and its release cost about as much as parsing the request).
-pub(crate) fn boxed<F: Future<Output = ()> + 'static>(future: F) -> Task {
+/// Boxes `future` as a [`Task`] with [`boxed_typed`].
+#[cfg(test)]
+fn boxed<F: Future<Output = ()> + 'static>(future: F) -> Task {
+    boxed_typed(future)
+}
+
+/// Boxes `future` in the memory of a finished task of the same layout when there is one
+/// (a request answered at once then costs no allocation: on wasm, an allocation and its
+/// release cost about as much as parsing the request).
+#[inline(always)]
+fn boxed_typed<F: Future<Output = ()> + 'static>(future: F) -> Pin<Box<F>> {
     let layout = Layout::new::<F>();
     if layout.size() == 0 {
         return Box::pin(future);
@@ -66,7 +73,7 @@ pub(crate) fn boxed<F: Future<Output = ()> + 'static>(future: F) -> Task {
     }
 }
 
-/// A kept block with `layout`, if there is one (not generic, so that [`boxed`] stays
+/// A kept block with `layout`, if there is one (not generic, so that [`boxed_typed`] stays
 /// small in each handler's code).
 #[inline(never)]
 fn take_spare(layout: Layout) -> Option<NonNull<u8>> {
@@ -83,7 +90,7 @@ fn take_spare(layout: Layout) -> Option<NonNull<u8>> {
         .flatten()
 }
 
-/// Drops a task and keeps its memory for [`boxed`].
+/// Drops a task and keeps its memory for [`boxed_typed`].
 fn recycle(task: Task) {
     let layout = Layout::for_value::<dyn Future<Output = ()>>(&*task);
     // SAFETY: the future is dropped where it is and its memory is then only reused for a
@@ -91,7 +98,24 @@ fn recycle(task: Task) {
     let raw = Box::into_raw(unsafe { Pin::into_inner_unchecked(task) });
     // SAFETY: `raw` comes from a live box, and is dropped once.
     unsafe { std::ptr::drop_in_place(raw) };
-    let Some(ptr) = NonNull::new(raw.cast::<u8>()).filter(|_| layout.size() > 0) else {
+    keep_spare(raw.cast::<u8>(), layout);
+}
+
+/// [`recycle`] for a future of a known type (its drop is a direct call, or none).
+#[inline(always)]
+fn recycle_typed<F: Future<Output = ()> + 'static>(task: Pin<Box<F>>) {
+    // SAFETY: as in `recycle`.
+    let raw = Box::into_raw(unsafe { Pin::into_inner_unchecked(task) });
+    // SAFETY: `raw` comes from a live box, and is dropped once.
+    unsafe { std::ptr::drop_in_place(raw) };
+    keep_spare(raw.cast::<u8>(), Layout::new::<F>());
+}
+
+/// Keeps the memory at `ptr`, allocated with `layout` and no longer used, for
+/// [`boxed_typed`].
+#[inline(always)]
+fn keep_spare(ptr: *mut u8, layout: Layout) {
+    let Some(ptr) = NonNull::new(ptr).filter(|_| layout.size() > 0) else {
         return; // a zero-sized future owns no memory
     };
     // A full cache gives up its first block; no cache (thread teardown) gives up this one.
@@ -141,8 +165,9 @@ struct Slot {
     waker: Waker,
 }
 
-/// The task slab.
-pub(crate) struct Executor {
+/// The task slab: the mod's requests and notifications run here, each as a task.
+#[doc(hidden)]
+pub struct Executor {
     slots: Vec<Slot>,
     free: Vec<usize>,
     /// The queue being worked through (swapped with [`READY`]).
@@ -165,34 +190,53 @@ impl Executor {
     /// Adds a task and polls it once at once: a handler that needs nothing from the host
     /// finishes here without going through the ready queue. A task that is not done
     /// waits for its waker like any other.
-    #[inline(always)]
     pub(crate) fn spawn(&mut self, mut task: Task) {
-        let index = match self.free.pop() {
-            Some(index) => index,
-            None => {
-                let index = self.slots.len();
-                let flag = Arc::new(SlotWaker {
-                    index,
-                    queued: AtomicBool::new(false),
-                });
-                let waker = Waker::from(flag.clone());
-                self.slots.push(Slot {
-                    task: None,
-                    flag,
-                    waker,
-                });
-                index
-            }
-        };
-        let slot = &mut self.slots[index];
-        let mut cx = Context::from_waker(&slot.waker);
+        let index = self.free_slot();
+        let mut cx = Context::from_waker(&self.slots[index].waker);
         if task.as_mut().poll(&mut cx).is_ready() {
             self.free.push(index);
             recycle(task);
             return;
         }
-        slot.task = Some(task);
+        self.slots[index].task = Some(task);
         self.live += 1;
+    }
+
+    /// [`Executor::spawn`] for a future of a known type: boxed in reused memory and polled
+    /// with direct calls (a request's handler starts this way).
+    #[inline(always)]
+    pub fn start<F: Future<Output = ()> + 'static>(&mut self, future: F) {
+        let mut task = boxed_typed(future);
+        let index = self.free_slot();
+        let mut cx = Context::from_waker(&self.slots[index].waker);
+        if task.as_mut().poll(&mut cx).is_ready() {
+            self.free.push(index);
+            recycle_typed(task);
+            return;
+        }
+        self.slots[index].task = Some(task);
+        self.live += 1;
+    }
+
+    /// A free slot's index (a new slot when none is free); the slot stays free until a
+    /// task is put in it.
+    #[inline(always)]
+    fn free_slot(&mut self) -> usize {
+        if let Some(index) = self.free.pop() {
+            return index;
+        }
+        let index = self.slots.len();
+        let flag = Arc::new(SlotWaker {
+            index,
+            queued: AtomicBool::new(false),
+        });
+        let waker = Waker::from(flag.clone());
+        self.slots.push(Slot {
+            task: None,
+            flag,
+            waker,
+        });
+        index
     }
 
     /// Polls woken tasks, in the order they were woken, until none is left.

@@ -15,8 +15,7 @@ mod lines;
 pub(crate) mod state;
 
 pub use dispatch::Responder;
-pub use executor::Task;
-pub(crate) use executor::boxed;
+pub use executor::{Executor, Task};
 
 use bevy_wasmi_plugins_protocol::{DEFAULT_MAX_MESSAGE_SIZE, FastHead, fast_head};
 
