@@ -3,7 +3,7 @@
 //!
 //! [`CallHandle`]: super::CallHandle
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde::de::DeserializeOwned;
@@ -15,8 +15,14 @@ use serde_json::value::RawValue;
 pub(crate) struct Reply {
     /// In a mutex only to be `Sync` (handles live in resources and components); it is
     /// never contended.
-    receiver: Mutex<oneshot::Receiver<Outcome>>,
-    outcome: OnceLock<Outcome>,
+    state: Mutex<State>,
+}
+
+/// Whether the outcome has come.
+#[derive(Debug)]
+enum State {
+    Waiting(oneshot::Receiver<Outcome>),
+    Received(Outcome),
 }
 
 /// The sending half of a [`Reply`]: completes the call once.
@@ -39,40 +45,36 @@ impl Reply {
     pub(crate) fn channel() -> (Self, ReplySender) {
         let (sender, receiver) = oneshot::channel();
         let reply = Reply {
-            receiver: Mutex::new(receiver),
-            outcome: OnceLock::new(),
+            state: Mutex::new(State::Waiting(receiver)),
         };
         (reply, ReplySender(sender))
     }
 
     /// The outcome, if the call has completed; the same outcome on every later call.
     pub(crate) fn try_get(&self) -> Option<Outcome> {
-        if let Some(outcome) = self.outcome.get() {
-            return Some(outcome.clone());
-        }
-        let received = self
-            .receiver
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .try_recv();
-        let outcome = match received {
-            Ok(outcome) => outcome,
-            Err(oneshot::TryRecvError::Empty) => return None,
-            Err(oneshot::TryRecvError::Disconnected) => Err(unanswered()),
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let outcome = match &*state {
+            State::Received(outcome) => return Some(outcome.clone()),
+            State::Waiting(receiver) => match receiver.try_recv() {
+                Ok(outcome) => outcome,
+                Err(oneshot::TryRecvError::Empty) => return None,
+                Err(oneshot::TryRecvError::Disconnected) => Err(unanswered()),
+            },
         };
-        Some(self.outcome.get_or_init(|| outcome).clone())
+        *state = State::Received(outcome.clone());
+        Some(outcome)
     }
 
     /// Waits for the outcome.
     pub(crate) async fn wait(self) -> Outcome {
-        if let Some(outcome) = self.outcome.into_inner() {
-            return outcome;
-        }
-        let receiver = self
-            .receiver
+        match self
+            .state
             .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        receiver.await.unwrap_or_else(|_| Err(unanswered()))
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            State::Received(outcome) => outcome,
+            State::Waiting(receiver) => receiver.await.unwrap_or_else(|_| Err(unanswered())),
+        }
     }
 }
 
