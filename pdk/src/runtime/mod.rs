@@ -95,7 +95,8 @@ pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
         if !reader.fill(io) {
             break;
         }
-        loop {
+        // Usually the input ends with the last complete line: stop there without a search.
+        while !reader.unread().is_empty() {
             // Most lines are in the protocol's fixed form: reading its start before the
             // line is split off spares the search for the line's end those bytes.
             let head = fast_head(reader.unread());
