@@ -191,15 +191,10 @@ impl Executor {
     /// finishes here without going through the ready queue. A task that is not done
     /// waits for its waker like any other.
     pub(crate) fn spawn(&mut self, mut task: Task) {
-        let index = self.free_slot();
-        let mut cx = Context::from_waker(&self.slots[index].waker);
-        if task.as_mut().poll(&mut cx).is_ready() {
-            self.free.push(index);
-            recycle(task);
-            return;
+        match self.first_poll(task.as_mut()) {
+            None => recycle(task),
+            Some(index) => self.park(index, task),
         }
-        self.slots[index].task = Some(task);
-        self.live += 1;
     }
 
     /// [`Executor::spawn`] for a future of a known type: boxed in reused memory and polled
@@ -207,13 +202,27 @@ impl Executor {
     #[inline(always)]
     pub fn start<F: Future<Output = ()> + 'static>(&mut self, future: F) {
         let mut task = boxed_typed(future);
+        match self.first_poll(task.as_mut()) {
+            None => recycle_typed(task),
+            Some(index) => self.park(index, task),
+        }
+    }
+
+    /// Polls a new task once with the waker of a free slot; the slot's index when the
+    /// task is not done (it goes there), `None` when it is.
+    #[inline(always)]
+    fn first_poll<F: Future<Output = ()> + ?Sized>(&mut self, task: Pin<&mut F>) -> Option<usize> {
         let index = self.free_slot();
         let mut cx = Context::from_waker(&self.slots[index].waker);
-        if task.as_mut().poll(&mut cx).is_ready() {
+        if task.poll(&mut cx).is_ready() {
             self.free.push(index);
-            recycle_typed(task);
-            return;
+            return None;
         }
+        Some(index)
+    }
+
+    /// Keeps a task that is not done in slot `index` until it is woken.
+    fn park(&mut self, index: usize, task: Task) {
         self.slots[index].task = Some(task);
         self.live += 1;
     }
