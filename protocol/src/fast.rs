@@ -40,12 +40,11 @@ pub fn fast_parse(line: &[u8]) -> Option<Fast<'_>> {
 /// The start of a message in the fixed wire form, read by [`fast_head`] before the end of
 /// its line is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FastHead {
+pub struct FastHead<'a> {
     /// The numeric id, if the message has one.
     id: Option<i64>,
-    /// Where the method name is (for a request or notification); `None` for a success
-    /// response.
-    method: Option<(usize, usize)>,
+    /// The method name (of a request or notification); `None` for a success response.
+    method: Option<&'a str>,
     /// Where the rest begins: the result, or what follows the method name.
     body: usize,
 }
@@ -69,7 +68,7 @@ pub struct FastHead {
 /// assert!(matches!(head.finish(&input[..end]), Some(Fast::Message(_))));
 /// ```
 #[inline(always)]
-pub fn fast_head(input: &[u8]) -> Option<FastHead> {
+pub fn fast_head(input: &[u8]) -> Option<FastHead<'_>> {
     let (id, rest) = match strip(input, br#"{"jsonrpc":"2.0","id":"#) {
         Some(rest) => {
             let (id, rest) = leading_integer(rest)?;
@@ -86,16 +85,15 @@ pub fn fast_head(input: &[u8]) -> Option<FastHead> {
         });
     }
     let rest = strip(rest, br#""method":""#)?;
-    let start = input.len() - rest.len();
-    let (method, end) = plain_string(input, start)?;
+    let (method, end) = plain_string(input, input.len() - rest.len())?;
     Some(FastHead {
         id,
-        method: Some((start, method.len())),
+        method: Some(method),
         body: end,
     })
 }
 
-impl FastHead {
+impl<'a> FastHead<'a> {
     /// How many bytes at the start of the input were read; none of them is a line break.
     pub fn body(&self) -> usize {
         self.body
@@ -106,9 +104,9 @@ impl FastHead {
     /// [`parse_frame`](crate::parse_frame)", as for [`fast_parse`] (also when `line` is
     /// shorter than [`FastHead::body`]: it is not the input this head was read from).
     #[inline(always)]
-    pub fn finish(self, line: &[u8]) -> Option<Fast<'_>> {
+    pub fn finish(self, line: &'a [u8]) -> Option<Fast<'a>> {
         let rest = line.get(self.body..)?;
-        let Some((start, len)) = self.method else {
+        let Some(method) = self.method else {
             return Some(Fast::Result {
                 id: self.id?,
                 result: rest.strip_suffix(b"}")?,
@@ -124,9 +122,6 @@ impl FastHead {
                 Some(serde_json::from_slice::<&RawValue>(params).ok()?)
             }
         };
-        // SAFETY: `fast_head` found these bytes (before `body`, so the same in `line`) to be
-        // UTF-8.
-        let method = unsafe { std::str::from_utf8_unchecked(&line[start..start + len]) };
         let method = Cow::Borrowed(method);
         Some(Fast::Message(match self.id {
             Some(id) => Message::Request(Request {

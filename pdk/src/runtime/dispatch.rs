@@ -189,7 +189,7 @@ impl<P: Plugin> Server<P> {
     /// Handles one input line (without its `\n`), whose start `head` was read from
     /// when it is in the fixed wire form.
     #[inline(always)]
-    pub(crate) fn line(&mut self, mut line: &[u8], head: Option<FastHead>) {
+    pub(crate) fn line<'a>(&mut self, mut line: &'a [u8], head: Option<FastHead<'a>>) {
         // The host writes in one fixed form: skip the full parse for it. A line in that
         // form has nothing to trim, so trimming waits until it is needed.
         let mut fast = head.and_then(|head| head.finish(line));

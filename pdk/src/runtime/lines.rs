@@ -1,5 +1,7 @@
 //! Splitting stdin into lines, in one reused buffer, with a cap on a line's length.
 
+use bevy_wasmi_plugins_protocol::{FastHead, fast_head};
+
 use super::io::Io;
 
 /// Initial size of the input buffer; it grows (up to the cap) for longer lines.
@@ -8,7 +10,7 @@ const INITIAL_CAPACITY: usize = 4096;
 /// An empty buffer larger than this is given back.
 const SHRINK_ABOVE: usize = 64 * 1024;
 
-/// What [`LineReader::next_line`] found.
+/// What [`LineReader::next_fast_line`] found.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Line<'a> {
     /// A complete line, without its `\n`.
@@ -19,8 +21,15 @@ pub(crate) enum Line<'a> {
 
 /// Reads input into a buffer and hands out complete lines.
 pub(crate) struct LineReader {
-    /// Initialised bytes; `start..end` holds unread input.
+    /// Initialised bytes; `at.start..at.end` holds unread input.
     buf: Vec<u8>,
+    /// Where the reader is in `buf` (apart from it, so that lines can borrow `buf`
+    /// while the reader moves on).
+    at: Cursor,
+}
+
+/// The positions of a [`LineReader`] in its buffer.
+struct Cursor {
     start: usize,
     end: usize,
     /// `start..scanned` is known to hold no `\n`.
@@ -35,55 +44,78 @@ impl LineReader {
     pub(crate) fn new(max: usize) -> Self {
         LineReader {
             buf: Vec::new(),
-            start: 0,
-            end: 0,
-            scanned: 0,
-            discarding: false,
-            max,
+            at: Cursor {
+                start: 0,
+                end: 0,
+                scanned: 0,
+                discarding: false,
+                max,
+            },
         }
     }
 
     /// Reads more input (waiting for it); returns false at the end of input.
     pub(crate) fn fill(&mut self, io: &mut impl Io) -> bool {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-            self.scanned = 0;
+        let at = &mut self.at;
+        if at.start == at.end {
+            at.start = 0;
+            at.end = 0;
+            at.scanned = 0;
             if self.buf.len() > SHRINK_ABOVE {
                 // Do not keep a huge buffer for one long line.
                 self.buf = vec![0; INITIAL_CAPACITY];
             }
-        } else if self.end == self.buf.len() && self.start > 0 {
+        } else if at.end == self.buf.len() && at.start > 0 {
             // Move the unfinished line to the front.
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.scanned -= self.start;
-            self.start = 0;
+            self.buf.copy_within(at.start..at.end, 0);
+            at.end -= at.start;
+            at.scanned -= at.start;
+            at.start = 0;
         }
-        if self.end == self.buf.len() {
-            let limit = self.max.saturating_add(1).max(INITIAL_CAPACITY);
+        if at.end == self.buf.len() {
+            let limit = at.max.saturating_add(1).max(INITIAL_CAPACITY);
             let size = (self.buf.len() * 2).clamp(INITIAL_CAPACITY, limit);
-            self.buf.resize(size.max(self.end + 1), 0);
+            self.buf.resize(size.max(at.end + 1), 0);
         }
-        let n = io.read(&mut self.buf[self.end..]);
-        self.end += n;
+        let n = io.read(&mut self.buf[at.end..]);
+        at.end += n;
         n > 0
     }
 
-    /// The input read but not yet handed out as lines (it may end inside a line).
-    pub(crate) fn unread(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+    /// Whether all input read so far has been handed out.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.at.start == self.at.end
     }
 
-    /// Notes that the first `n` bytes of [`LineReader::unread`] hold no `\n`, so the
-    /// search for the end of the line starts after them.
-    pub(crate) fn skip_checked(&mut self, n: usize) {
-        self.scanned = self.scanned.max(self.start + n).min(self.end);
+    /// The next complete line in the buffer, if any, with its start as read by
+    /// [`fast_head`] when it is in the protocol's fixed form: the search for the line's
+    /// end then starts after those bytes, which hold no `\n`.
+    pub(crate) fn next_fast_line(&mut self) -> Option<(Line<'_>, Option<FastHead<'_>>)> {
+        let head = fast_head(&self.buf[self.at.start..self.at.end]);
+        if let Some(head) = &head {
+            let at = &mut self.at;
+            at.scanned = at.scanned.max(at.start + head.body()).min(at.end);
+        }
+        Some((self.at.next_line(&self.buf)?, head))
     }
 
-    /// The next complete line in the buffer, if any.
-    pub(crate) fn next_line(&mut self) -> Option<Line<'_>> {
-        match find_newline(&self.buf[self.scanned..self.end]) {
+    /// What is left at the end of input: a last line without `\n`, if any.
+    pub(crate) fn rest(&mut self) -> Option<Line<'_>> {
+        let at = &mut self.at;
+        let line = at.start..at.end;
+        at.start = at.end;
+        at.scanned = at.end;
+        if std::mem::take(&mut at.discarding) {
+            return Some(Line::TooLarge);
+        }
+        (!line.is_empty()).then(|| Line::Complete(&self.buf[line]))
+    }
+}
+
+impl Cursor {
+    /// Moves past the next complete line in `buf`, if any, and returns it.
+    fn next_line<'a>(&mut self, buf: &'a [u8]) -> Option<Line<'a>> {
+        match find_newline(&buf[self.scanned..self.end]) {
             Some(offset) => {
                 let newline = self.scanned + offset;
                 let line = self.start..newline;
@@ -92,7 +124,7 @@ impl LineReader {
                 if std::mem::take(&mut self.discarding) || line.len() > self.max {
                     return Some(Line::TooLarge);
                 }
-                Some(Line::Complete(&self.buf[line]))
+                Some(Line::Complete(&buf[line]))
             }
             None => {
                 self.scanned = self.end;
@@ -103,17 +135,6 @@ impl LineReader {
                 None
             }
         }
-    }
-
-    /// What is left at the end of input: a last line without `\n`, if any.
-    pub(crate) fn rest(&mut self) -> Option<Line<'_>> {
-        let line = self.start..self.end;
-        self.start = self.end;
-        self.scanned = self.end;
-        if std::mem::take(&mut self.discarding) {
-            return Some(Line::TooLarge);
-        }
-        (!line.is_empty()).then(|| Line::Complete(&self.buf[line]))
     }
 }
 
@@ -184,7 +205,7 @@ mod tests {
             })
         };
         while reader.fill(&mut io) {
-            while let Some(line) = reader.next_line() {
+            while let Some((line, _)) = reader.next_fast_line() {
                 push(line);
             }
         }

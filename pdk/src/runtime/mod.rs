@@ -17,7 +17,7 @@ pub(crate) mod state;
 pub use dispatch::Responder;
 pub use executor::{Executor, Task};
 
-use bevy_wasmi_plugins_protocol::{DEFAULT_MAX_MESSAGE_SIZE, FastHead, fast_head};
+use bevy_wasmi_plugins_protocol::{DEFAULT_MAX_MESSAGE_SIZE, FastHead};
 
 use dispatch::Server;
 use io::Io;
@@ -96,14 +96,8 @@ pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
             break;
         }
         // Usually the input ends with the last complete line: stop there without a search.
-        while !reader.unread().is_empty() {
-            // Most lines are in the protocol's fixed form: reading its start before the
-            // line is split off spares the search for the line's end those bytes.
-            let head = fast_head(reader.unread());
-            if let Some(head) = head {
-                reader.skip_checked(head.body());
-            }
-            let Some(line) = reader.next_line() else {
+        while !reader.is_empty() {
+            let Some((line, head)) = reader.next_fast_line() else {
                 break;
             };
             handle(&mut server, line, head, max_line);
@@ -122,10 +116,10 @@ pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
 }
 
 #[inline(always)]
-fn handle<P: Plugin>(
+fn handle<'a, P: Plugin>(
     server: &mut Server<P>,
-    line: Line<'_>,
-    head: Option<FastHead>,
+    line: Line<'a>,
+    head: Option<FastHead<'a>>,
     max_line: usize,
 ) {
     match line {
