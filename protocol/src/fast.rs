@@ -213,37 +213,45 @@ fn escape_flags(x: u64) -> u64 {
     zero_bytes(x ^ QUOTES) | zero_bytes(x ^ BACKSLASHES) | (x.wrapping_sub(SPACES) & !x & HIGHS)
 }
 
-/// `bytes` without `prefix`, if it starts with it.
-///
-/// Compares 8 (or 4) bytes at a time, the last chunk overlapping the one before: on wasm a
-/// `strip_prefix` is a byte-by-byte `memcmp` call, several times dearer for these short
-/// constant prefixes.
+/// `bytes` without `prefix`, if it starts with it (compared with [`same_bytes`]: on wasm
+/// a `strip_prefix` is a byte-by-byte `memcmp` call, several times dearer for these short
+/// constant prefixes).
 #[inline(always)]
 fn strip<'a, const N: usize>(bytes: &'a [u8], prefix: &[u8; N]) -> Option<&'a [u8]> {
     let (head, rest) = bytes.split_first_chunk::<N>()?;
-    let same = if let (Some(last), Some(expected_last)) =
-        (head.last_chunk::<8>(), prefix.last_chunk::<8>())
-    {
-        let (words, _) = head.as_chunks::<8>();
-        let (expected_words, _) = prefix.as_chunks::<8>();
-        let mut diff = u64::from_le_bytes(*last) ^ u64::from_le_bytes(*expected_last);
-        for (word, expected) in words.iter().zip(expected_words) {
-            diff |= u64::from_le_bytes(*word) ^ u64::from_le_bytes(*expected);
+    same_bytes(head, prefix).then_some(rest)
+}
+
+/// Whether `a` and `b` hold the same bytes, compared 8 (or 4) at a time with the last
+/// chunk overlapping the one before: on wasm, `==` on slices is a byte-by-byte `memcmp`
+/// call, and padding a short tail into a word costs two `memory.copy`s. Shared with the
+/// PDK, which compares method names this way.
+#[doc(hidden)]
+#[inline(always)]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if let (Some(a_last), Some(b_last)) = (a.last_chunk::<8>(), b.last_chunk::<8>()) {
+        let (a_words, _) = a.as_chunks::<8>();
+        let (b_words, _) = b.as_chunks::<8>();
+        let mut diff = u64::from_le_bytes(*a_last) ^ u64::from_le_bytes(*b_last);
+        for (x, y) in a_words.iter().zip(b_words) {
+            diff |= u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
         }
-        diff == 0
-    } else if let (Some(first), Some(last), Some(expected_first), Some(expected_last)) = (
-        head.first_chunk::<4>(),
-        head.last_chunk::<4>(),
-        prefix.first_chunk::<4>(),
-        prefix.last_chunk::<4>(),
+        return diff == 0;
+    }
+    if let (Some(a_first), Some(a_last), Some(b_first), Some(b_last)) = (
+        a.first_chunk::<4>(),
+        a.last_chunk::<4>(),
+        b.first_chunk::<4>(),
+        b.last_chunk::<4>(),
     ) {
-        (u32::from_le_bytes(*first) ^ u32::from_le_bytes(*expected_first))
-            | (u32::from_le_bytes(*last) ^ u32::from_le_bytes(*expected_last))
-            == 0
-    } else {
-        head == prefix
-    };
-    same.then_some(rest)
+        return (u32::from_le_bytes(*a_first) ^ u32::from_le_bytes(*b_first))
+            | (u32::from_le_bytes(*a_last) ^ u32::from_le_bytes(*b_last))
+            == 0;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The text of a string without escapes or control characters that starts at `start` in
@@ -600,6 +608,24 @@ mod tests {
             b"9223372036854775808",
         ] {
             assert_eq!(whole(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn same_bytes_agrees_with_slice_equality() {
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for len in 0..=text.len() {
+            let a = &text[..len];
+            assert!(same_bytes(a, a), "len {len}");
+            for at in 0..len {
+                // One byte different, anywhere: never equal.
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(a, &b), "len {len}, at {at}");
+            }
+            if len > 0 {
+                assert!(!same_bytes(a, &text[..len - 1]), "len {len}");
+            }
         }
     }
 }

@@ -53,7 +53,7 @@ mod fast;
 use std::borrow::Cow;
 use std::fmt;
 
-pub use fast::{Fast, FastHead, fast_head, fast_message, fast_parse, fast_result};
+pub use fast::{Fast, FastHead, fast_head, fast_message, fast_parse, fast_result, same_bytes};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};

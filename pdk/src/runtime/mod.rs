@@ -17,6 +17,7 @@ pub(crate) mod state;
 pub use dispatch::Responder;
 pub use executor::{Executor, Task};
 
+pub(crate) use bevy_wasmi_plugins_protocol::same_bytes;
 use bevy_wasmi_plugins_protocol::{DEFAULT_MAX_MESSAGE_SIZE, FastHead};
 
 use dispatch::Server;
@@ -43,35 +44,6 @@ pub struct Meta {
     pub name: &'static str,
     /// `CARGO_PKG_VERSION` of the mod.
     pub version: &'static str,
-}
-
-/// Whether `a` and `b` hold the same bytes, compared 8 (or 4) at a time with the last
-/// chunk overlapping the one before (on wasm, `==` on slices is a byte-by-byte `memcmp`
-/// call, and padding a short tail into a word costs two `memory.copy`s).
-pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    if let (Some(a_last), Some(b_last)) = (a.last_chunk::<8>(), b.last_chunk::<8>()) {
-        let (a_words, _) = a.as_chunks::<8>();
-        let (b_words, _) = b.as_chunks::<8>();
-        let mut diff = u64::from_le_bytes(*a_last) ^ u64::from_le_bytes(*b_last);
-        for (x, y) in a_words.iter().zip(b_words) {
-            diff |= u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
-        }
-        return diff == 0;
-    }
-    if let (Some(a_first), Some(a_last), Some(b_first), Some(b_last)) = (
-        a.first_chunk::<4>(),
-        a.last_chunk::<4>(),
-        b.first_chunk::<4>(),
-        b.last_chunk::<4>(),
-    ) {
-        return (u32::from_le_bytes(*a_first) ^ u32::from_le_bytes(*b_first))
-            | (u32::from_le_bytes(*a_last) ^ u32::from_le_bytes(*b_last))
-            == 0;
-    }
-    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Runs plugin `P` on stdin/stdout until stdin closes: the body of the `main` that

@@ -604,21 +604,3 @@ fn a_line_break_inside_params_ends_the_line() {
         format!("{parse_error}{parse_error}{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":7}}\n")
     );
 }
-
-#[test]
-fn same_bytes_agrees_with_slice_equality() {
-    let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    for len in 0..=text.len() {
-        let a = &text[..len];
-        assert!(super::same_bytes(a, a), "len {len}");
-        for at in 0..len {
-            // One byte different, anywhere: never equal.
-            let mut b = a.to_vec();
-            b[at] ^= 0x20;
-            assert!(!super::same_bytes(a, &b), "len {len}, at {at}");
-        }
-        if len > 0 {
-            assert!(!super::same_bytes(a, &text[..len - 1]), "len {len}");
-        }
-    }
-}
