@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
 
+// Under Node (`scripts/web-test.sh`) the same tests run through wasm-bindgen-test.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use bevy_wasmi_plugins::runtime::{
     ClockId, Guest, GuestStatus, Limits, ModConfig, ModError, Runtime, VirtualClock,
     wasi::{WASI_FUNCTIONS, errno},
@@ -456,6 +460,51 @@ fn output_budget_stops_a_flood() {
         error.to_string(),
         "mod `wat-guest` wrote more than 65536 bytes of output without waiting for input; it was stopped"
     );
+}
+
+#[test]
+fn overlapping_iovecs_past_4_gib_are_a_flood_on_every_word_size() {
+    // 1024 iovecs, each naming the same 4 MiB + 4 bytes: 2^32 + 4096 in all. In a
+    // 32-bit sum that is 4096, under the 16 MiB cap, and 4 GiB would be appended.
+    let mut g = guest(
+        "",
+        r#"(local $i i32)
+           (drop (memory.grow (i32.const 64)))
+           (block $done (loop $l
+               (i32.store (i32.add (i32.const 4259840) (i32.mul (local.get $i) (i32.const 8)))
+                          (i32.const 0))
+               (i32.store (i32.add (i32.const 4259844) (i32.mul (local.get $i) (i32.const 8)))
+                          (i32.const 4194308))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 1024)))))
+           (drop (call $fd_write (i32.const 1) (i32.const 4259840) (i32.const 1024) (i32.const 60008)))"#,
+    );
+    let error = g.resume(10_000_000).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `wat-guest` wrote more than 16777216 bytes of output without waiting for input; it was stopped"
+    );
+    let mut out = Vec::new();
+    g.take_stdout(&mut out);
+    assert!(out.is_empty(), "{} bytes were appended", out.len());
+}
+
+#[test]
+fn poll_oneoff_and_iovec_offsets_past_the_address_space_are_efault() {
+    // Arrays that start in bounds but whose elements would lie past 2^32: every offset
+    // is computed with checked arithmetic, so these are EFAULT (or EINVAL), never a
+    // wrapped address or an overflow panic.
+    let mut g = guest(
+        r#"(import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+           (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))"#,
+        r#"(i32.store (i32.const 0) (call $poll (i32.const 100) (i32.const -32) (i32.const 2) (i32.const 200)))
+           (i32.store (i32.const 4) (call $poll (i32.const -96) (i32.const 100) (i32.const 2) (i32.const 200)))
+           (i32.store (i32.const 8) (call $fd_read (i32.const 0) (i32.const -8) (i32.const 2) (i32.const 200)))
+           (i32.store (i32.const 12) (call $fd_write (i32.const 1) (i32.const 100) (i32.const 0x20000000) (i32.const 200)))
+           (call $out (i32.const 0) (i32.const 16))"#,
+    );
+    let out = run_to_exit(&mut g);
+    assert_eq!(u32s(&out), [21, 21, 21, 28]);
 }
 
 #[test]

@@ -266,26 +266,34 @@ impl Mem<'_> {
     }
 
     /// Checks an iovec array and every buffer it names; returns the total length.
-    /// More than `IOV_MAX` (1024) vectors is `EINVAL`.
-    fn check_iovecs(&self, iovs: u32, iovs_len: u32) -> Result<usize, i32> {
+    /// More than `IOV_MAX` (1024) vectors is `EINVAL`. The total is a `u64`: the buffers
+    /// may overlap, so 1024 of them can name far more bytes than a 32-bit `usize` holds.
+    fn check_iovecs(&self, iovs: u32, iovs_len: u32) -> Result<u64, i32> {
         if iovs_len > 1024 {
             return Err(errno::INVAL);
         }
         self.slice(iovs, iovs_len * 8)?;
-        let mut total = 0usize;
+        let mut total = 0u64;
         for i in 0..iovs_len {
             let (ptr, len) = self.iovec(iovs, i)?;
             self.slice(ptr, len)?;
-            total += len as usize;
+            total += u64::from(len);
         }
         Ok(total)
     }
 
     /// The `(ptr, len)` of iovec `i`.
     fn iovec(&self, iovs: u32, i: u32) -> Result<(u32, u32), i32> {
-        let at = iovs + i * 8;
-        Ok((self.read_u32(at)?, self.read_u32(at + 4)?))
+        let at = offset(iovs, i, 8)?;
+        Ok((self.read_u32(at)?, self.read_u32(offset(at, 1, 4)?)?))
     }
+}
+
+/// The guest address `base + i * size`; `EFAULT` past the 32-bit address space.
+fn offset(base: u32, i: u32, size: u32) -> Result<u32, i32> {
+    i.checked_mul(size)
+        .and_then(|delta| base.checked_add(delta))
+        .ok_or(errno::FAULT)
 }
 
 /// Runs `f` with the guest memory and the context; `EFAULT` without a memory.
@@ -331,10 +339,12 @@ pub(crate) fn read_stdin(
     for i in 0..iovs_len {
         let (ptr, len) = mem.iovec(iovs, i)?;
         let available = &ctx.stdin[ctx.stdin_pos..];
-        let n = available.len().min(len as usize);
+        // At most `len` bytes, so `n` fits a `u32`, and so does `total`: it never
+        // passes the guest's memory, which the iovecs lie in.
+        let n = available.len().min(usize::try_from(len).unwrap_or(usize::MAX));
         mem.write(ptr, &available[..n])?;
         ctx.stdin_pos += n;
-        total += n as u32;
+        total = total.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
         if ctx.stdin_pos == ctx.stdin.len() {
             break;
         }
@@ -385,9 +395,17 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
         Ok(total) => total,
         Err(errno) => return Ok(errno),
     };
-    if total > ctx.output_budget {
+    // Compared as `u64`: a 32-bit `usize` could not hold the total of overlapping
+    // buffers (64 iovecs of 64 MiB), and a wrapped total would slip past the cap.
+    let budget = u64::try_from(ctx.output_budget).unwrap_or(u64::MAX);
+    if total > budget {
         return Err(Error::host(Stop::Fatal(Fault::OutputFlood)));
     }
+    // Within the budget the total fits a `usize`; past 4 GiB (a budget that large) the
+    // count does not fit `nwritten` and the write is a flood too.
+    let (Ok(total), Ok(written)) = (usize::try_from(total), u32::try_from(total)) else {
+        return Err(Error::host(Stop::Fatal(Fault::OutputFlood)));
+    };
     ctx.output_budget -= total;
     let target = if fd == 1 {
         &mut ctx.stdout
@@ -407,7 +425,7 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
     if fd == 1 && !end_lines(ctx, before) {
         return Err(Error::host(Stop::Fatal(Fault::MessageTooLarge)));
     }
-    if let Err(errno) = mem.write_u32(nwritten as u32, total as u32) {
+    if let Err(errno) = mem.write_u32(nwritten as u32, written) {
         return Ok(errno);
     }
     if ctx.stdout.len() + ctx.stderr.len() >= ctx.flush_at {
@@ -504,13 +522,16 @@ fn read_subscriptions(
 ) -> Result<Vec<Subscription>, i32> {
     let mut subs = Vec::with_capacity(n.min(64) as usize);
     for i in 0..n {
-        let at = ptr + i * SUBSCRIPTION_SIZE;
+        let at = offset(ptr, i, SUBSCRIPTION_SIZE)?;
         let bytes = mem.slice(at, SUBSCRIPTION_SIZE)?;
         let userdata = mem.read_u64(at)?;
         let kind = match bytes[8] {
             0 => {
-                let id = mem.read_u32(at + 16)?;
-                let timeout = mem.read_u64(at + 24)?;
+                let id = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+                let timeout = u64::from_le_bytes([
+                    bytes[24], bytes[25], bytes[26], bytes[27], bytes[28], bytes[29], bytes[30],
+                    bytes[31],
+                ]);
                 let flags = u16::from_le_bytes([bytes[40], bytes[41]]);
                 match ClockId::from_wasi(id) {
                     Some(clock) => {
@@ -525,7 +546,7 @@ fn read_subscriptions(
                 }
             }
             tag @ (1 | 2) => SubKind::Fd {
-                fd: mem.read_u32(at + 16)?,
+                fd: u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]),
                 tag,
             },
             _ => return Err(errno::INVAL),
@@ -573,7 +594,7 @@ fn poll_ready(
             SubKind::Fd { tag, .. } => Some((errno::BADF, tag, 0, 0)),
         };
         if let Some((error, kind, nbytes, flags)) = event {
-            let at = out + count * EVENT_SIZE;
+            let at = offset(out, count, EVENT_SIZE)?;
             let mut bytes = [0u8; EVENT_SIZE as usize];
             bytes[0..8].copy_from_slice(&sub.userdata.to_le_bytes());
             bytes[8..10].copy_from_slice(&(error as u16).to_le_bytes());
