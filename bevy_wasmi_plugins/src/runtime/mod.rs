@@ -359,8 +359,8 @@ impl ModConfig {
     }
 }
 
-/// 32 bytes of entropy from the operating system.
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+/// 32 bytes of entropy from the platform: the operating system natively, the Web Crypto
+/// API (`crypto.getRandomValues`) in a browser or under Node.
 fn os_seed() -> [u8; 32] {
     let mut seed = [0; 32];
     if getrandom::fill(&mut seed).is_err() {
@@ -368,17 +368,5 @@ fn os_seed() -> [u8; 32] {
         // for a game mod's hash maps.
         seed[..8].copy_from_slice(&SystemClock::new().now(ClockId::Realtime).to_le_bytes());
     }
-    seed
-}
-
-/// A seed from the time and a counter: a browser build has no OS entropy without
-/// JavaScript glue, and mods only need unpredictable hash seeds.
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-fn os_seed() -> [u8; 32] {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut seed = [0; 32];
-    seed[..8].copy_from_slice(&SystemClock::new().now(ClockId::Realtime).to_le_bytes());
-    seed[8..16].copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
     seed
 }
