@@ -4,6 +4,10 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
 
+// Under Node (`scripts/web-test.sh`) the same tests run through wasm-bindgen-test.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request};
 use bevy_wasmi_plugins::runtime::{
     Limits, ModConfig, ModError, ModHost, ModInstance, ModState, NoHost, RunStatus, Runtime,

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
 
+// Under Node (`scripts/web-test.sh`) the same tests run through wasm-bindgen-test.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use std::collections::VecDeque;
 
 use bevy_wasmi_plugins::protocol::{

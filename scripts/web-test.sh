@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the runtime's and the protocol's tests inside wasm32 (`wasm32-unknown-unknown`)
+# under Node, with wasm-bindgen-test: the same test files, mods and assertions as the
+# native `cargo test --workspace`.
+#
+#   bash scripts/web-test.sh
+#
+# Needs Node (any recent version) on PATH. Adds the wasm32-unknown-unknown target with
+# rustup when it is missing, and installs `wasm-bindgen-cli` (its test runner) at exactly
+# the wasm-bindgen version in Cargo.lock when that version is not installed.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+source scripts/web-tools.sh
+
+ensure_target wasm32-unknown-unknown
+ensure_wasm_bindgen
+command -v node >/dev/null 2>&1 || {
+    echo "error: the tests run under Node, and \`node\` is not on PATH" >&2
+    exit 1
+}
+
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+set -x
+# The runtime alone (no Bevy): the test files that drive mods through a plain loop.
+cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins \
+    --no-default-features --test mods --test faults --test wasi
+cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins_protocol --lib
