@@ -19,6 +19,10 @@
 # libclang-rt-14-dev-wasm32) or a sysroot in WASI_SYSROOT. Without them such a mod is
 # skipped with a warning and its committed .wasm stays, except with --check, which
 # then fails. The bytes depend on the clang and wasi-libc versions.
+#
+# Then assets/mods/index.modlist is written: the example's mods, one file name per line,
+# which is how a game finds its mods where a folder cannot be listed (the web). With
+# --check it must already list exactly the .wasm files in assets/mods/.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -129,5 +133,24 @@ done
 if [ "$built" -eq 0 ]; then
     echo "error: no mod crates found under test-mods/ or examples/mods/" >&2
     exit 1
+fi
+
+# The mod index for the web: every .wasm in assets/mods/, sorted.
+index=assets/mods/index.modlist
+expected="$(
+    echo "# The mods in this folder, for where a folder cannot be listed (the web)."
+    echo "# Written by scripts/build-mods.sh; checked by its --check."
+    for wasm in assets/mods/*.wasm; do
+        basename "$wasm"
+    done | LC_ALL=C sort
+)"
+if $check; then
+    if [ "$expected" != "$(cat "$index" 2>/dev/null)" ]; then
+        echo "error: $index does not list exactly the .wasm files in assets/mods/: run bash scripts/build-mods.sh" >&2
+        status=1
+    fi
+elif [ "$expected" != "$(cat "$index" 2>/dev/null)" ]; then
+    printf '%s\n' "$expected" >"$index"
+    echo "updated $index" >&2
 fi
 exit "$status"

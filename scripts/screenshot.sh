@@ -31,7 +31,8 @@ rm -f "$out"
 # Only the software driver: no GPU here, and it renders the same on every machine.
 export VK_ICD_FILENAMES
 VK_ICD_FILENAMES="$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json | head -n 1)"
-WGPU_BACKEND=vulkan timeout 300 xvfb-run -a -s "-screen 0 1280x720x24" \
+# The binary is run directly, not by cargo: tell Bevy where the assets are.
+BEVY_ASSET_ROOT="$PWD" WGPU_BACKEND=vulkan timeout 300 xvfb-run -a -s "-screen 0 1280x720x24" \
     target/debug/examples/modding --screenshot "$out"
 if [ ! -s "$out" ]; then
     echo "error: no screenshot was saved to $out" >&2

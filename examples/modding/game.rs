@@ -22,7 +22,6 @@
 //! `world.*` methods for the mods whose `.meta` file grants it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
@@ -71,12 +70,6 @@ impl Plugin for GamePlugin {
                 ),
             );
     }
-}
-
-/// The folder the examples' mods are in: the repository's `assets/`, wherever the
-/// example is run from.
-pub fn assets_folder() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))
 }
 
 /// A round thing in the arena.
@@ -491,16 +484,14 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
 /// Runs the game without a window: first until every mod in the folder has started
 /// (at most 30 s of real time), then for `frames` frames of 1/60 s each, and reports
 /// what every mod did.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run_headless(frames: u32, app: &mut App) -> Vec<ModReport> {
     use bevy::time::TimeUpdateStrategy;
     use std::time::{Duration, Instant};
 
     app.add_plugins((
         MinimalPlugins,
-        AssetPlugin {
-            file_path: assets_folder().to_string_lossy().into_owned(),
-            ..default()
-        },
+        AssetPlugin::default(),
         TransformPlugin,
         GamePlugin,
     ))

@@ -22,19 +22,35 @@
 //! `--headless` exits with 0 only when every well-behaved mod did its job (and the
 //! rogue was stopped). Edit a mod under `examples/mods/` and run
 //! `bash scripts/build-mods.sh` while the window is open: the mod hot-reloads.
+//!
+//! In a browser: `bash scripts/web.sh` builds the example for `wasm32-unknown-unknown`
+//! and serves it; `bash scripts/web.sh --check` plays it in headless Chromium and judges
+//! every mod as `--headless` does (see [`web`]).
+//!
+//! Assets are found the way Bevy finds them: `assets/` under `BEVY_ASSET_ROOT`, or under
+//! the package's folder when run by cargo, or next to the executable; on the web, the
+//! page's `assets/` folder.
 
 mod game;
 mod view;
+#[cfg(target_arch = "wasm32")]
+mod web;
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::PathBuf;
+#[cfg(not(target_arch = "wasm32"))]
 use std::process::ExitCode;
 
+#[cfg(not(target_arch = "wasm32"))]
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
+#[cfg(not(target_arch = "wasm32"))]
 use bevy_wasmi_plugins::prelude::ModStatus;
+#[cfg(not(target_arch = "wasm32"))]
 use clap::Parser;
 
 /// The modding example.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Parser)]
 #[command(about = "A small 2D game whose behaviour comes from the mods in assets/mods/")]
 struct Args {
@@ -49,6 +65,35 @@ struct Args {
     screenshot: Option<PathBuf>,
 }
 
+/// The window the game plays in (on the web, the page's `#bevy` canvas).
+fn window() -> Window {
+    Window {
+        title: "bevy_wasmi_plugins: modding example".into(),
+        resolution: (1280, 720).into(),
+        #[cfg(target_arch = "wasm32")]
+        canvas: Some("#bevy".into()),
+        ..default()
+    }
+}
+
+/// In a browser: the game in the page's canvas, and [`web::WebCheckPlugin`], which
+/// reports on the console what every mod did.
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    App::new()
+        .add_plugins((
+            DefaultPlugins.set(WindowPlugin {
+                primary_window: Some(window()),
+                ..default()
+            }),
+            game::GamePlugin,
+            view::ViewPlugin { screenshot: None },
+            web::WebCheckPlugin,
+        ))
+        .run();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.headless {
@@ -56,19 +101,10 @@ fn main() -> ExitCode {
     }
     let exit = App::new()
         .add_plugins((
-            DefaultPlugins
-                .set(WindowPlugin {
-                    primary_window: Some(Window {
-                        title: "bevy_wasmi_plugins: modding example".into(),
-                        resolution: (1280, 720).into(),
-                        ..default()
-                    }),
-                    ..default()
-                })
-                .set(AssetPlugin {
-                    file_path: game::assets_folder().to_string_lossy().into_owned(),
-                    ..default()
-                }),
+            DefaultPlugins.set(WindowPlugin {
+                primary_window: Some(window()),
+                ..default()
+            }),
             game::GamePlugin,
             view::ViewPlugin {
                 screenshot: args.screenshot,
@@ -82,6 +118,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn headless(frames: u32) -> ExitCode {
     let mut app = App::new();
     app.add_plugins(LogPlugin::default());

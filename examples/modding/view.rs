@@ -107,12 +107,15 @@ fn setup(
             ));
         });
 
-    // What the keys do, under the arena.
+    // What the keys do, under the arena. A browser has no file watcher: no hot reload.
+    #[cfg(not(target_arch = "wasm32"))]
+    let reload = "Edit a mod in examples/mods/ and run `bash scripts/build-mods.sh`: it hot-reloads.";
+    #[cfg(target_arch = "wasm32")]
+    let reload = "In a browser: the mods named in assets/mods/index.modlist, run by wasmi inside wasm.";
     commands.spawn((
-        Text::new(
-            "Space: spawner spawns a burst   L: rogue loops forever   P: rogue panics\n\
-             Edit a mod in examples/mods/ and run `bash scripts/build-mods.sh`: it hot-reloads.",
-        ),
+        Text::new(format!(
+            "Space: spawner spawns a burst   L: rogue loops forever   P: rogue panics\n{reload}"
+        )),
         TextFont::from_font_size(15.0),
         TextColor(DIM),
         Node {
