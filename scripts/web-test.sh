@@ -27,3 +27,6 @@ set -x
 cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins \
     --no-default-features --test mods --test faults --test wasi
 cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins_protocol --lib
+# The Bevy layer as a browser build runs it: mods from an in-memory asset source through
+# `mods/index.modlist`, the driver's frame budget on the platform's clock.
+cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins --test bevy_web

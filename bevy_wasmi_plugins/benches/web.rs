@@ -19,8 +19,7 @@ use std::hint::black_box;
 
 use bevy_wasmi_plugins::protocol::{Outcome, Request, to_raw};
 use bevy_wasmi_plugins::runtime::{
-    CallHandle, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime,
-    call_fresh,
+    CallHandle, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime, call_fresh,
 };
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use web_time::Instant;
@@ -60,7 +59,10 @@ fn complete(instance: &mut ModInstance, handle: &CallHandle, host: &mut dyn ModH
 
 fn started(runtime: &Runtime, module: &ModModule) -> ModInstance {
     let mut instance = ModInstance::new(runtime, module, &ModConfig::default()).unwrap();
-    assert_eq!(instance.run(u64::MAX / 2, &mut NoHost).unwrap(), RunStatus::Idle);
+    assert_eq!(
+        instance.run(u64::MAX / 2, &mut NoHost).unwrap(),
+        RunStatus::Idle
+    );
     instance
 }
 
@@ -106,16 +108,26 @@ fn run(print: &dyn Fn(&str)) {
     let ns = measure(|n| {
         let handle = caller.call("roundtrip", &serde_json::json!({ "n": n }));
         let expected = (0..n as i64).map(|i| i + 2).sum::<i64>();
-        assert_eq!(complete(&mut caller, &handle, &mut AddHost), expected.to_string());
+        assert_eq!(
+            complete(&mut caller, &handle, &mut AddHost),
+            expected.to_string()
+        );
     });
     print(&format!("web-bench roundtrip {ns:.1}"));
 
     let config = ModConfig::default();
     let ns = measure(|n| {
         for _ in 0..n {
-            let result =
-                call_fresh(&runtime, &guest, &config, "ping", &(), u64::MAX / 2, &mut NoHost)
-                    .unwrap();
+            let result = call_fresh(
+                &runtime,
+                &guest,
+                &config,
+                "ping",
+                &(),
+                u64::MAX / 2,
+                &mut NoHost,
+            )
+            .unwrap();
             assert_eq!(result.get(), r#""pong""#);
         }
     });
@@ -123,7 +135,11 @@ fn run(print: &dyn Fn(&str)) {
 
     let ns = measure(|n| {
         for _ in 0..n {
-            black_box(runtime.compile("bench_guest", black_box(BENCH_GUEST)).unwrap());
+            black_box(
+                runtime
+                    .compile("bench_guest", black_box(BENCH_GUEST))
+                    .unwrap(),
+            );
         }
     });
     print(&format!("web-bench compile {ns:.1}"));

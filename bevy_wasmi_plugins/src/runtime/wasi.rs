@@ -341,7 +341,9 @@ pub(crate) fn read_stdin(
         let available = &ctx.stdin[ctx.stdin_pos..];
         // At most `len` bytes, so `n` fits a `u32`, and so does `total`: it never
         // passes the guest's memory, which the iovecs lie in.
-        let n = available.len().min(usize::try_from(len).unwrap_or(usize::MAX));
+        let n = available
+            .len()
+            .min(usize::try_from(len).unwrap_or(usize::MAX));
         mem.write(ptr, &available[..n])?;
         ctx.stdin_pos += n;
         total = total.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
