@@ -109,9 +109,11 @@ fn setup(
 
     // What the keys do, under the arena. A browser has no file watcher: no hot reload.
     #[cfg(not(target_arch = "wasm32"))]
-    let reload = "Edit a mod in examples/mods/ and run `bash scripts/build-mods.sh`: it hot-reloads.";
+    let reload =
+        "Edit a mod in examples/mods/ and run `bash scripts/build-mods.sh`: it hot-reloads.";
     #[cfg(target_arch = "wasm32")]
-    let reload = "In a browser: the mods named in assets/mods/index.modlist, run by wasmi inside wasm.";
+    let reload =
+        "In a browser: the mods named in assets/mods/index.modlist, run by wasmi inside wasm.";
     commands.spawn((
         Text::new(format!(
             "Space: spawner spawns a burst   L: rogue loops forever   P: rogue panics\n{reload}"

@@ -371,9 +371,9 @@ fn slow_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Frame, parse_frame, write_notification, write_request};
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use crate::{Frame, parse_frame, write_notification, write_request};
 
     /// What the general parser makes of `line`, in a comparable form.
     fn general(line: &[u8]) -> Option<String> {

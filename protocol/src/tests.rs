@@ -3,9 +3,9 @@
 
 use super::*;
 // Under Node (`scripts/web-test.sh`) the same tests run through wasm-bindgen-test.
+use serde_json::{Value, json};
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-use serde_json::{Value, json};
 
 /// A handler with the methods the specification's examples use.
 fn spec_methods(message: Message<'_>) -> Option<Outcome> {
