@@ -39,7 +39,7 @@ import sys
 def read(path):
     return {w[1]: float(w[2]) for w in (line.split() for line in open(path))}
 native, node = read(sys.argv[1]), read(sys.argv[2])
-units = {"spin": "ns per 10^6 fuel"}
+units = {"spin": "per 10^6 fuel"}
 print(f"{'case':<16} {'native':>14} {'Node (wasm32)':>14} {'ratio':>7}")
 for case, ns in native.items():
     web = node[case]
