@@ -11,6 +11,7 @@ use bevy::ecs::resource::IsResource;
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, ResponseError};
+use bevy_wasmi_plugins::runtime::{ModConfig, ModInstance, Runtime};
 use serde_json::{Value, json};
 
 const ECHO: &[u8] = include_bytes!("mods/echo.wasm");

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::ResponseError;
 use serde_json::value::RawValue;
 
-use crate::asset::WasmModAsset;
+use crate::bevy::asset::WasmModAsset;
 use crate::runtime::ModError;
 
 /// A mod: spawn an entity with this component and the driver starts the mod once its
@@ -92,6 +93,22 @@ impl ModStatus {
             ModStatus::Idle => "idle",
             ModStatus::Crashed(_) => "crashed",
             ModStatus::Exited(_) => "exited",
+        }
+    }
+
+    /// The error a call to the mod `name` with this status gets at once: its crash or
+    /// its exit; `None` while it is alive.
+    pub(crate) fn refusal(&self, name: &Arc<str>) -> Option<ResponseError> {
+        match self {
+            ModStatus::Crashed(error) => Some(error.to_response_error()),
+            ModStatus::Exited(code) => Some(
+                ModError::Exited {
+                    name: name.clone(),
+                    code: *code,
+                }
+                .to_response_error(),
+            ),
+            _ => None,
         }
     }
 
