@@ -37,6 +37,7 @@ use bevy::app::{AppExit, ScheduleRunnerPlugin};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
+use bevy_wasmi_plugins_examples::asset_plugin;
 
 /// Fuel each mod may use per frame (the default, written out).
 const FUEL_PER_FRAME: u64 = 1_000_000;
@@ -53,10 +54,7 @@ fn main() -> AppExit {
             MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(16))),
             LogPlugin::default(),
             // The repository's `assets/` folder, wherever this is run from.
-            AssetPlugin {
-                file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(),
-                ..default()
-            },
+            asset_plugin(),
             WasmiPluginsPlugin::default()
                 .with_mod_source(ModSource::None)
                 .with_fuel_per_frame(FUEL_PER_FRAME)

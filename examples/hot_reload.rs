@@ -51,6 +51,7 @@ use bevy::app::{AppExit, ScheduleRunnerPlugin};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
+use bevy_wasmi_plugins_examples::asset_plugin;
 
 /// How often the greeter is asked.
 const GREET_EVERY: Duration = Duration::from_secs(2);
@@ -68,12 +69,11 @@ fn main() -> AppExit {
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(16))),
         LogPlugin::default(),
         AssetPlugin {
-            // The repository's `assets/` folder, wherever this is run from.
-            file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(),
-            // Watch it (the default when Bevy's `file_watcher` feature is on; written out
-            // here because this example is about it).
+            // Watch the repository's `assets/` folder (the default when Bevy's
+            // `file_watcher` feature is on; written out here because this example is
+            // about it).
             watch_for_changes_override: Some(true),
-            ..default()
+            ..asset_plugin()
         },
         WasmiPluginsPlugin::default(),
     ))

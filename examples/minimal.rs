@@ -24,6 +24,7 @@ use bevy::app::{AppExit, ScheduleRunnerPlugin};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
+use bevy_wasmi_plugins_examples::asset_plugin;
 
 fn main() -> AppExit {
     App::new()
@@ -31,10 +32,7 @@ fn main() -> AppExit {
             MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(16))),
             LogPlugin::default(),
             // The repository's `assets/` folder, wherever this is run from.
-            AssetPlugin {
-                file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(),
-                ..default()
-            },
+            asset_plugin(),
             // Loads and starts every mod in `assets/mods/`.
             WasmiPluginsPlugin::default(),
         ))

@@ -22,12 +22,16 @@
 //! `world.*` methods for the mods whose `.meta` file grants it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
 use bevy_wasmi_plugins::protocol::ResponseError;
 use serde::{Deserialize, Serialize};
+
+// `main.rs` names it `game::assets_folder`; the headless test that includes this file
+// does not.
+#[allow(unused_imports)]
+pub use bevy_wasmi_plugins_examples::assets_folder;
 
 /// The arena's size in pixels; its centre is the world's origin.
 pub const ARENA: Vec2 = Vec2::new(800.0, 640.0);
@@ -71,12 +75,6 @@ impl Plugin for GamePlugin {
                 ),
             );
     }
-}
-
-/// The folder the examples' mods are in: the repository's `assets/`, wherever the
-/// example is run from.
-pub fn assets_folder() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))
 }
 
 /// A round thing in the arena.
@@ -497,10 +495,7 @@ pub fn run_headless(frames: u32, app: &mut App) -> Vec<ModReport> {
 
     app.add_plugins((
         MinimalPlugins,
-        AssetPlugin {
-            file_path: assets_folder().to_string_lossy().into_owned(),
-            ..default()
-        },
+        bevy_wasmi_plugins_examples::asset_plugin(),
         TransformPlugin,
         GamePlugin,
     ))

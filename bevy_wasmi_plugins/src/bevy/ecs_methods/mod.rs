@@ -106,25 +106,22 @@ impl Ecs<'_> {
     }
 
     fn check_read(&self, path: &str) -> Result<(), ResponseError> {
-        if self.permissions.may_read(path) {
-            Ok(())
-        } else {
-            Err(denied(
-                self.mod_name,
-                format_args!("read `{path}` ({})", self.method),
-            ))
-        }
+        self.check(self.permissions.may_read(path), "read", path)
     }
 
     fn check_write(&self, path: &str) -> Result<(), ResponseError> {
-        if self.permissions.may_write(path) {
-            Ok(())
-        } else {
-            Err(denied(
-                self.mod_name,
-                format_args!("write `{path}` ({})", self.method),
-            ))
+        self.check(self.permissions.may_write(path), "write", path)
+    }
+
+    /// `Ok` if `allowed`, else the `-32006` error for `what`ing the type at `path`.
+    fn check(&self, allowed: bool, what: &str, path: &str) -> Result<(), ResponseError> {
+        if allowed {
+            return Ok(());
         }
+        Err(denied(
+            self.mod_name,
+            format_args!("{what} `{path}` ({})", self.method),
+        ))
     }
 
     /// The entity, if it exists; mods' own entities cannot be changed by mods.
