@@ -165,22 +165,15 @@ fn log_status_changes(mut changes: MessageReader<ModStatusChanged>) {
     }
 }
 
-/// Reports each restart: `ModInfo` is replaced when a restarted mod has started again.
-fn log_restarts(restarted: Query<&ModInfo, Changed<ModInfo>>, mut seen: Local<Vec<(String, u32)>>) {
-    for info in &restarted {
-        let name = info.name.to_string();
-        let previous = seen.iter_mut().find(|(n, _)| *n == name);
-        match previous {
-            Some((_, restarts)) if *restarts == info.restarts => {}
-            Some((_, restarts)) => {
-                *restarts = info.restarts;
-                println!(
-                    "mod `{name}` reloaded (restart #{}), version {}",
-                    info.restarts,
-                    info.version.as_deref().unwrap_or("?"),
-                );
-            }
-            None => seen.push((name, info.restarts)),
-        }
+/// Reports each restart: `ModInfo` is inserted again (and changes only then) when a
+/// mod has started, the first time and after each restart.
+fn log_restarts(started: Query<&ModInfo, Changed<ModInfo>>) {
+    for info in started.iter().filter(|info| info.restarts > 0) {
+        println!(
+            "mod `{}` reloaded (restart #{}), version {}",
+            info.name,
+            info.restarts,
+            info.version.as_deref().unwrap_or("?"),
+        );
     }
 }

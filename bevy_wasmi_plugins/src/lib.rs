@@ -67,7 +67,7 @@ pub mod prelude {
         asset::{WasmModAsset, WasmModSettings},
         calls::{ModCall, ModCallId, ModCallResult, ModNotification, ModTarget},
         host_methods::{CallingMod, HostError, WasmiPluginsAppExt},
-        mods::{ModInfo, ModStatus, ModStatusChanged, WasmMod},
+        mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged, WasmMod},
         permissions::{Access, ModPermissions},
         plugin::{WasmiPluginsPlugin, WasmiPluginsSystems},
         rpc::ModRpc,

@@ -800,7 +800,7 @@ fn a_fuel_sliced_mod_needs_several_frames_and_gets_the_right_answer() {
         app.update();
         frames += 1;
         saw_running |= matches!(status(app.world(), echo), ModStatus::Running);
-        let fuel = app.world().get::<ModInfo>(echo).unwrap().fuel_last_frame;
+        let fuel = app.world().get::<ModFuel>(echo).unwrap().last_frame;
         assert!(fuel <= 200_000 + 10_000, "fuel per frame {fuel}");
         if let Some(outcome) = pending.try_result() {
             break outcome;
@@ -1348,7 +1348,7 @@ fn meta_files_set_a_mods_fuel_and_permissions() {
     let mut most = 0;
     while pending.try_result().is_none() {
         app.update();
-        most = most.max(app.world().get::<ModInfo>(echo).unwrap().fuel_last_frame);
+        most = most.max(app.world().get::<ModFuel>(echo).unwrap().last_frame);
     }
     assert!(
         most > 100_000 && most <= 150_000 + 10_000,
@@ -1379,7 +1379,7 @@ fn busy_mods_take_turns_when_the_frame_budget_is_spent() {
     for _ in 0..9 {
         app.update();
         let ran: Vec<usize> = (0..3)
-            .filter(|&i| app.world().get::<ModInfo>(mods[i]).unwrap().fuel_last_frame > 0)
+            .filter(|&i| app.world().get::<ModFuel>(mods[i]).unwrap().last_frame > 0)
             .collect();
         assert_eq!(ran.len(), 1, "one mod per frame, got {ran:?}");
         turns.push(ran[0]);

@@ -1,6 +1,6 @@
 //! Mods as entities: [`WasmMod`] names the asset, [`ModStatus`] says where the mod is in
-//! its life, [`ModInfo`] what it told the game about itself and what it costs, and
-//! [`ModStatusChanged`] reports every change.
+//! its life, [`ModInfo`] what it told the game about itself, [`ModFuel`] what it costs,
+//! and [`ModStatusChanged`] reports every change.
 
 use std::sync::Arc;
 
@@ -127,7 +127,9 @@ impl std::fmt::Display for ModStatus {
     }
 }
 
-/// What a started mod said about itself in `plugin.init`, and what it costs.
+/// What a started mod said about itself in `plugin.init`. Inserted (again) each time
+/// the mod has started, and changed only then: `Changed<ModInfo>` means the mod
+/// (re)started. What it costs per frame is in [`ModFuel`].
 #[derive(Component, Clone, Debug, Default)]
 pub struct ModInfo {
     /// The mod's name (its file name without `.wasm`).
@@ -138,12 +140,18 @@ pub struct ModInfo {
     pub methods: Vec<String>,
     /// The events (host notifications) it subscribed to.
     pub events: Vec<String>,
-    /// Fuel it used in the last frame.
-    pub fuel_last_frame: u64,
-    /// Fuel it used since it started.
-    pub fuel_total: u64,
     /// How many times it was restarted (hot reload or the restart policy).
     pub restarts: u32,
+}
+
+/// The fuel a started mod uses, counted by the driver every frame the mod runs.
+/// Inserted with [`ModInfo`] when the mod has started.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModFuel {
+    /// Fuel it used in the last frame.
+    pub last_frame: u64,
+    /// Fuel it used since it (re)started.
+    pub total: u64,
 }
 
 /// Sent when a mod's [`ModStatus`] changes kind (say, from idle to crashed).

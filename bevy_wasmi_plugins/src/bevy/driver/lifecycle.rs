@@ -22,7 +22,7 @@ use super::with_settings;
 use crate::bevy::asset::WasmModAsset;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mailbox::{Caller, Directory};
-use crate::bevy::mods::{ModInfo, ModStatus, ModStatusChanged};
+use crate::bevy::mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged};
 use crate::bevy::permissions::ModPermissions;
 use crate::runtime::{CallHandle, ModError, ModInstance, RunStatus};
 
@@ -312,7 +312,7 @@ impl Slot {
     }
 
     /// `plugin.init` answered with `manifest`: the mod is ready; its [`ModInfo`] says
-    /// what it serves and wants.
+    /// what it serves and wants, and its [`ModFuel`] counts from here.
     fn started(&mut self, world: &mut World, entity: Entity, manifest: &str) {
         let manifest = read_manifest(manifest).unwrap_or_else(|problem| {
             warn!(
@@ -329,13 +329,15 @@ impl Slot {
             version: manifest.version,
             methods: manifest.methods,
             events: manifest.events,
-            fuel_last_frame: self.fuel_frame,
-            fuel_total: self.instance.as_ref().map_or(0, ModInstance::total_fuel),
             restarts: self.restarts,
+        };
+        let fuel = ModFuel {
+            last_frame: self.fuel_frame,
+            total: self.instance.as_ref().map_or(0, ModInstance::total_fuel),
         };
         // A host method may have despawned the mod's entity meanwhile.
         if let Ok(mut entity_mut) = world.get_entity_mut(entity) {
-            entity_mut.insert(info);
+            entity_mut.insert((info, fuel));
         }
         self.crashes = 0;
         info!("mod `{}` started", self.name);

@@ -1,13 +1,13 @@
 //! The round-robin: every mod with work runs with its fuel slice, starting each frame
 //! where the last one ran out of wall time, so every mod gets its turn; idle mods are
-//! skipped at the cost of one check. Fuel used is counted into [`ModInfo`].
+//! skipped at the cost of one check. Fuel used is counted into [`ModFuel`].
 
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
 use super::{ModDriver, with_settings};
 use crate::bevy::host_methods::HostMethods;
-use crate::bevy::mods::ModInfo;
+use crate::bevy::mods::ModFuel;
 
 impl ModDriver {
     /// Runs every mod with work, round-robin from where the last frame stopped, until
@@ -20,8 +20,8 @@ impl ModDriver {
         for (&entity, slot) in &mut self.slots {
             if slot.fuel_frame != 0 {
                 slot.fuel_frame = 0;
-                if let Some(mut info) = world.get_mut::<ModInfo>(entity) {
-                    info.fuel_last_frame = 0;
+                if let Some(mut fuel) = world.get_mut::<ModFuel>(entity) {
+                    fuel.last_frame = 0;
                 }
             }
         }
@@ -58,9 +58,9 @@ impl ModDriver {
                 .map_or(fuel_before, |i| i.total_fuel());
             let used = fuel_after - fuel_before;
             slot.fuel_frame = used;
-            if let Some(mut info) = world.get_mut::<ModInfo>(entity) {
-                info.fuel_last_frame = used;
-                info.fuel_total = info.fuel_total.saturating_add(used);
+            if let Some(mut fuel) = world.get_mut::<ModFuel>(entity) {
+                fuel.last_frame = used;
+                fuel.total = fuel.total.saturating_add(used);
             }
             slot.after_run(world, entity, result);
         }
