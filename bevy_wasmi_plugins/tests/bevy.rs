@@ -1574,3 +1574,64 @@ fn a_host_method_may_despawn_the_mod_that_calls_it() {
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::ModUnavailable.code());
 }
+
+#[test]
+fn a_replaced_wasm_mod_restarts_the_mod_with_the_new_file() {
+    let assets = asset_dir(&[("echo", ECHO), ("other", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+    let other = app
+        .world()
+        .resource::<AssetServer>()
+        .load("mods/other.wasm");
+    app.world_mut().entity_mut(echo).insert(WasmMod::new(other));
+    update_until(&mut app, 500, "the new mod started", |world| {
+        world
+            .get::<ModInfo>(echo)
+            .is_some_and(|i| &*i.name == "other")
+            && matches!(status(world, echo), ModStatus::Idle)
+    });
+    // A fresh instance of the new file, under its name; the old name is gone.
+    assert_eq!(
+        app.world().get::<Name>(echo).map(Name::as_str),
+        Some("mod other")
+    );
+    assert_eq!(
+        json_of(call(&mut app, "other", "count", json!(null))),
+        json!(1)
+    );
+    let error = app
+        .world()
+        .resource::<ModRpc>()
+        .call("echo", "echo", &())
+        .try_result()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+}
+
+#[test]
+fn permissions_inserted_or_removed_on_a_running_mod_hold_from_its_next_request() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    let query = json!({ "data": { "components": [position_path()] } });
+    let error = relay(&mut app, echo, "world.query", query.clone()).unwrap_err();
+    assert_eq!(error.code, ErrorCode::PermissionDenied.code());
+
+    app.world_mut()
+        .entity_mut(echo)
+        .insert(ModPermissions::default().allow_read::<Position>());
+    assert_eq!(
+        relay(&mut app, echo, "world.query", query.clone()).unwrap(),
+        json!([])
+    );
+
+    app.world_mut().entity_mut(echo).remove::<ModPermissions>();
+    let error = relay(&mut app, echo, "world.query", query).unwrap_err();
+    assert_eq!(error.code, ErrorCode::PermissionDenied.code());
+}

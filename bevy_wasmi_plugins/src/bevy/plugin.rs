@@ -12,7 +12,10 @@ use bevy::prelude::*;
 
 use crate::bevy::asset::{ModList, ModListLoader, WasmModAsset, WasmModLoader};
 use crate::bevy::calls::{ModCallResult, ModNotification};
-use crate::bevy::driver::{ModDriver, drive_mods};
+use crate::bevy::driver::{
+    ModChanges, ModDriver, drive_mods, mod_inserted, mod_removed, permissions_inserted,
+    permissions_removed,
+};
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::ModStatusChanged;
 use crate::bevy::permissions::ModPermissions;
@@ -53,6 +56,14 @@ use crate::runtime::{Limits, Runtime};
 ///    events, and runs every mod that has work with its fuel slice, answering its host
 ///    calls against the `World` right away, round-robin under the frame's wall-time
 ///    budget. Idle mods cost almost nothing.
+///
+/// ## Observers
+///
+/// Inserting, replacing or removing a [`WasmMod`](crate::bevy::mods::WasmMod) or a
+/// [`ModPermissions`] is noted by observers and applied by the driver at the start of
+/// its next run: a new `WasmMod` starts a mod, a replaced one restarts it with the new
+/// value, a removed one (or a despawned entity) unloads it, and new permissions hold
+/// from the mod's next request.
 ///
 /// ## Messages
 ///
@@ -146,6 +157,7 @@ impl Plugin for WasmiPluginsPlugin {
         let runtime = Runtime::new();
         let (rpc, inbox) = ModRpc::new();
         let driver = ModDriver::new(runtime.clone(), inbox, rpc.directory());
+        let changes = ModChanges::existing(app.world_mut());
         app.init_asset::<WasmModAsset>()
             .init_asset::<ModList>()
             .register_asset_loader(WasmModLoader { runtime })
@@ -157,7 +169,12 @@ impl Plugin for WasmiPluginsPlugin {
             .insert_resource(self.settings.clone())
             .insert_resource(rpc)
             .insert_resource(driver)
+            .insert_resource(changes)
             .init_resource::<HostMethods>()
+            .add_observer(mod_inserted)
+            .add_observer(mod_removed)
+            .add_observer(permissions_inserted)
+            .add_observer(permissions_removed)
             .configure_sets(
                 self.schedule,
                 (WasmiPluginsSystems::Load, WasmiPluginsSystems::Drive).chain(),

@@ -10,7 +10,7 @@ use bevy::prelude::*;
 use super::lifecycle::{InFlight, Phase};
 use super::wire::InitParams;
 use super::{ModDriver, with_settings};
-use crate::bevy::asset::WasmModAsset;
+use crate::bevy::asset::{WasmModAsset, WasmModSettings};
 use crate::bevy::mods::{ModStatus, WasmMod};
 use crate::bevy::permissions::ModPermissions;
 use crate::runtime::{ModConfig, ModError, ModInstance};
@@ -55,15 +55,11 @@ impl ModDriver {
             };
             slot.name = asset.module().name().into();
             let asset_settings = asset.settings();
+            slot.permissions = permissions_of(world, entity, Some(asset_settings));
             let limits = with_settings(world, |settings| {
                 slot.fuel_per_frame = asset_settings
                     .fuel_per_frame
                     .unwrap_or(settings.fuel_per_frame);
-                slot.permissions = world
-                    .get::<ModPermissions>(entity)
-                    .cloned()
-                    .or_else(|| asset_settings.permissions.clone())
-                    .unwrap_or_else(|| settings.default_permissions.clone());
                 let mut limits = settings.limits.clone();
                 if let Some(memory) = asset_settings.max_memory {
                     limits.max_memory = memory;
@@ -103,4 +99,19 @@ impl ModDriver {
             self.publish(entity);
         }
     }
+}
+
+/// A mod's permissions: its entity's [`ModPermissions`], else its `.meta` file's, else the
+/// plugin's default.
+pub(super) fn permissions_of(
+    world: &World,
+    entity: Entity,
+    asset: Option<&WasmModSettings>,
+) -> ModPermissions {
+    if let Some(permissions) = world.get::<ModPermissions>(entity) {
+        return permissions.clone();
+    }
+    asset
+        .and_then(|settings| settings.permissions.clone())
+        .unwrap_or_else(|| with_settings(world, |s| s.default_permissions.clone()))
 }

@@ -1,8 +1,9 @@
 //! The driver: one exclusive system, [`drive_mods`], that every frame does the jobs of
 //! this folder in this order, one file each:
 //!
-//! 1. [`tracking`]: adds a slot for each new [`WasmMod`](crate::bevy::mods::WasmMod)
-//!    entity and unloads the mods whose entity is gone;
+//! 1. [`tracking`]: applies what the observers of
+//!    [`WasmMod`](crate::bevy::mods::WasmMod) and `ModPermissions` noted: new mods get a
+//!    slot, removed or replaced ones are unloaded;
 //! 2. [`hot_reload`]: restarts mods whose `.wasm` changed, handing their state over;
 //! 3. [`instantiate`]: starts mods whose asset has loaded (`plugin.init`);
 //! 4. [`delivery`]: hands the game's calls, notifications and events to the mods;
@@ -31,12 +32,13 @@ use crate::bevy::asset::WasmModAsset;
 use crate::bevy::calls::ModTarget;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mailbox::{Directory, Outbound};
-use crate::bevy::mods::WasmMod;
 use crate::bevy::settings::WasmiPluginsSettings;
 use crate::runtime::Runtime;
 
 use lifecycle::Slot;
-use tracking::Tracked;
+pub(crate) use tracking::{
+    ModChanges, mod_inserted, mod_removed, permissions_inserted, permissions_removed,
+};
 
 /// The driver's state: one slot per mod entity.
 #[derive(Resource)]
@@ -50,8 +52,6 @@ pub(crate) struct ModDriver {
     inbox: async_channel::Receiver<Outbound>,
     directory: Directory,
     asset_events: MessageCursor<AssetEvent<WasmModAsset>>,
-    /// Mod entities not tracked yet (kept: building a query state each frame costs).
-    untracked: Option<QueryState<(Entity, &'static WasmMod), Without<Tracked>>>,
     runtime: Runtime,
 }
 
@@ -70,7 +70,6 @@ impl ModDriver {
             inbox,
             directory,
             asset_events: MessageCursor::default(),
-            untracked: None,
             runtime,
         }
     }
