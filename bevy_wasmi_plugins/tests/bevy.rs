@@ -1635,3 +1635,24 @@ fn permissions_inserted_or_removed_on_a_running_mod_hold_from_its_next_request()
     let error = relay(&mut app, echo, "world.query", query).unwrap_err();
     assert_eq!(error.code, ErrorCode::PermissionDenied.code());
 }
+
+#[test]
+fn the_mod_components_are_registered_for_reflection() {
+    let assets = asset_dir(&[]);
+    let app = plain_app(&assets);
+    let registry = app.world().resource::<AppTypeRegistry>().read();
+    for type_id in [
+        std::any::TypeId::of::<WasmMod>(),
+        std::any::TypeId::of::<ModStatus>(),
+        std::any::TypeId::of::<ModInfo>(),
+        std::any::TypeId::of::<ModFuel>(),
+        std::any::TypeId::of::<ModPermissions>(),
+    ] {
+        let registration = registry.get(type_id).expect("registered");
+        assert!(
+            registration.data::<ReflectComponent>().is_some(),
+            "{} is a reflected component",
+            registration.type_info().type_path()
+        );
+    }
+}

@@ -25,12 +25,17 @@ use crate::runtime::ModError;
 ///     );
 /// }
 /// ```
-#[derive(Component, Clone, Debug)]
+///
+/// It is reflected for inspectors, without its configuration, and cannot be built
+/// through reflection (an asset handle cannot), so no mod can spawn another.
+#[derive(Component, Clone, Debug, Reflect)]
+#[reflect(Component, Debug, from_reflect = false)]
 #[require(ModStatus)]
 pub struct WasmMod {
     /// The mod's `.wasm` asset.
     pub handle: Handle<WasmModAsset>,
     /// The configuration handed to the mod's `plugin.init` (JSON).
+    #[reflect(ignore)]
     pub config: Option<Arc<RawValue>>,
 }
 
@@ -53,8 +58,11 @@ impl WasmMod {
     }
 }
 
-/// Where a mod is in its life.
-#[derive(Component, Clone, Debug, Default)]
+/// Where a mod is in its life. Reflected as an opaque value (inspectors show its
+/// `Debug` form).
+#[derive(Component, Clone, Debug, Default, Reflect)]
+#[reflect(opaque)]
+#[reflect(Component, Debug, Clone, Default)]
 pub enum ModStatus {
     /// Its asset is loading (or waiting for a restart).
     #[default]
@@ -130,7 +138,8 @@ impl std::fmt::Display for ModStatus {
 /// What a started mod said about itself in `plugin.init`. Inserted (again) each time
 /// the mod has started, and changed only then: `Changed<ModInfo>` means the mod
 /// (re)started. What it costs per frame is in [`ModFuel`].
-#[derive(Component, Clone, Debug, Default)]
+#[derive(Component, Clone, Debug, Default, Reflect)]
+#[reflect(Component, Debug, Clone, Default)]
 pub struct ModInfo {
     /// The mod's name (its file name without `.wasm`).
     pub name: Arc<str>,
@@ -146,7 +155,8 @@ pub struct ModInfo {
 
 /// The fuel a started mod uses, counted by the driver every frame the mod runs.
 /// Inserted with [`ModInfo`] when the mod has started.
-#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Eq, Reflect)]
+#[reflect(Component, Debug, Clone, Default, PartialEq)]
 pub struct ModFuel {
     /// Fuel it used in the last frame.
     pub last_frame: u64,

@@ -17,7 +17,7 @@ use crate::bevy::driver::{
     permissions_removed,
 };
 use crate::bevy::host_methods::HostMethods;
-use crate::bevy::mods::ModStatusChanged;
+use crate::bevy::mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged, WasmMod};
 use crate::bevy::permissions::ModPermissions;
 use crate::bevy::rpc::ModRpc;
 use crate::bevy::settings::{RestartPolicy, WasmiPluginsSettings};
@@ -45,10 +45,10 @@ use crate::runtime::{Limits, Runtime};
 ///
 /// In the chosen schedule (`Update` by default), in this order:
 ///
-/// 1. [`WasmiPluginsSystems::Load`]: spawns a [`WasmMod`](crate::bevy::mods::WasmMod) entity for every `.wasm` in the
+/// 1. [`WasmiPluginsSystems::Load`]: spawns a [`WasmMod`] entity for every `.wasm` in the
 ///    mods folder (or listed in its `.modlist`), once the folder is listed. Each mod
 ///    loads on its own: a file that fails to load gives only that mod
-///    [`ModStatus::Crashed`](crate::bevy::mods::ModStatus::Crashed) with
+///    [`ModStatus::Crashed`] with
 ///    [`ModError::LoadFailed`](crate::runtime::ModError::LoadFailed).
 /// 2. [`WasmiPluginsSystems::Drive`]: the exclusive driver. It starts mods whose assets
 ///    have loaded (`plugin.init`), restarts changed ones (`plugin.shutdown`, then
@@ -59,15 +59,19 @@ use crate::runtime::{Limits, Runtime};
 ///
 /// ## Observers
 ///
-/// Inserting, replacing or removing a [`WasmMod`](crate::bevy::mods::WasmMod) or a
-/// [`ModPermissions`] is noted by observers and applied by the driver at the start of
-/// its next run: a new `WasmMod` starts a mod, a replaced one restarts it with the new
-/// value, a removed one (or a despawned entity) unloads it, and new permissions hold
-/// from the mod's next request.
+/// Inserting, replacing or removing a [`WasmMod`] or a [`ModPermissions`] is noted by
+/// observers and applied by the driver at the start of its next run: a new `WasmMod`
+/// starts a mod, a replaced one restarts it with the new value, a removed one (or a
+/// despawned entity) unloads it, and new permissions hold from the mod's next request.
 ///
 /// ## Messages
 ///
 /// [`ModStatusChanged`], [`ModCallResult`], [`ModNotification`].
+///
+/// ## Reflection
+///
+/// [`WasmMod`], [`ModStatus`], [`ModInfo`], [`ModFuel`] and [`ModPermissions`] are
+/// registered, so inspectors show them.
 #[derive(Clone, Debug)]
 pub struct WasmiPluginsPlugin {
     settings: WasmiPluginsSettings,
@@ -163,6 +167,10 @@ impl Plugin for WasmiPluginsPlugin {
             .register_asset_loader(WasmModLoader { runtime })
             .register_asset_loader(ModListLoader)
             .register_type::<ModPermissions>()
+            .register_type::<WasmMod>()
+            .register_type::<ModStatus>()
+            .register_type::<ModInfo>()
+            .register_type::<ModFuel>()
             .add_message::<ModStatusChanged>()
             .add_message::<ModCallResult>()
             .add_message::<ModNotification>()
