@@ -1656,3 +1656,36 @@ fn the_mod_components_are_registered_for_reflection() {
         );
     }
 }
+
+#[test]
+fn status_changes_and_notifications_are_entity_events_too() {
+    #[derive(Resource, Default)]
+    struct Seen(Vec<String>);
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.init_resource::<Seen>();
+    let handle = app.world().resource::<AssetServer>().load("mods/echo.wasm");
+    let echo = app
+        .world_mut()
+        .spawn(WasmMod::new(handle))
+        .observe(|changed: On<ModStatusChanged>, mut seen: ResMut<Seen>| {
+            seen.0
+                .push(format!("{} is {}", changed.name, changed.status));
+        })
+        .observe(|notified: On<ModNotification>, mut seen: ResMut<Seen>| {
+            seen.0
+                .push(format!("{} sent {}", notified.name, notified.method));
+        })
+        .id();
+    update_until(&mut app, 500, "started", |world| {
+        matches!(status(world, echo), ModStatus::Idle)
+    });
+    assert_eq!(
+        json_of(call(&mut app, echo, "notify_host", json!({ "times": 1 }))),
+        json!(1)
+    );
+    assert_eq!(
+        app.world().resource::<Seen>().0,
+        ["echo is starting", "echo is idle", "echo sent echo.ping"]
+    );
+}

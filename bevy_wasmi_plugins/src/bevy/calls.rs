@@ -116,8 +116,9 @@ impl ModCallResult {
     }
 }
 
-/// A notification a mod sent to the game (`host::notify` in the PDK).
-#[derive(Message, Clone, Debug)]
+/// A notification a mod sent to the game (`host::notify` in the PDK): a message, and an
+/// entity event on the mod's entity, for observers.
+#[derive(Message, EntityEvent, Clone, Debug)]
 pub struct ModNotification {
     /// The mod that sent it.
     pub entity: Entity,

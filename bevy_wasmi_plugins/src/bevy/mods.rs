@@ -164,8 +164,21 @@ pub struct ModFuel {
     pub total: u64,
 }
 
-/// Sent when a mod's [`ModStatus`] changes kind (say, from idle to crashed).
-#[derive(Message, Clone, Debug)]
+/// Sent when a mod's [`ModStatus`] changes kind (say, from idle to crashed): as a
+/// message, and as an entity event on the mod's entity, for observers.
+///
+/// ```
+/// # use bevy::prelude::*;
+/// # use bevy_wasmi_plugins::prelude::*;
+/// fn watch(mut commands: Commands, assets: Res<AssetServer>) {
+///     commands
+///         .spawn(WasmMod::new(assets.load("mods/greeter.wasm")))
+///         .observe(|changed: On<ModStatusChanged>| {
+///             info!("mod `{}` is {}", changed.name, changed.status);
+///         });
+/// }
+/// ```
+#[derive(Message, EntityEvent, Clone, Debug)]
 pub struct ModStatusChanged {
     /// The mod's entity.
     pub entity: Entity,

@@ -147,14 +147,17 @@ impl Slot {
         self.status = status.clone();
         self.directory
             .set_refusal(entity, status.refusal(&self.name));
-        if let Ok(mut entity_mut) = world.get_entity_mut(entity) {
-            entity_mut.insert(status.clone());
-        }
-        world.write_message(ModStatusChanged {
+        let changed = ModStatusChanged {
             entity,
             name: self.name.clone(),
             status,
-        });
+        };
+        // A host method may have despawned the mod's entity meanwhile.
+        if let Ok(mut entity_mut) = world.get_entity_mut(entity) {
+            entity_mut.insert(changed.status.clone());
+            world.trigger(changed.clone());
+        }
+        world.write_message(changed);
     }
 
     /// Fails every call waiting for this mod.

@@ -82,12 +82,17 @@ impl ModHost for WorldHost<'_> {
     }
 
     fn notification(&mut self, _mod_name: &str, notification: &Notification<'_>) {
-        self.world.write_message(ModNotification {
+        let notification = ModNotification {
             entity: self.entity,
             name: self.name.clone(),
             method: notification.method.to_string(),
             params: notification.params.map(|p| Arc::from(p.to_owned())),
-        });
+        };
+        // A host method may have despawned the mod's entity meanwhile.
+        if self.world.get_entity(self.entity).is_ok() {
+            self.world.trigger(notification.clone());
+        }
+        self.world.write_message(notification);
     }
 
     fn log(&mut self, mod_name: &str, line: &str) {
