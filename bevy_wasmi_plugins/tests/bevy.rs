@@ -1604,13 +1604,7 @@ fn a_replaced_wasm_mod_restarts_the_mod_with_the_new_file() {
         json_of(call(&mut app, "other", "count", json!(null))),
         json!(1)
     );
-    let error = app
-        .world()
-        .resource::<ModRpc>()
-        .call("echo", "echo", &())
-        .try_result()
-        .unwrap()
-        .unwrap_err();
+    let error = call(&mut app, "echo", "echo", json!(null)).unwrap_err();
     assert_eq!(error.code, ErrorCode::ModUnavailable.code());
 }
 
