@@ -12,10 +12,10 @@ use bevy::prelude::*;
 
 use crate::bevy::asset::{ModList, ModListLoader, WasmModAsset, WasmModLoader};
 use crate::bevy::calls::{ModCallResult, ModNotification};
-use crate::bevy::driver::{
-    ModChanges, ModDriver, drive_mods, mod_inserted, mod_removed, permissions_inserted,
-    permissions_removed,
+use crate::bevy::driver::tracking::{
+    ModChanges, mod_inserted, mod_removed, permissions_inserted, permissions_removed,
 };
+use crate::bevy::driver::{ModDriver, drive_mods};
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged, WasmMod};
 use crate::bevy::permissions::ModPermissions;

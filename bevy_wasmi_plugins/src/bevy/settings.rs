@@ -38,6 +38,15 @@ impl Default for WasmiPluginsSettings {
     }
 }
 
+/// Reads the settings (the defaults if the game removed them), without cloning them:
+/// the driver reads what it needs when it needs it, so a change takes effect at once.
+pub(crate) fn with_settings<T>(world: &World, read: impl FnOnce(&WasmiPluginsSettings) -> T) -> T {
+    match world.get_resource::<WasmiPluginsSettings>() {
+        Some(settings) => read(settings),
+        None => read(&WasmiPluginsSettings::default()),
+    }
+}
+
 /// When to restart a crashed mod.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestartPolicy {

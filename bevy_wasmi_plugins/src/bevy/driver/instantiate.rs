@@ -7,12 +7,13 @@ use bevy::asset::LoadState;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
+use super::ModDriver;
 use super::lifecycle::{InFlight, Phase};
 use super::wire::InitParams;
-use super::{ModDriver, with_settings};
 use crate::bevy::asset::{WasmModAsset, WasmModSettings};
 use crate::bevy::mods::{ModStatus, WasmMod};
 use crate::bevy::permissions::ModPermissions;
+use crate::bevy::settings::with_settings;
 use crate::runtime::{ModConfig, ModError, ModInstance};
 
 impl ModDriver {

@@ -18,12 +18,12 @@ use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde_json::value::RawValue;
 
 use super::wire::{Manifest, read_manifest, shutdown_state};
-use super::with_settings;
 use crate::bevy::asset::WasmModAsset;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mailbox::{Caller, Directory};
 use crate::bevy::mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged};
 use crate::bevy::permissions::ModPermissions;
+use crate::bevy::settings::with_settings;
 use crate::runtime::{CallHandle, ModError, ModInstance, RunStatus};
 
 /// Frames a mod gets to answer `plugin.shutdown` before a reload goes on without its

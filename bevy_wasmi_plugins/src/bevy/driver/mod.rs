@@ -19,7 +19,7 @@ mod hot_reload;
 mod instantiate;
 mod lifecycle;
 mod scheduler;
-mod tracking;
+pub(crate) mod tracking;
 mod wire;
 mod world_host;
 
@@ -32,13 +32,9 @@ use crate::bevy::asset::WasmModAsset;
 use crate::bevy::calls::ModTarget;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mailbox::{Directory, Outbound};
-use crate::bevy::settings::WasmiPluginsSettings;
 use crate::runtime::Runtime;
 
 use lifecycle::Slot;
-pub(crate) use tracking::{
-    ModChanges, mod_inserted, mod_removed, permissions_inserted, permissions_removed,
-};
 
 /// The driver's state: one slot per mod entity.
 #[derive(Resource)]
@@ -117,13 +113,4 @@ pub(crate) fn drive_mods(world: &mut World) {
             driver.run(world, &methods);
         });
     });
-}
-
-/// Reads the settings (the defaults if the game removed them), without cloning them:
-/// the driver reads what it needs when it needs it, so a change takes effect at once.
-fn with_settings<T>(world: &World, read: impl FnOnce(&WasmiPluginsSettings) -> T) -> T {
-    match world.get_resource::<WasmiPluginsSettings>() {
-        Some(settings) => read(settings),
-        None => read(&WasmiPluginsSettings::default()),
-    }
 }

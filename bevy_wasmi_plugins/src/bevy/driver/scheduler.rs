@@ -5,9 +5,10 @@
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
-use super::{ModDriver, with_settings};
+use super::ModDriver;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::ModFuel;
+use crate::bevy::settings::with_settings;
 
 impl ModDriver {
     /// Runs every mod with work, round-robin from where the last frame stopped, until

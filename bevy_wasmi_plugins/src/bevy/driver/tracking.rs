@@ -18,13 +18,14 @@ use std::sync::Arc;
 use bevy::prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 
+use super::ModDriver;
 use super::instantiate::permissions_of;
 use super::lifecycle::{Phase, Slot};
-use super::{ModDriver, with_settings};
 use crate::bevy::asset::{WasmModAsset, mod_name};
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::WasmMod;
 use crate::bevy::permissions::ModPermissions;
+use crate::bevy::settings::with_settings;
 
 /// What happened to mod entities since the driver last ran, in order.
 #[derive(Resource, Default)]
