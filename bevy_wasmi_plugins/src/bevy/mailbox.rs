@@ -49,16 +49,28 @@ pub(crate) struct Caller {
 
 impl Caller {
     /// Answers the call: completes its future and writes its [`ModCallResult`]. The one
-    /// place a game → mod call ends.
+    /// place a game → mod call ends (but for one refused at once, whose future
+    /// [`ModRpc`](crate::bevy::rpc::ModRpc) completes itself: see [`report`]).
     pub(crate) fn answer(self, world: &mut World, entity: Option<Entity>, outcome: Outcome) {
         self.reply.send(outcome.clone());
-        world.write_message(ModCallResult {
-            call: self.id,
-            entity,
-            method: self.method,
-            result: outcome.map(Arc::from),
-        });
+        report(world, self.id, entity, self.method, outcome.map(Arc::from));
     }
+}
+
+/// Writes the [`ModCallResult`] of call `id`: the one place it is written.
+pub(crate) fn report(
+    world: &mut World,
+    id: ModCallId,
+    entity: Option<Entity>,
+    method: String,
+    result: Result<Arc<RawValue>, ResponseError>,
+) {
+    world.write_message(ModCallResult {
+        call: id,
+        entity,
+        method,
+        result,
+    });
 }
 
 /// Which mods are alive, by entity and by name: a cheap handle on one shared table that

@@ -8,8 +8,7 @@ use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 
 use super::ModDriver;
 use super::lifecycle::{InFlight, Phase, Waiting};
-use crate::bevy::calls::ModCallResult;
-use crate::bevy::mailbox::Outbound;
+use crate::bevy::mailbox::{Outbound, report};
 
 impl ModDriver {
     /// Hands the game's calls, notifications and events to the mods.
@@ -57,12 +56,7 @@ impl ModDriver {
                     error,
                 } => {
                     // The caller has its error already; the message is still owed.
-                    world.write_message(ModCallResult {
-                        call: id,
-                        entity: self.resolve(&target),
-                        method,
-                        result: Err(error),
-                    });
+                    report(world, id, self.resolve(&target), method, Err(error));
                 }
                 Outbound::Notify {
                     target,
