@@ -8,7 +8,7 @@
 //!    Each frame the mod gets a slice of 1 000 000 fuel
 //!    (`WasmiPluginsPlugin::with_fuel_per_frame`); when it is spent the mod is paused
 //!    and resumed next frame. Every frame prints the fuel the mod used
-//!    (`ModInfo::fuel_last_frame`), how long the mods took and how long the frame took;
+//!    (`ModFuel::last_frame`), how long the mods took and how long the frame took;
 //!    then the number of frames the answer took, and the answer.
 //! 2. The game calls `runaway`'s `spin`, which never returns. It too gets its slice each
 //!    frame, so the game does not freeze; and once it has used
@@ -53,10 +53,7 @@ fn main() -> AppExit {
             MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(16))),
             LogPlugin::default(),
             // The repository's `assets/` folder, wherever this is run from.
-            AssetPlugin {
-                file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(),
-                ..default()
-            },
+            AssetPlugin::default(),
             WasmiPluginsPlugin::default()
                 .with_mod_source(ModSource::None)
                 .with_fuel_per_frame(FUEL_PER_FRAME)
@@ -138,14 +135,14 @@ fn log_status_changes(mut changes: MessageReader<ModStatusChanged>, names: Query
 fn demo(
     mut demo: ResMut<Demo>,
     mods: Option<Res<Mods>>,
-    statuses: Query<(&ModStatus, Option<&ModInfo>)>,
+    statuses: Query<(&ModStatus, Option<&ModFuel>)>,
     rpc: Res<ModRpc>,
     drive_started: Res<DriveStarted>,
     time: Res<Time<Real>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let Some(mods) = mods else { return };
-    let (Ok((worker_status, worker_info)), Ok((runaway_status, runaway_info))) =
+    let (Ok((worker_status, worker_fuel)), Ok((runaway_status, runaway_fuel))) =
         (statuses.get(mods.worker), statuses.get(mods.runaway))
     else {
         return;
@@ -155,7 +152,7 @@ fn demo(
         exit.write(AppExit::error());
         return;
     }
-    let fuel = |info: Option<&ModInfo>| info.map_or(0, |info| info.fuel_last_frame);
+    let fuel = |fuel: Option<&ModFuel>| fuel.map_or(0, |fuel| fuel.last_frame);
     let mods_took = drive_started.0.elapsed();
     match &mut *demo {
         Demo::Starting => {
@@ -169,7 +166,7 @@ fn demo(
             *frames += 1;
             println!(
                 "frame {frames:>2}: worker used {:>7} fuel; mods took {:.2} ms, the frame {:.1} ms",
-                fuel(worker_info),
+                fuel(worker_fuel),
                 mods_took.as_secs_f64() * 1e3,
                 time.delta_secs_f64() * 1e3,
             );
@@ -180,7 +177,7 @@ fn demo(
                 Ok(sum) => println!(
                     "sum_to {N} = {} after {frames} frames ({} fuel in all; expected {})",
                     sum.get(),
-                    worker_info.map_or(0, |info| info.fuel_total),
+                    worker_fuel.map_or(0, |fuel| fuel.total),
                     N * (N - 1) / 2,
                 ),
                 Err(error) => {
@@ -217,7 +214,7 @@ fn demo(
             if *frames % CHECK_EVERY == 1 {
                 println!(
                     "frame {frames:>3}: runaway used {:>7} fuel; mods took {:.2} ms, the frame {:.1} ms",
-                    fuel(runaway_info),
+                    fuel(runaway_fuel),
                     mods_took.as_secs_f64() * 1e3,
                     time.delta_secs_f64() * 1e3,
                 );

@@ -68,10 +68,9 @@ fn main() -> AppExit {
         MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(16))),
         LogPlugin::default(),
         AssetPlugin {
-            // The repository's `assets/` folder, wherever this is run from.
-            file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(),
-            // Watch it (the default when Bevy's `file_watcher` feature is on; written out
-            // here because this example is about it).
+            // Watch the repository's `assets/` folder (the default when Bevy's
+            // `file_watcher` feature is on; written out here because this example is
+            // about it).
             watch_for_changes_override: Some(true),
             ..default()
         },
@@ -165,22 +164,15 @@ fn log_status_changes(mut changes: MessageReader<ModStatusChanged>) {
     }
 }
 
-/// Reports each restart: `ModInfo` is replaced when a restarted mod has started again.
-fn log_restarts(restarted: Query<&ModInfo, Changed<ModInfo>>, mut seen: Local<Vec<(String, u32)>>) {
-    for info in &restarted {
-        let name = info.name.to_string();
-        let previous = seen.iter_mut().find(|(n, _)| *n == name);
-        match previous {
-            Some((_, restarts)) if *restarts == info.restarts => {}
-            Some((_, restarts)) => {
-                *restarts = info.restarts;
-                println!(
-                    "mod `{name}` reloaded (restart #{}), version {}",
-                    info.restarts,
-                    info.version.as_deref().unwrap_or("?"),
-                );
-            }
-            None => seen.push((name, info.restarts)),
-        }
+/// Reports each restart: `ModInfo` is inserted again (and changes only then) when a
+/// mod has started, the first time and after each restart.
+fn log_restarts(started: Query<&ModInfo, Changed<ModInfo>>) {
+    for info in started.iter().filter(|info| info.restarts > 0) {
+        println!(
+            "mod `{}` reloaded (restart #{}), version {}",
+            info.name,
+            info.restarts,
+            info.version.as_deref().unwrap_or("?"),
+        );
     }
 }

@@ -31,10 +31,7 @@ fn main() -> AppExit {
             MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(Duration::from_millis(16))),
             LogPlugin::default(),
             // The repository's `assets/` folder, wherever this is run from.
-            AssetPlugin {
-                file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(),
-                ..default()
-            },
+            AssetPlugin::default(),
             // Loads and starts every mod in `assets/mods/`.
             WasmiPluginsPlugin::default(),
         ))

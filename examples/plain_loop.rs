@@ -6,8 +6,8 @@
 //! cargo run --example plain_loop
 //! ```
 
-use bevy_wasmi_plugins::prelude::*;
 use bevy_wasmi_plugins::protocol::{Notification, Outcome, Request, ResponseError, to_raw};
+use bevy_wasmi_plugins::runtime::{ModConfig, ModHost, ModInstance, RunStatus, Runtime};
 
 /// The game's side: one host method, and printing what the mod logs and notifies.
 struct Game;

@@ -13,11 +13,17 @@
 //! - [`runtime`]: wasmi, WASI preview 1 over in-memory pipes, fuel-sliced persistent
 //!   instances, limits, and the JSON-RPC session with each mod. No Bevy: a plain loop can
 //!   drive it.
-//! - The Bevy layer (cargo feature `bevy`, on by default): [`WasmiPluginsPlugin`], `.wasm`
-//!   assets ([`asset`]), mods as entities ([`mods`]), one exclusive driver system, host
-//!   methods as Bevy systems ([`WasmiPluginsAppExt::add_host_method`]), the Bevy Remote
-//!   Protocol's `world.*` methods ([`ecs_methods`]) behind [`ModPermissions`], game → mod
-//!   calls and messages ([`calls`]), hot reload and restarts.
+//! - [`bevy`] (cargo feature `bevy`, on by default): the Bevy layer —
+//!   [`WasmiPluginsPlugin`](crate::bevy::plugin::WasmiPluginsPlugin), `.wasm` assets
+//!   ([`asset`](crate::bevy::asset)), mods as entities ([`mods`](crate::bevy::mods)), one
+//!   exclusive driver system, host methods as Bevy systems
+//!   ([`host_methods`](crate::bevy::host_methods)), the Bevy Remote Protocol's `world.*`
+//!   methods ([`ecs_methods`](crate::bevy::ecs_methods)) behind
+//!   [`ModPermissions`](crate::bevy::permissions::ModPermissions), game → mod calls
+//!   ([`rpc`](crate::bevy::rpc), [`calls`](crate::bevy::calls)), hot reload and restarts.
+//! - [`prelude`]: what a game names.
+//!
+//! `ARCHITECTURE.md` in the repository maps every file and follows one call each way.
 //!
 //! ```no_run
 //! use bevy::prelude::*;
@@ -46,44 +52,26 @@ pub use bevy_wasmi_plugins_protocol as protocol;
 pub mod runtime;
 
 #[cfg(feature = "bevy")]
-pub mod asset;
-#[cfg(feature = "bevy")]
-pub mod calls;
-#[cfg(feature = "bevy")]
-mod driver;
-#[cfg(feature = "bevy")]
-pub mod ecs_methods;
-#[cfg(feature = "bevy")]
-mod host_methods;
-#[cfg(feature = "bevy")]
-pub mod mods;
-#[cfg(feature = "bevy")]
-mod permissions;
-#[cfg(feature = "bevy")]
-mod plugin;
+pub mod bevy;
 
-#[cfg(feature = "bevy")]
-pub use driver::RestartPolicy;
-#[cfg(feature = "bevy")]
-pub use host_methods::{CallingMod, HostError, HostMethodOutput, WasmiPluginsAppExt};
-#[cfg(feature = "bevy")]
-pub use permissions::{Access, ModPermissions};
-#[cfg(feature = "bevy")]
-pub use plugin::{ModSource, WasmiPluginsPlugin, WasmiPluginsSettings, WasmiPluginsSystems};
-
-/// What a user names most often.
+/// What a game names in `main` and in its systems: the plugin, its settings and
+/// system sets, mods as entities and assets, calls both ways, permissions, and the two
+/// runtime types a game meets there ([`Limits`](crate::runtime::Limits) for
+/// `with_limits`, [`ModError`](crate::runtime::ModError) in a crashed mod's status).
+/// Runtime internals (`ModInstance`, `ModHost`, …) are in [`runtime`].
 pub mod prelude {
-    pub use crate::runtime::{
-        CallHandle, Limits, ModConfig, ModError, ModHost, ModInstance, ModModule, RunStatus,
-        Runtime,
-    };
+    pub use crate::runtime::{Limits, ModError};
 
     #[cfg(feature = "bevy")]
-    pub use crate::{
-        CallingMod, HostError, ModPermissions, ModSource, RestartPolicy, WasmiPluginsAppExt,
-        WasmiPluginsPlugin, WasmiPluginsSettings, WasmiPluginsSystems,
+    pub use crate::bevy::{
         asset::{WasmModAsset, WasmModSettings},
-        calls::{ModCall, ModCallId, ModCallResult, ModNotification, ModRpc, ModTarget},
-        mods::{ModInfo, ModStatus, ModStatusChanged, WasmMod},
+        calls::{ModCall, ModCallId, ModCallResult, ModNotification, ModTarget},
+        host_methods::{CallingMod, HostError, WasmiPluginsAppExt},
+        mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged, WasmMod},
+        permissions::{Access, ModPermissions},
+        plugin::{WasmiPluginsPlugin, WasmiPluginsSystems},
+        rpc::ModRpc,
+        settings::{RestartPolicy, WasmiPluginsSettings},
+        source::ModSource,
     };
 }

@@ -407,7 +407,7 @@ pub const EXPECTED_MODS: [&str; 6] = [
 /// What every mod did, judged: one line per mod entity, plus expected mods that are
 /// missing.
 pub fn report(world: &mut World) -> Vec<ModReport> {
-    let mut mods = world.query::<(&Name, &ModStatus, Option<&ModInfo>)>();
+    let mut mods = world.query::<(&Name, &ModStatus, Option<&ModFuel>)>();
     let mut lines: Vec<ModReport> = Vec::new();
     let moving = world
         .query_filtered::<&Velocity, With<Critter>>()
@@ -416,7 +416,7 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
         .count();
     let critters = world.query::<&Critter>().iter(world).count();
     let activity = world.resource::<ModActivity>();
-    for (name, status, info) in mods.iter(world) {
+    for (name, status, fuel) in mods.iter(world) {
         let name = name.as_str().trim_start_matches("mod ").to_owned();
         let did = activity.by_mod.get(&name).cloned().unwrap_or_default();
         let hud = did.hud.clone().unwrap_or_default();
@@ -461,7 +461,7 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
         lines.push(ModReport {
             name,
             status: status.clone(),
-            fuel_total: info.map_or(0, |i| i.fuel_total),
+            fuel_total: fuel.map_or(0, |fuel| fuel.total),
             did: what,
             ok,
         });

@@ -168,12 +168,12 @@ fn update_panel(
     mut every: Local<Option<Timer>>,
     mut fuel: Local<HashMap<Entity, f32>>,
     rows: Single<Entity, With<ModRows>>,
-    mods: Query<(Entity, &Name, &ModStatus, Option<&ModInfo>)>,
+    mods: Query<(Entity, &Name, &ModStatus, Option<&ModFuel>)>,
     activity: Res<ModActivity>,
 ) {
     fuel.retain(|entity, _| mods.contains(*entity));
-    for (entity, _, _, info) in &mods {
-        let last = info.map_or(0.0, |i| i.fuel_last_frame as f32);
+    for (entity, _, _, fuel_used) in &mods {
+        let last = fuel_used.map_or(0.0, |used| used.last_frame as f32);
         let average = fuel.entry(entity).or_insert(last);
         *average += (last - *average) * 0.1;
     }

@@ -1,13 +1,14 @@
 //! Mods as entities: [`WasmMod`] names the asset, [`ModStatus`] says where the mod is in
-//! its life, [`ModInfo`] what it told the game about itself and what it costs, and
-//! [`ModStatusChanged`] reports every change.
+//! its life, [`ModInfo`] what it told the game about itself, [`ModFuel`] what it costs,
+//! and [`ModStatusChanged`] reports every change.
 
 use std::sync::Arc;
 
 use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::ResponseError;
 use serde_json::value::RawValue;
 
-use crate::asset::WasmModAsset;
+use crate::bevy::asset::WasmModAsset;
 use crate::runtime::ModError;
 
 /// A mod: spawn an entity with this component and the driver starts the mod once its
@@ -24,12 +25,17 @@ use crate::runtime::ModError;
 ///     );
 /// }
 /// ```
-#[derive(Component, Clone, Debug)]
+///
+/// It is reflected for inspectors, without its configuration, and cannot be built
+/// through reflection (an asset handle cannot), so no mod can spawn another.
+#[derive(Component, Clone, Debug, Reflect)]
+#[reflect(Component, Debug, from_reflect = false)]
 #[require(ModStatus)]
 pub struct WasmMod {
     /// The mod's `.wasm` asset.
     pub handle: Handle<WasmModAsset>,
     /// The configuration handed to the mod's `plugin.init` (JSON).
+    #[reflect(ignore)]
     pub config: Option<Arc<RawValue>>,
 }
 
@@ -52,8 +58,11 @@ impl WasmMod {
     }
 }
 
-/// Where a mod is in its life.
-#[derive(Component, Clone, Debug, Default)]
+/// Where a mod is in its life. Reflected as an opaque value (inspectors show its
+/// `Debug` form).
+#[derive(Component, Clone, Debug, Default, Reflect)]
+#[reflect(opaque)]
+#[reflect(Component, Debug, Clone, Default)]
 pub enum ModStatus {
     /// Its asset is loading (or waiting for a restart).
     #[default]
@@ -95,6 +104,22 @@ impl ModStatus {
         }
     }
 
+    /// The error a call to the mod `name` with this status gets at once: its crash or
+    /// its exit; `None` while it is alive.
+    pub(crate) fn refusal(&self, name: &Arc<str>) -> Option<ResponseError> {
+        match self {
+            ModStatus::Crashed(error) => Some(error.to_response_error()),
+            ModStatus::Exited(code) => Some(
+                ModError::Exited {
+                    name: name.clone(),
+                    code: *code,
+                }
+                .to_response_error(),
+            ),
+            _ => None,
+        }
+    }
+
     pub(crate) fn same_kind(&self, other: &ModStatus) -> bool {
         std::mem::discriminant(self) == std::mem::discriminant(other)
     }
@@ -110,8 +135,11 @@ impl std::fmt::Display for ModStatus {
     }
 }
 
-/// What a started mod said about itself in `plugin.init`, and what it costs.
-#[derive(Component, Clone, Debug, Default)]
+/// What a started mod said about itself in `plugin.init`. Inserted (again) each time
+/// the mod has started, and changed only then: `Changed<ModInfo>` means the mod
+/// (re)started. What it costs per frame is in [`ModFuel`].
+#[derive(Component, Clone, Debug, Default, Reflect)]
+#[reflect(Component, Debug, Clone, Default)]
 pub struct ModInfo {
     /// The mod's name (its file name without `.wasm`).
     pub name: Arc<str>,
@@ -121,16 +149,36 @@ pub struct ModInfo {
     pub methods: Vec<String>,
     /// The events (host notifications) it subscribed to.
     pub events: Vec<String>,
-    /// Fuel it used in the last frame.
-    pub fuel_last_frame: u64,
-    /// Fuel it used since it started.
-    pub fuel_total: u64,
     /// How many times it was restarted (hot reload or the restart policy).
     pub restarts: u32,
 }
 
-/// Sent when a mod's [`ModStatus`] changes kind (say, from idle to crashed).
-#[derive(Message, Clone, Debug)]
+/// The fuel a started mod uses, counted by the driver every frame the mod runs.
+/// Inserted with [`ModInfo`] when the mod has started.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Eq, Reflect)]
+#[reflect(Component, Debug, Clone, Default, PartialEq)]
+pub struct ModFuel {
+    /// Fuel it used in the last frame.
+    pub last_frame: u64,
+    /// Fuel it used since it (re)started.
+    pub total: u64,
+}
+
+/// Sent when a mod's [`ModStatus`] changes kind (say, from idle to crashed): as a
+/// message, and as an entity event on the mod's entity, for observers.
+///
+/// ```
+/// # use bevy::prelude::*;
+/// # use bevy_wasmi_plugins::prelude::*;
+/// fn watch(mut commands: Commands, assets: Res<AssetServer>) {
+///     commands
+///         .spawn(WasmMod::new(assets.load("mods/greeter.wasm")))
+///         .observe(|changed: On<ModStatusChanged>| {
+///             info!("mod `{}` is {}", changed.name, changed.status);
+///         });
+/// }
+/// ```
+#[derive(Message, EntityEvent, Clone, Debug)]
 pub struct ModStatusChanged {
     /// The mod's entity.
     pub entity: Entity,

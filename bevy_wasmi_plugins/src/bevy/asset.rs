@@ -8,11 +8,12 @@ use bevy::asset::{AssetLoader, LoadContext};
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::permissions::ModPermissions;
+use crate::bevy::permissions::ModPermissions;
 use crate::runtime::{ModError, ModModule, Runtime};
 
 /// A compiled mod: what `asset_server.load("mods/x.wasm")` gives.
 #[derive(Asset, TypePath, Clone, Debug)]
+#[type_path = "bevy_wasmi_plugins::asset"]
 pub struct WasmModAsset {
     module: ModModule,
     settings: WasmModSettings,
@@ -61,7 +62,10 @@ pub struct WasmModSettings {
 }
 
 /// Compiles `.wasm` files into [`WasmModAsset`]s with the plugin's shared engine.
+/// Its type path, `bevy_wasmi_plugins::asset::WasmModLoader`, is what `.meta` files name
+/// (`loader:`); it stays the same wherever the type lives.
 #[derive(TypePath)]
+#[type_path = "bevy_wasmi_plugins::asset"]
 pub struct WasmModLoader {
     pub(crate) runtime: Runtime,
 }
@@ -126,6 +130,7 @@ pub(crate) fn mod_name(path: &str) -> String {
 /// lines and lines starting with `#` are skipped): `mods/index.modlist`. The web cannot
 /// list a folder, so there the plugin loads the mods this file names.
 #[derive(Asset, TypePath, Clone, Debug, Default)]
+#[type_path = "bevy_wasmi_plugins::asset"]
 pub struct ModList {
     /// The asset paths of the mods, relative to the asset root.
     pub paths: Vec<String>,
@@ -133,6 +138,7 @@ pub struct ModList {
 
 /// Loads [`ModList`]s (`.modlist` files).
 #[derive(TypePath, Default)]
+#[type_path = "bevy_wasmi_plugins::asset"]
 pub struct ModListLoader;
 
 /// Why a `.modlist` did not load.

@@ -2,7 +2,7 @@
 //! message types it may read or write through the `world.*` methods.
 //!
 //! The default is safe: a mod may call the host methods the game registered with
-//! [`add_host_method`](crate::WasmiPluginsAppExt::add_host_method) (the game wrote
+//! [`add_host_method`](crate::bevy::host_methods::WasmiPluginsAppExt::add_host_method) (the game wrote
 //! them for mods), and nothing of `world.*` until the game grants it.
 
 use bevy::prelude::*;
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// For host methods a listed name ending in `*` matches every method starting with what
 /// comes before it (`"game.*"`); type paths match exactly.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reflect)]
+#[type_path = "bevy_wasmi_plugins::permissions"]
 pub enum Access {
     /// Nothing.
     #[default]
@@ -49,7 +50,7 @@ impl Access {
 
 /// What one mod may do. Put it on a mod's entity, in the mod's `.meta` loader settings,
 /// or make it the default for every mod with
-/// [`WasmiPluginsPlugin::with_default_permissions`](crate::WasmiPluginsPlugin::with_default_permissions)
+/// [`WasmiPluginsPlugin::with_default_permissions`](crate::bevy::plugin::WasmiPluginsPlugin::with_default_permissions)
 /// (that order: the component wins).
 ///
 /// ```
@@ -69,6 +70,7 @@ impl Access {
 /// ```
 #[derive(Component, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reflect)]
 #[reflect(Component)]
+#[type_path = "bevy_wasmi_plugins::permissions"]
 #[serde(default)]
 pub struct ModPermissions {
     /// Host methods the game registered that the mod may call. Default: all of them.

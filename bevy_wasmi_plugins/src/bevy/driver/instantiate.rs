@@ -1,0 +1,118 @@
+//! Starting a mod: once its asset has loaded (or a restart's backoff has passed), a new
+//! instance with the limits, fuel and permissions from the plugin's settings, the
+//! asset's `.meta` and the entity, sent `plugin.init` and the calls that waited for it;
+//! a file that failed to load crashes only its own mod.
+
+use bevy::asset::LoadState;
+use bevy::platform::time::Instant;
+use bevy::prelude::*;
+
+use super::ModDriver;
+use super::lifecycle::{InFlight, Phase};
+use super::wire::InitParams;
+use crate::bevy::asset::{WasmModAsset, WasmModSettings};
+use crate::bevy::mods::{ModStatus, WasmMod};
+use crate::bevy::permissions::ModPermissions;
+use crate::bevy::settings::with_settings;
+use crate::runtime::{ModConfig, ModError, ModInstance};
+
+impl ModDriver {
+    /// Instantiates mods whose asset is ready; marks failed loads.
+    pub(super) fn start(&mut self, world: &mut World) {
+        let now = Instant::now();
+        for &entity in &self.order {
+            let Some(slot) = self.slots.get_mut(&entity) else {
+                continue;
+            };
+            if let Phase::Down = slot.phase
+                && slot.retry_at.is_some_and(|at| now >= at)
+            {
+                slot.retry_at = None;
+                slot.restarts += 1;
+                slot.phase = Phase::Loading;
+                info!("restarting mod `{}` (restart policy)", slot.name);
+            }
+            if !matches!(slot.phase, Phase::Loading) {
+                continue;
+            }
+            let asset = world
+                .resource::<Assets<WasmModAsset>>()
+                .get(slot.asset)
+                .cloned();
+            let Some(asset) = asset else {
+                let failed = match world.resource::<AssetServer>().load_state(slot.asset) {
+                    LoadState::Failed(error) => Some(error.to_string()),
+                    _ => None,
+                };
+                if let Some(message) = failed {
+                    let error = ModError::LoadFailed {
+                        name: slot.name.clone(),
+                        message,
+                    };
+                    error!("{error}");
+                    slot.go_down(world, entity, ModStatus::Crashed(error));
+                }
+                continue;
+            };
+            slot.name = asset.module().name().into();
+            let asset_settings = asset.settings();
+            slot.permissions = permissions_of(world, entity, Some(asset_settings));
+            let limits = with_settings(world, |settings| {
+                slot.fuel_per_frame = asset_settings
+                    .fuel_per_frame
+                    .unwrap_or(settings.fuel_per_frame);
+                let mut limits = settings.limits.clone();
+                if let Some(memory) = asset_settings.max_memory {
+                    limits.max_memory = memory;
+                }
+                if let Some(fuel) = asset_settings.max_fuel_per_activation {
+                    limits.max_fuel_per_activation = fuel;
+                }
+                limits
+            });
+            let config = ModConfig::default().with_limits(limits);
+            let mut instance = match ModInstance::new(&self.runtime, asset.module(), &config) {
+                Ok(instance) => instance,
+                Err(error) => {
+                    error!("{error}");
+                    slot.crashed(world, entity, error);
+                    continue;
+                }
+            };
+            let mod_config = world.get::<WasmMod>(entity).and_then(|m| m.config.clone());
+            let init = instance.call(
+                "plugin.init",
+                &InitParams::new(mod_config.as_deref(), slot.state.as_deref()),
+            );
+            for waiting in slot.waiting.drain(..) {
+                let handle = instance.call(&waiting.caller.method, &waiting.params);
+                slot.in_flight.push(InFlight {
+                    caller: waiting.caller,
+                    handle,
+                });
+            }
+            // Events follow the new instance's manifest, once `plugin.init` answers (a
+            // reloaded version may want other events, and should not get any first).
+            slot.events.clear();
+            slot.instance = Some(instance);
+            slot.phase = Phase::Starting(init);
+            slot.set_status(world, entity, ModStatus::Starting);
+            self.publish(entity);
+        }
+    }
+}
+
+/// A mod's permissions: its entity's [`ModPermissions`], else its `.meta` file's, else the
+/// plugin's default.
+pub(super) fn permissions_of(
+    world: &World,
+    entity: Entity,
+    asset: Option<&WasmModSettings>,
+) -> ModPermissions {
+    if let Some(permissions) = world.get::<ModPermissions>(entity) {
+        return permissions.clone();
+    }
+    asset
+        .and_then(|settings| settings.permissions.clone())
+        .unwrap_or_else(|| with_settings(world, |s| s.default_permissions.clone()))
+}

@@ -1,0 +1,141 @@
+//! How a mod's requests reach the game: [`WorldHost`] is the runtime's
+//! [`ModHost`] for one mod, serving `world.*` from
+//! [`ecs_methods`](crate::bevy::ecs_methods) and the game's host methods (as Bevy
+//! systems, with [`CallingMod`] set), turning the mod's notifications into
+//! [`ModNotification`] messages and its stderr into Bevy's log.
+//! [`Slot::run_slice`] is the one place a mod runs against the `World`.
+
+use std::sync::Arc;
+
+use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::{Notification, Outcome, Request, ResponseError};
+
+use super::lifecycle::Slot;
+use crate::bevy::calls::ModNotification;
+use crate::bevy::ecs_methods;
+use crate::bevy::host_methods::{CallingMod, HostMethods};
+use crate::bevy::permissions::{ModPermissions, denied};
+use crate::runtime::{ModError, ModHost, RunStatus};
+
+impl Slot {
+    /// Runs the mod's instance, if it has one, with its fuel slice, serving its host
+    /// calls against `world`.
+    pub(super) fn run_slice(
+        &mut self,
+        world: &mut World,
+        methods: &HostMethods,
+        entity: Entity,
+    ) -> Option<Result<RunStatus, ModError>> {
+        let instance = self.instance.as_mut()?;
+        let mut host = WorldHost {
+            world,
+            methods,
+            entity,
+            name: &self.name,
+            permissions: &self.permissions,
+        };
+        Some(instance.run(self.fuel_per_frame, &mut host))
+    }
+}
+
+/// Serves one mod's requests against the `World`.
+struct WorldHost<'a> {
+    world: &'a mut World,
+    methods: &'a HostMethods,
+    entity: Entity,
+    name: &'a Arc<str>,
+    permissions: &'a ModPermissions,
+}
+
+impl ModHost for WorldHost<'_> {
+    fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome {
+        let method: &str = &request.method;
+        if method.starts_with("world.") {
+            return ecs_methods::serve(
+                self.world,
+                self.permissions,
+                mod_name,
+                method,
+                request.params,
+            )
+            .unwrap_or_else(|| Err(ResponseError::method_not_found(method)));
+        }
+        if !self.methods.methods.contains_key(method) {
+            return Err(ResponseError::method_not_found(method));
+        }
+        if !self.permissions.may_call(method) {
+            return Err(denied(
+                mod_name,
+                format_args!("call host method `{method}`"),
+            ));
+        }
+        self.world.insert_resource(CallingMod {
+            entity: self.entity,
+            name: self.name.clone(),
+        });
+        let outcome = self
+            .methods
+            .call(self.world, method, request.params)
+            .unwrap_or_else(|| Err(ResponseError::method_not_found(method)));
+        self.world.remove_resource::<CallingMod>();
+        outcome
+    }
+
+    fn notification(&mut self, _mod_name: &str, notification: &Notification<'_>) {
+        let notification = ModNotification {
+            entity: self.entity,
+            name: self.name.clone(),
+            method: notification.method.to_string(),
+            params: notification.params.map(|p| Arc::from(p.to_owned())),
+        };
+        // A host method may have despawned the mod's entity meanwhile.
+        if self.world.get_entity(self.entity).is_ok() {
+            self.world.trigger(notification.clone());
+        }
+        self.world.write_message(notification);
+    }
+
+    fn log(&mut self, mod_name: &str, line: &str) {
+        let (level, message) = split_level(line);
+        log::log!(target: mod_name, level, "{message}");
+    }
+
+    fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
+        warn!("mod `{mod_name}`: {warning}");
+    }
+}
+
+/// The level a PDK log line starts with (`INFO target: message`), and the rest; lines
+/// without one (another language's stderr) are `info`.
+fn split_level(line: &str) -> (log::Level, &str) {
+    for level in [
+        log::Level::Error,
+        log::Level::Warn,
+        log::Level::Info,
+        log::Level::Debug,
+        log::Level::Trace,
+    ] {
+        if let Some(rest) = line.strip_prefix(level.as_str())
+            && let Some(rest) = rest.strip_prefix(' ')
+        {
+            return (level, rest);
+        }
+    }
+    (log::Level::Info, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_keep_their_level() {
+        assert_eq!(
+            split_level("WARN m: low fuel"),
+            (log::Level::Warn, "m: low fuel")
+        );
+        assert_eq!(split_level("INFO x"), (log::Level::Info, "x"));
+        assert_eq!(split_level("plain text"), (log::Level::Info, "plain text"));
+        assert_eq!(split_level("ERRORS"), (log::Level::Info, "ERRORS"));
+    }
+}

@@ -1,0 +1,153 @@
+//! The `world.*` host methods: ECS access for mods with the Bevy Remote Protocol's method
+//! names, params, JSON shapes and error codes, through Bevy's reflection, checked
+//! against the calling mod's [`ModPermissions`].
+//!
+//! `bevy_remote` itself is not used: even without default features it depends on
+//! `bevy_dev_tools`, which pulls in the renderer, PBR and UI, far too much for a
+//! headless server or a lean web build. What is reused is Bevy's reflection
+//! (`ReflectComponent`, `ReflectResource`, `ReflectMessage`,
+//! `TypedReflectSerializer`/`TypedReflectDeserializer`, `GetPath`) and `QueryBuilder`,
+//! which is what `bevy_remote`'s handlers are built on too.
+//!
+//! Entities are their `u64` bits (`Entity::to_bits`), as in BRP. Mods' own entities
+//! and Bevy's resource entities are not the game's: `world.query` never lists them, and
+//! the methods that change entities refuse them.
+//!
+//! One file per kind of thing: `query.rs` (`world.query`), `components.rs` (entities
+//! and their components), `resources.rs` (resources and messages); `params.rs` holds
+//! the BRP's request shapes and `reflect.rs` the reflection helpers they share.
+
+mod components;
+mod params;
+mod query;
+mod reflect;
+mod resources;
+
+use bevy::ecs::reflect::AppTypeRegistry;
+use bevy::ecs::resource::IsResource;
+use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::bevy::mods::WasmMod;
+use crate::bevy::permissions::{ModPermissions, denied};
+use params::EntityParams;
+use reflect::{entity_from_bits, error};
+
+/// The `world.*` methods mods can call (with permission).
+pub const ECS_METHODS: [&str; 11] = [
+    "world.query",
+    "world.get_components",
+    "world.spawn_entity",
+    "world.insert_components",
+    "world.remove_components",
+    "world.despawn_entity",
+    "world.get_resources",
+    "world.insert_resources",
+    "world.mutate_components",
+    "world.write_message",
+    "world.list_components",
+];
+
+/// Serves `method` if it is one of the `world.*` methods.
+pub(crate) fn serve(
+    world: &mut World,
+    permissions: &ModPermissions,
+    mod_name: &str,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Option<Outcome> {
+    let ecs = Ecs {
+        permissions,
+        mod_name,
+        method,
+        // The one place the type registry is looked up; a cheap handle on it.
+        registry: world
+            .get_resource::<AppTypeRegistry>()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    Some(match method {
+        "world.query" => ecs.parse(params).and_then(|p| ecs.query(world, p)),
+        "world.get_components" => ecs.parse(params).and_then(|p| ecs.get_components(world, p)),
+        "world.spawn_entity" => ecs.parse(params).and_then(|p| ecs.spawn_entity(world, p)),
+        "world.insert_components" => ecs.parse(params).and_then(|p| ecs.insert(world, p)),
+        "world.remove_components" => ecs.parse(params).and_then(|p| ecs.remove(world, p)),
+        "world.despawn_entity" => ecs.parse(params).and_then(|p| ecs.despawn(world, p)),
+        "world.get_resources" => ecs.parse(params).and_then(|p| ecs.get_resource(world, p)),
+        "world.insert_resources" => ecs
+            .parse(params)
+            .and_then(|p| ecs.insert_resource(world, p)),
+        "world.mutate_components" => ecs.parse(params).and_then(|p| ecs.mutate(world, p)),
+        "world.write_message" => ecs.parse(params).and_then(|p| ecs.write_message(world, p)),
+        "world.list_components" => ecs
+            .parse::<Option<EntityParams>>(params)
+            .and_then(|p| ecs.list_components(world, p)),
+        _ => return None,
+    })
+}
+
+/// One `world.*` request: who asks, what they may do, and the type registry.
+struct Ecs<'a> {
+    permissions: &'a ModPermissions,
+    mod_name: &'a str,
+    method: &'a str,
+    registry: AppTypeRegistry,
+}
+
+impl Ecs<'_> {
+    fn parse<T: for<'de> Deserialize<'de>>(
+        &self,
+        params: Option<&RawValue>,
+    ) -> Result<T, ResponseError> {
+        serde_json::from_str(params.map_or("null", RawValue::get))
+            .map_err(|e| ResponseError::invalid_params(self.method, e))
+    }
+
+    fn check_read(&self, path: &str) -> Result<(), ResponseError> {
+        self.check(self.permissions.may_read(path), "read", path)
+    }
+
+    fn check_write(&self, path: &str) -> Result<(), ResponseError> {
+        self.check(self.permissions.may_write(path), "write", path)
+    }
+
+    /// `Ok` if `allowed`, else the `-32006` error for `what`ing the type at `path`.
+    fn check(&self, allowed: bool, what: &str, path: &str) -> Result<(), ResponseError> {
+        if allowed {
+            return Ok(());
+        }
+        Err(denied(
+            self.mod_name,
+            format_args!("{what} `{path}` ({})", self.method),
+        ))
+    }
+
+    /// The entity, if it exists; mods' own entities cannot be changed by mods.
+    fn entity(&self, world: &World, bits: u64, changes: bool) -> Result<Entity, ResponseError> {
+        let entity = entity_from_bits(bits)?;
+        let entity_ref = world.get_entity(entity).map_err(|_| {
+            error(
+                ErrorCode::EntityNotFound,
+                format!("Entity {entity} not found"),
+            )
+        })?;
+        if changes && entity_ref.contains::<WasmMod>() {
+            return Err(denied(
+                self.mod_name,
+                format_args!("change entity {entity}: it is a mod ({})", self.method),
+            ));
+        }
+        if changes && entity_ref.contains::<IsResource>() {
+            return Err(denied(
+                self.mod_name,
+                format_args!(
+                    "change entity {entity}: it holds a resource; use world.insert_resources ({})",
+                    self.method
+                ),
+            ));
+        }
+        Ok(entity)
+    }
+}

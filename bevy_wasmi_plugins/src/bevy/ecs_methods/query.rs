@@ -1,0 +1,172 @@
+//! `world.query`: entities by the component types they have, with the values of the
+//! ones the mod may read; mods and resource entities are never listed.
+
+use bevy::ecs::component::ComponentId;
+use bevy::ecs::query::QueryBuilder;
+use bevy::ecs::reflect::ReflectComponent;
+use bevy::ecs::resource::IsResource;
+use bevy::ecs::world::FilteredEntityRef;
+use bevy::prelude::*;
+use bevy::reflect::TypeRegistry;
+use bevy_wasmi_plugins_protocol::{Outcome, ResponseError, to_raw};
+use serde_json::{Map, Value};
+
+use super::Ecs;
+use super::params::{QueryParams, Selector};
+use super::reflect::{reflect_component, serialize};
+use crate::bevy::mods::WasmMod;
+
+impl Ecs<'_> {
+    pub(super) fn query(&self, world: &mut World, p: QueryParams) -> Outcome {
+        let QueryParams {
+            data,
+            filter,
+            strict,
+        } = p;
+        let option_paths: &[String] = match &data.option {
+            Selector::Paths(paths) => paths,
+            _ => &[],
+        };
+        for path in data
+            .components
+            .iter()
+            .chain(option_paths)
+            .chain(&data.has)
+            .chain(&filter.with)
+            .chain(&filter.without)
+        {
+            self.check_read(path)?;
+        }
+        let registry = self.registry.read();
+        // Unknown types: an error when strict; otherwise a required one matches nothing,
+        // an optional or excluded one is ignored, and a `has` one is absent.
+        let resolve = |world: &World,
+                       path: &String|
+         -> Result<Option<(ComponentId, &ReflectComponent)>, ResponseError> {
+            match reflect_component(&registry, path) {
+                Ok((registration, reflect)) => Ok(world
+                    .components()
+                    .get_id(registration.type_id())
+                    .map(|id| (id, reflect))),
+                Err(e) if strict => Err(e),
+                Err(_) => Ok(None),
+            }
+        };
+        let mut required = Vec::new();
+        for path in &data.components {
+            match resolve(world, path)? {
+                Some((id, reflect)) => required.push((path.as_str(), id, reflect)),
+                None => return to_raw(&[(); 0]),
+            }
+        }
+        let mut with = Vec::new();
+        for path in &filter.with {
+            match resolve(world, path)? {
+                Some((id, _)) => with.push(id),
+                None => return to_raw(&[(); 0]),
+            }
+        }
+        let mut optional = Vec::new();
+        for path in option_paths {
+            if let Some((id, reflect)) = resolve(world, path)? {
+                optional.push((path.as_str(), id, reflect));
+            }
+        }
+        let mut without = Vec::new();
+        for path in &filter.without {
+            if let Some((id, _)) = resolve(world, path)? {
+                without.push(id);
+            }
+        }
+        let mut has = Vec::new();
+        for path in &data.has {
+            has.push((path.as_str(), resolve(world, path)?.map(|(id, _)| id)));
+        }
+
+        let mut builder = QueryBuilder::<FilteredEntityRef>::new(world);
+        for (_, id, _) in &required {
+            builder.ref_id(*id);
+        }
+        for (_, id, _) in &optional {
+            builder.optional(|b| {
+                b.ref_id(*id);
+            });
+        }
+        for id in &with {
+            builder.with_id(*id);
+        }
+        for id in &without {
+            builder.without_id(*id);
+        }
+        // Mods and Bevy's resource entities are not the game's entities: a query without
+        // any type (`{}`) would otherwise list them all.
+        builder.without::<WasmMod>().without::<IsResource>();
+        let mut query = builder.build();
+        let all = matches!(data.option, Selector::All(_));
+        let mut rows = Vec::new();
+        for row in query.iter(world) {
+            let entity = row.id();
+            let mut components = Map::new();
+            for (path, _, reflect) in required.iter().chain(&optional) {
+                if let Some(value) = reflect.reflect(row) {
+                    components.insert(
+                        (*path).to_owned(),
+                        serialize(value.as_partial_reflect(), &registry, path)?,
+                    );
+                }
+            }
+            if all {
+                self.all_readable(world, entity, &registry, &mut components)?;
+            }
+            let mut row_json = Map::new();
+            row_json.insert("entity".into(), entity.to_bits().into());
+            row_json.insert("components".into(), Value::Object(components));
+            if !has.is_empty() {
+                let entity_ref = world.entity(entity);
+                let has_map: Map<String, Value> = has
+                    .iter()
+                    .map(|(path, id)| {
+                        let present = id.is_some_and(|id| entity_ref.contains_id(id));
+                        ((*path).to_owned(), Value::Bool(present))
+                    })
+                    .collect();
+                row_json.insert("has".into(), Value::Object(has_map));
+            }
+            rows.push(Value::Object(row_json));
+        }
+        to_raw(&rows)
+    }
+
+    /// Adds every reflectable component of `entity` the mod may read.
+    fn all_readable(
+        &self,
+        world: &World,
+        entity: Entity,
+        registry: &TypeRegistry,
+        into: &mut Map<String, Value>,
+    ) -> Result<(), ResponseError> {
+        let entity_ref = world.entity(entity);
+        for id in entity_ref.archetype().components() {
+            let Some(type_id) = world.components().get_info(*id).and_then(|i| i.type_id()) else {
+                continue;
+            };
+            let Some(registration) = registry.get(type_id) else {
+                continue;
+            };
+            let path = registration.type_info().type_path();
+            if into.contains_key(path) || !self.permissions.may_read(path) {
+                continue;
+            }
+            let Some(reflect) = registration.data::<ReflectComponent>() else {
+                continue;
+            };
+            if let Some(value) = reflect.reflect(entity_ref) {
+                into.insert(
+                    path.to_owned(),
+                    serialize(value.as_partial_reflect(), registry, path)?,
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,520 @@
+//! Mod → game: host methods as systems, the `world.*` methods, and permissions.
+
+use super::*;
+
+#[derive(Resource, Default)]
+struct Doubled(Vec<(String, i64)>);
+
+fn double(
+    In((n,)): In<(i64,)>,
+    calling: Res<CallingMod>,
+    mut doubled: ResMut<Doubled>,
+) -> Result<i64, HostError> {
+    doubled.0.push((calling.name.to_string(), n));
+    Ok(n * 2)
+}
+
+/// `?` on a Bevy error (here: not exactly one `Frozen` position).
+fn frozen_x(In(()): In<()>, frozen: Query<&Position, With<Frozen>>) -> Result<f32, HostError> {
+    Ok(frozen.single()?.x)
+}
+
+fn spawn_at(In(p): In<Position>, mut commands: Commands) -> Result<u64, HostError> {
+    Ok(commands.spawn(p).id().to_bits())
+}
+
+#[test]
+fn host_methods_are_systems_that_see_the_world_and_check_their_params() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.init_resource::<Doubled>()
+        .add_host_method("host.double", double)
+        .add_host_method("game.spawn_at", spawn_at)
+        .add_host_method("game.frozen_x", frozen_x);
+    let echo = start_mod(&mut app, "echo", None);
+    let error = relay(&mut app, echo, "game.frozen_x", json!(null)).unwrap_err();
+    assert_eq!(error.code, -32603);
+    assert!(
+        error.message.contains("No entities fit the query"),
+        "{}",
+        error.message
+    );
+    app.world_mut().spawn((Position { x: 4.5, y: 0.0 }, Frozen));
+    assert_eq!(
+        relay(&mut app, echo, "game.frozen_x", json!(null)).unwrap(),
+        json!(4.5)
+    );
+
+    // echo's `double_via_host` calls `host.double` and adds 1.
+    assert_eq!(
+        json_of(call(&mut app, echo, "double_via_host", json!([20]))),
+        json!(41)
+    );
+    assert_eq!(
+        app.world().resource::<Doubled>().0,
+        [("echo".to_owned(), 20)]
+    );
+
+    // A host method's `Commands` are applied: the entity exists when the answer does.
+    let bits = relay(
+        &mut app,
+        echo,
+        "game.spawn_at",
+        json!({ "x": 1.5, "y": -2.0 }),
+    )
+    .unwrap();
+    let entity = Entity::try_from_bits(bits.as_u64().unwrap()).unwrap();
+    assert_eq!(
+        app.world().get::<Position>(entity),
+        Some(&Position { x: 1.5, y: -2.0 })
+    );
+
+    // A wrong shape is -32602 naming the method and what did not match.
+    let error = relay(&mut app, echo, "host.double", json!({ "n": 1 })).unwrap_err();
+    assert_eq!(error.code, -32602, "{error:?}");
+    assert!(error.message.contains("host.double"), "{}", error.message);
+    assert!(
+        error.message.contains("invalid type: map"),
+        "{}",
+        error.message
+    );
+
+    let error = relay(&mut app, echo, "game.nothing", json!([])).unwrap_err();
+    assert_eq!(error.code, -32601);
+    assert_eq!(error.message, "Method not found: game.nothing");
+}
+
+#[test]
+fn world_query_returns_reflected_components() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let a = app.world_mut().spawn(Position { x: 1.0, y: 2.0 }).id();
+    let b = app
+        .world_mut()
+        .spawn((Position { x: 3.0, y: 4.0 }, Frozen))
+        .id();
+    app.world_mut().spawn(Frozen);
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::default()
+                .allow_read::<Position>()
+                .allow_read::<Frozen>(),
+        ),
+    );
+    let frozen = <Frozen as TypePath>::type_path();
+    let rows = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [position_path()], "has": [frozen] } }),
+    )
+    .unwrap();
+    let mut rows = rows.as_array().unwrap().clone();
+    rows.sort_by_key(|row| row["entity"].as_u64());
+    let mut expected = vec![
+        json!({ "entity": a.to_bits(), "components": { position_path(): { "x": 1.0, "y": 2.0 } }, "has": { frozen: false } }),
+        json!({ "entity": b.to_bits(), "components": { position_path(): { "x": 3.0, "y": 4.0 } }, "has": { frozen: true } }),
+    ];
+    expected.sort_by_key(|row| row["entity"].as_u64());
+    assert_eq!(rows, expected);
+
+    let without = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [position_path()] }, "filter": { "without": [frozen] } }),
+    )
+    .unwrap();
+    assert_eq!(
+        without,
+        json!([{ "entity": a.to_bits(), "components": { position_path(): { "x": 1.0, "y": 2.0 } } }])
+    );
+}
+
+#[test]
+fn world_query_never_lists_mods_or_resource_entities() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let a = app.world_mut().spawn(Position { x: 1.0, y: 2.0 }).id();
+    let b = app.world_mut().spawn(Frozen).id();
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_read::<Frozen>()),
+    );
+    let frozen = <Frozen as TypePath>::type_path();
+    for params in [json!({}), json!({ "data": { "has": [frozen] } })] {
+        let rows = relay(&mut app, echo, "world.query", params.clone()).unwrap();
+        let listed: Vec<Entity> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| Entity::try_from_bits(row["entity"].as_u64().unwrap()).unwrap())
+            .collect();
+        assert!(
+            listed.contains(&a) && listed.contains(&b),
+            "{params}: {rows}"
+        );
+        assert!(
+            !listed.contains(&echo),
+            "{params}: the mod itself is listed"
+        );
+        let world = app.world_mut();
+        let mut resources = world.query_filtered::<Entity, With<IsResource>>();
+        let resources: Vec<Entity> = resources.iter(world).collect();
+        assert!(!resources.is_empty(), "the test app has resource entities");
+        for entity in resources {
+            assert!(
+                !listed.contains(&entity),
+                "{params}: resource entity {entity} listed"
+            );
+        }
+    }
+}
+
+#[test]
+fn permissions_deny_by_default_and_name_what_was_denied() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.init_resource::<Doubled>()
+        .add_host_method("host.double", double);
+    let echo = start_mod(&mut app, "echo", None);
+    let error = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [position_path()] } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, ErrorCode::PermissionDenied.code());
+    assert_eq!(
+        error.message,
+        format!(
+            "Permission denied: mod `echo` may not read `{}` (world.query)",
+            position_path()
+        )
+    );
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": echo.to_bits() }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert!(error.message.contains("despawn"), "{}", error.message);
+
+    // A mod limited to `game.*` may not call `host.double`.
+    let limited = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_host_methods("game.*")),
+    );
+    let error = call(&mut app, limited, "double_via_host", json!([1])).unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert_eq!(
+        error.message,
+        "Permission denied: mod `echo` may not call host method `host.double`"
+    );
+    assert!(app.world().resource::<Doubled>().0.is_empty());
+}
+
+#[test]
+fn world_methods_change_components_resources_and_messages_like_brp() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", Some(ModPermissions::trusted()));
+    let position = position_path();
+    let frozen = <Frozen as TypePath>::type_path();
+    let score = <Score as TypePath>::type_path();
+    let boom = <Boom as TypePath>::type_path();
+
+    let spawned = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { position: { "x": 1.0, "y": 1.0 } } }),
+    )
+    .unwrap();
+    let entity = Entity::try_from_bits(spawned["entity"].as_u64().unwrap()).unwrap();
+    assert_eq!(
+        app.world().get::<Position>(entity),
+        Some(&Position { x: 1.0, y: 1.0 })
+    );
+
+    relay(
+        &mut app,
+        echo,
+        "world.mutate_components",
+        json!({ "entity": entity.to_bits(), "component": position, "path": ".x", "value": 5.0 }),
+    )
+    .unwrap();
+    relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({ "entity": entity.to_bits(), "components": { frozen: {} } }),
+    )
+    .unwrap();
+    assert_eq!(
+        app.world().get::<Position>(entity),
+        Some(&Position { x: 5.0, y: 1.0 })
+    );
+    assert!(app.world().get::<Frozen>(entity).is_some());
+
+    let got = relay(
+        &mut app,
+        echo,
+        "world.get_components",
+        json!({ "entity": entity.to_bits(), "components": [position, "no::Such"] }),
+    )
+    .unwrap();
+    assert_eq!(
+        got["components"],
+        json!({ position: { "x": 5.0, "y": 1.0 } })
+    );
+    assert_eq!(got["errors"]["no::Such"]["code"], json!(-23402));
+    let listed = relay(
+        &mut app,
+        echo,
+        "world.list_components",
+        json!({ "entity": entity.to_bits() }),
+    )
+    .unwrap();
+    assert_eq!(listed, json!([frozen, position]));
+
+    relay(
+        &mut app,
+        echo,
+        "world.remove_components",
+        json!({ "entity": entity.to_bits(), "components": [frozen] }),
+    )
+    .unwrap();
+    assert!(app.world().get::<Frozen>(entity).is_none());
+    let error = relay(
+        &mut app,
+        echo,
+        "world.get_components",
+        json!({ "entity": entity.to_bits(), "components": [frozen], "strict": true }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23403, "{error:?}");
+
+    relay(
+        &mut app,
+        echo,
+        "world.insert_resources",
+        json!({ "resource": score, "value": 42 }),
+    )
+    .unwrap();
+    assert_eq!(app.world().resource::<Score>().0, 42);
+    let got = relay(
+        &mut app,
+        echo,
+        "world.get_resources",
+        json!({ "resource": score }),
+    )
+    .unwrap();
+    assert_eq!(got, json!({ "value": 42 }));
+
+    relay(
+        &mut app,
+        echo,
+        "world.write_message",
+        json!({ "message": boom, "value": { "power": 9 } }),
+    )
+    .unwrap();
+    let booms: Vec<Boom> = app
+        .world_mut()
+        .resource_mut::<Messages<Boom>>()
+        .drain()
+        .collect();
+    assert_eq!(booms, [Boom { power: 9 }]);
+    // Values Bevy could not build are errors for the mod, not panics in the game.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.write_message",
+        json!({ "message": boom }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23501);
+    assert_eq!(
+        error.message,
+        format!("`{boom}` could not be built from {{}}")
+    );
+
+    relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": entity.to_bits() }),
+    )
+    .unwrap();
+    assert!(app.world().get_entity(entity).is_err());
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": entity.to_bits() }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23401);
+
+    // Resources are not components to mods, and their entities are off limits.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { score: 1 } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert!(error.message.contains("is a resource"), "{}", error.message);
+    let rows = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": [score] } }),
+    )
+    .unwrap();
+    assert_eq!(rows, json!([]), "resource entities are not listed");
+    let world = app.world_mut();
+    let score_entity = world
+        .query_filtered::<Entity, (With<Score>, With<IsResource>)>()
+        .single(world)
+        .unwrap()
+        .to_bits();
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": score_entity }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert!(
+        error.message.contains("holds a resource"),
+        "{}",
+        error.message
+    );
+    assert_eq!(app.world().resource::<Score>().0, 42);
+
+    // A mod's own entity is off limits even to a trusted mod.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": echo.to_bits() }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+
+    // Unknown types: strict is BRP's -23402, lenient matches nothing.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": ["no::Such"] }, "strict": true }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert_eq!(
+        error.message,
+        "Unknown component type: `no::Such` (not registered for reflection)"
+    );
+    let rows = relay(
+        &mut app,
+        echo,
+        "world.query",
+        json!({ "data": { "components": ["no::Such"] } }),
+    )
+    .unwrap();
+    assert_eq!(rows, json!([]));
+
+    let error = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { position: { "x": "far" } } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert!(error.message.contains(position), "{}", error.message);
+    // A value missing a field: Bevy would panic building it; the mod gets an error.
+    let entities = app.world().entities().len();
+    let error = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": { position: { "x": 1.0 } } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402);
+    assert!(
+        error.message.contains("could not be built"),
+        "{}",
+        error.message
+    );
+    let error = relay(
+        &mut app,
+        echo,
+        "world.insert_resources",
+        json!({ "resource": score, "value": "many" }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23501);
+    assert_eq!(app.world().entities().len(), entities);
+    assert_eq!(app.world().resource::<Score>().0, 42);
+}
+
+fn quit(In(()): In<()>, calling: Res<CallingMod>, mut commands: Commands) -> Result<(), HostError> {
+    commands.entity(calling.entity).despawn();
+    Ok(())
+}
+
+#[test]
+fn a_host_method_may_despawn_the_mod_that_calls_it() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.add_host_method("game.quit", quit);
+    let echo = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        relay(&mut app, echo, "game.quit", json!(null)).unwrap(),
+        json!(null)
+    );
+    assert!(app.world().get_entity(echo).is_err());
+    app.update();
+    let error = app
+        .world()
+        .resource::<ModRpc>()
+        .call(echo, "echo", &())
+        .try_result()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+}
+
+#[test]
+fn permissions_inserted_or_removed_on_a_running_mod_hold_from_its_next_request() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    let query = json!({ "data": { "components": [position_path()] } });
+    let error = relay(&mut app, echo, "world.query", query.clone()).unwrap_err();
+    assert_eq!(error.code, ErrorCode::PermissionDenied.code());
+
+    app.world_mut()
+        .entity_mut(echo)
+        .insert(ModPermissions::default().allow_read::<Position>());
+    assert_eq!(
+        relay(&mut app, echo, "world.query", query.clone()).unwrap(),
+        json!([])
+    );
+
+    app.world_mut().entity_mut(echo).remove::<ModPermissions>();
+    let error = relay(&mut app, echo, "world.query", query).unwrap_err();
+    assert_eq!(error.code, ErrorCode::PermissionDenied.code());
+}
