@@ -13,7 +13,7 @@
 # playwright-core from npm (installed into target/web-check/), waits until the game
 # reports on the console what every mod did, saves target/web/screenshot.png, and exits
 # 0 only if every mod did its job and the console shows no panic and no uncaught error.
-# PORT sets the port (default 8080).
+# PORT sets the port (default 8080 to serve; a free one for --check).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,15 +44,10 @@ cp web/index.html "$out/"
 cp -R assets "$out/assets"
 echo "built $out ($(du -sh "$out/modding_bg.wasm" | cut -f1) of wasm)" >&2
 
-# A static server; Python's knows that .wasm is application/wasm.
-serve() {
-    python3 -m http.server "$port" --bind 127.0.0.1 --directory "$out"
-}
-
 if ! $check; then
     echo "serving the modding example at http://127.0.0.1:$port/ (Ctrl-C stops)" >&2
-    serve
-    exit 0
+    # A static server; Python's knows that .wasm is application/wasm.
+    exec python3 -m http.server "$port" --bind 127.0.0.1 --directory "$out"
 fi
 
 tools=target/web-check
@@ -70,9 +65,24 @@ if [ -z "$chromium" ]; then
     exit 1
 fi
 
-serve >"$out/server.log" 2>&1 &
+# A free port unless PORT is set, so a server left running elsewhere is no trouble.
+if [ -z "${PORT:-}" ]; then
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+fi
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$out" >"$out/server.log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null' EXIT
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; true' EXIT
+for _ in $(seq 50); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then
+        break
+    fi
+    if ! kill -0 "$server" 2>/dev/null; then
+        echo "error: the web server did not start:" >&2
+        cat "$out/server.log" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
 echo "serving at http://127.0.0.1:$port/; opening it in $chromium" >&2
 NODE_PATH="$tools/node_modules" node scripts/web-check.cjs \
     "http://127.0.0.1:$port/" "$chromium" "$out/screenshot.png"
