@@ -508,6 +508,57 @@ fn poll_oneoff_and_iovec_offsets_past_the_address_space_are_efault() {
 }
 
 #[test]
+fn wasi_calls_charge_fuel_for_the_bytes_they_move() {
+    // The same program with a small and a large call: the difference in fuel is what
+    // the host's work on the extra bytes costs (random bytes: 1 each; written or read
+    // bytes: 1 per 8; poll subscriptions: 16 each).
+    let fuel_of = |imports: &str, body: &str, stdin: &[u8]| {
+        let mut g = guest(imports, body);
+        g.write_stdin(stdin);
+        g.close_stdin();
+        run_to_exit(&mut g);
+        g.total_fuel()
+    };
+    let random = r#"(import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))"#;
+    let small = fuel_of(
+        random,
+        "(drop (call $random (i32.const 0) (i32.const 16)))",
+        b"",
+    );
+    let large = fuel_of(
+        random,
+        "(drop (call $random (i32.const 0) (i32.const 100016)))",
+        b"",
+    );
+    assert_eq!(large - small, 100_000);
+
+    let small = fuel_of("", "(call $out (i32.const 0) (i32.const 8))", b"");
+    let large = fuel_of("", "(call $out (i32.const 0) (i32.const 80008))", b"");
+    assert_eq!(large - small, 10_000);
+
+    let read = r#"(import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))"#;
+    let body =
+        "(i32.store (i32.const 100) (i32.const 1000)) (i32.store (i32.const 104) (i32.const 60000))
+                (drop (call $read (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 108)))";
+    let small = fuel_of(read, body, &[b'x'; 8]);
+    let large = fuel_of(read, body, &[b'x'; 40_008]);
+    assert_eq!(large - small, 5_000);
+
+    let poll = r#"(import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))"#;
+    let small = fuel_of(
+        poll,
+        "(drop (call $poll (i32.const 0) (i32.const 60000) (i32.const 1) (i32.const 64000)))",
+        b"",
+    );
+    let large = fuel_of(
+        poll,
+        "(drop (call $poll (i32.const 0) (i32.const 60000) (i32.const 101) (i32.const 64000)))",
+        b"",
+    );
+    assert_eq!(large - small, 1_600);
+}
+
+#[test]
 fn pointers_at_the_end_of_the_address_space_are_efault_not_a_host_panic() {
     let mut g = guest_with(
         &ModConfig::default().with_args(["x"]),

@@ -337,17 +337,29 @@ impl Guest {
             return wasi::errno::FAULT;
         };
         let (memory, ctx) = memory.data_and_store_mut(&mut self.store);
+        let mut cost = 0;
         let result = match blocked {
             Some(Blocked::Read {
                 iovs,
                 iovs_len,
                 nread,
-            }) => wasi::read_stdin(memory, ctx, iovs, iovs_len, nread),
+            }) => {
+                let before = ctx.stdin_pos;
+                let result = wasi::read_stdin(memory, ctx, iovs, iovs_len, nread);
+                cost = wasi::fuel::io((ctx.stdin_pos - before) as u64);
+                result
+            }
             Some(Blocked::Poll { subs, out, nevents }) => {
                 wasi::finish_poll(memory, ctx, &subs, out, nevents)
             }
             Some(Blocked::Flush) | None => Ok(()),
         };
+        // What the read moved is paid from the slice the guest resumes with.
+        if cost > 0
+            && let Ok(left) = self.store.get_fuel()
+        {
+            let _ = self.store.set_fuel(left.saturating_sub(cost));
+        }
         result.err().unwrap_or(wasi::errno::SUCCESS)
     }
 

@@ -296,6 +296,35 @@ fn offset(base: u32, i: u32, size: u32) -> Result<u32, i32> {
         .ok_or(errno::FAULT)
 }
 
+/// Fuel a WASI call takes for the host's work on top of the call instruction: fuel is
+/// the guest's only currency, so a call that makes the host move many bytes costs in
+/// proportion (at wasmi's speed, a unit of fuel is about half a nanosecond).
+pub mod fuel {
+    /// Bytes `fd_write` and `fd_read` move per unit of fuel (copied, and scanned for
+    /// line ends).
+    pub const BYTES_PER_FUEL_IO: u64 = 8;
+    /// Fuel per byte `random_get` generates.
+    pub const FUEL_PER_RANDOM_BYTE: u64 = 1;
+    /// Fuel per `poll_oneoff` subscription (read, checked, answered).
+    pub const FUEL_PER_SUBSCRIPTION: u64 = 16;
+
+    /// The fuel for `bytes` of `fd_write` or `fd_read`.
+    pub const fn io(bytes: u64) -> u64 {
+        bytes / BYTES_PER_FUEL_IO
+    }
+}
+
+/// Takes `cost` fuel from the guest (down to zero: it then stops at its next
+/// instruction, out of fuel for this slice).
+pub(crate) fn charge(caller: &mut Ctx<'_>, cost: u64) {
+    if cost > 0
+        && let Ok(left) = caller.get_fuel()
+    {
+        // Only fails without fuel metering, which the runtime always turns on.
+        let _ = caller.set_fuel(left.saturating_sub(cost));
+    }
+}
+
 /// Runs `f` with the guest memory and the context; `EFAULT` without a memory.
 fn with_mem(
     caller: &mut Ctx<'_>,
@@ -378,10 +407,14 @@ fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nread: i32) -
         });
         return Err(Error::host(Stop::Block));
     }
-    Ok(match read_stdin(memory, ctx, iovs, iovs_len, nread) {
+    let before = ctx.stdin_pos;
+    let errno = match read_stdin(memory, ctx, iovs, iovs_len, nread) {
         Ok(()) => errno::SUCCESS,
         Err(errno) => errno,
-    })
+    };
+    let read = (ctx.stdin_pos - before) as u64;
+    charge(&mut caller, fuel::io(read));
+    Ok(errno)
 }
 
 fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> Ret {
@@ -430,8 +463,10 @@ fn fd_write(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i3
     if let Err(errno) = mem.write_u32(nwritten as u32, written) {
         return Ok(errno);
     }
-    if ctx.stdout.len() + ctx.stderr.len() >= ctx.flush_at {
-        ctx.blocked = Some(Blocked::Flush);
+    let flush = ctx.stdout.len() + ctx.stderr.len() >= ctx.flush_at;
+    charge(&mut caller, fuel::io(written.into()));
+    if flush {
+        caller.data_mut().blocked = Some(Blocked::Flush);
         return Err(Error::host(Stop::Block));
     }
     Ok(errno::SUCCESS)
@@ -662,18 +697,23 @@ fn poll_oneoff(mut caller: Ctx<'_>, input: i32, out: i32, n: i32, nevents: i32) 
     if checked.is_none() {
         return Ok(errno::FAULT);
     }
+    // Charged up front for the subscriptions it asks the host to read.
+    let cost = u64::from(n).saturating_mul(fuel::FUEL_PER_SUBSCRIPTION);
     let subs = match read_subscriptions(&mem, ctx, input, n) {
         Ok(subs) => subs,
         Err(errno) => return Ok(errno),
     };
-    if poll_is_ready(ctx, &subs) {
-        return Ok(match finish_poll(mem.0, ctx, &subs, out, nevents) {
+    let ready = if poll_is_ready(ctx, &subs) {
+        Some(match finish_poll(mem.0, ctx, &subs, out, nevents) {
             Ok(()) => errno::SUCCESS,
             Err(errno) => errno,
-        });
-    }
-    ctx.blocked = Some(Blocked::Poll { subs, out, nevents });
-    Err(Error::host(Stop::Block))
+        })
+    } else {
+        ctx.blocked = Some(Blocked::Poll { subs, out, nevents });
+        None
+    };
+    charge(&mut caller, cost);
+    ready.ok_or_else(|| Error::host(Stop::Block))
 }
 
 fn fd_fdstat_get(mut caller: Ctx<'_>, fd: i32, stat: i32) -> Ret {
@@ -739,10 +779,14 @@ pub(crate) fn link(linker: &mut Linker<WasiCtx>) -> Result<(), wasmi::errors::Li
     linker.func_wrap(m, "clock_res_get", clock_res_get)?;
     linker.func_wrap(m, "clock_time_get", clock_time_get)?;
     linker.func_wrap(m, "random_get", |mut c: Ctx<'_>, buf: i32, len: i32| {
-        with_mem(&mut c, |mem, ctx| {
+        let errno = with_mem(&mut c, |mem, ctx| {
             ctx.rng.fill_bytes(mem.slice_mut(buf as u32, len as u32)?);
             Ok(())
-        })
+        });
+        if matches!(errno, Ok(errno::SUCCESS)) {
+            charge(&mut c, u64::from(len as u32) * fuel::FUEL_PER_RANDOM_BYTE);
+        }
+        errno
     })?;
     linker.func_wrap(m, "sched_yield", |_: Ctx<'_>| {
         Ok::<i32, Error>(errno::SUCCESS)
