@@ -361,6 +361,8 @@ fn a_long_conversation_with_the_host_is_not_cut_off_by_the_activation_cap() {
     let mut m = start(&runtime, &module, &ModConfig::default().with_limits(limits));
     let handle = m.call("roundtrip", &json!({"n": 2000}));
     let before = m.total_fuel();
+    // At most 1,024 messages are served per run: two runs.
+    assert_eq!(m.run(u64::MAX / 2, &mut Add).unwrap(), RunStatus::Yielded);
     assert_eq!(m.run(u64::MAX / 2, &mut Add).unwrap(), RunStatus::Idle);
     assert!(
         m.total_fuel() - before > 2_000_000,

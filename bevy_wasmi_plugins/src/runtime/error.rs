@@ -55,6 +55,18 @@ pub enum ModError {
         /// What wasmi reported.
         message: String,
     },
+    /// The mod sent too many invalid lines in a row (see `Limits::max_invalid_messages`).
+    #[error(
+        "mod `{name}` sent {count} invalid messages in a row (the last: {last}); it was stopped"
+    )]
+    InvalidMessages {
+        /// The mod.
+        name: Arc<str>,
+        /// How many in a row.
+        count: u32,
+        /// The last one, shortened, and why it is invalid.
+        last: String,
+    },
     /// The guest panicked (a Rust panic, or another language's abort after a message).
     #[error("mod `{name}` panicked: {message}")]
     Panic {
@@ -197,6 +209,7 @@ impl ModError {
             | ModError::MessageTooLarge { name, .. }
             | ModError::OutputFlood { name, .. }
             | ModError::UnreadInput { name, .. }
+            | ModError::InvalidMessages { name, .. }
             | ModError::Exited { name, .. }
             | ModError::Signal { name, .. }
             | ModError::LoadFailed { name, .. }

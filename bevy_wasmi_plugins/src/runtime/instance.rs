@@ -141,8 +141,19 @@ pub struct ModInstance {
     state: ModState,
     /// Fuel used since the mod last waited for input (the end of an activation).
     activation_fuel: u64,
-    /// Complete stdout lines taken from the guest, reused.
+    /// Fuel the mod owes for messages served when its slice had less left than they
+    /// cost; paid first from the next slice.
+    fuel_debt: u64,
+    /// Fuel paid for messages since the mod started.
+    message_fuel: u64,
+    /// Fuel used by the last run, messages included.
+    run_fuel: u64,
+    /// Invalid lines the mod sent in a row.
+    invalid_in_a_row: u32,
+    /// Complete stdout lines taken from the guest, reused; those from `lines_pos` on
+    /// are not served yet (over the per-run message cap).
     lines: Vec<u8>,
+    lines_pos: usize,
     /// Replies to write to the guest's stdin, reused.
     replies: Vec<u8>,
     /// The stderr line being written.
@@ -180,7 +191,12 @@ impl ModInstance {
             pending: BTreeMap::new(),
             state: ModState::Running,
             activation_fuel: 0,
+            fuel_debt: 0,
+            message_fuel: 0,
+            run_fuel: 0,
+            invalid_in_a_row: 0,
             lines: Vec::new(),
+            lines_pos: 0,
             replies: Vec::new(),
             stderr_line: Vec::new(),
         })
@@ -196,14 +212,15 @@ impl ModInstance {
         &self.state
     }
 
-    /// Fuel used by the last [`ModInstance::run`].
+    /// Fuel used by the last [`ModInstance::run`]: the mod's own instructions and what
+    /// its messages cost ([`Limits::fuel_per_message`]); never more than the run's slice.
     pub fn last_fuel(&self) -> u64 {
-        self.guest.last_fuel()
+        self.run_fuel
     }
 
-    /// Fuel used since the mod started.
+    /// Fuel used since the mod started, messages included.
     pub fn total_fuel(&self) -> u64 {
-        self.guest.total_fuel()
+        self.guest.total_fuel().saturating_add(self.message_fuel)
     }
 
     /// Bytes of linear memory the mod has now.
@@ -352,6 +369,22 @@ impl ModInstance {
             _ => {}
         }
         let mut left = fuel;
+        self.run_fuel = 0;
+        let mut served = 0;
+        // What the mod owes from the last run, then what it sent and the last run did
+        // not serve: the mod does not run again before those are served.
+        self.pay(&mut left, 0);
+        if self.has_backlog() {
+            let cost = match self.serve_output(host, &mut served) {
+                Ok(cost) => cost,
+                Err(error) => return Err(self.fail(error)),
+            };
+            self.pay(&mut left, cost);
+            if self.has_backlog() {
+                self.state = ModState::Running;
+                return Ok(RunStatus::Yielded);
+            }
+        }
         loop {
             if left == 0 {
                 self.state = ModState::Running;
@@ -360,11 +393,15 @@ impl ModInstance {
             let status = self.guest.resume(left);
             let used = self.guest.last_fuel();
             left = left.saturating_sub(used);
+            self.run_fuel = self.run_fuel.saturating_add(used);
             self.activation_fuel = self.activation_fuel.saturating_add(used);
             // Serve what it wrote, even when it then crashed: its last log lines explain.
-            let served = self.serve_output(host);
-            let status = match status.and_then(|status| served.map(|()| status)) {
-                Ok(status) => status,
+            let output = self.serve_output(host, &mut served);
+            let status = match status.and_then(|status| output.map(|cost| (status, cost))) {
+                Ok((status, cost)) => {
+                    self.pay(&mut left, cost);
+                    status
+                }
                 Err(error) => return Err(self.fail(error)),
             };
             if self.activation_fuel > self.limits.max_fuel_per_activation {
@@ -373,6 +410,18 @@ impl ModInstance {
                     limit: self.limits.max_fuel_per_activation,
                 };
                 return Err(self.fail(error));
+            }
+            // Over the per-run message cap: the rest is served next run (an ended
+            // mod's output is served whole).
+            if self.has_backlog() && !matches!(status, GuestStatus::Exited(_)) {
+                if matches!(
+                    status,
+                    GuestStatus::WaitingInput | GuestStatus::Sleeping { .. }
+                ) {
+                    self.end_activation();
+                }
+                self.state = ModState::Running;
+                return Ok(RunStatus::Yielded);
             }
             match status {
                 GuestStatus::OutputFull => {}
@@ -385,11 +434,14 @@ impl ModInstance {
                 GuestStatus::WaitingInput | GuestStatus::Sleeping { .. } => {
                     // The mod waits for input: its activation ends here, even when the
                     // input (say, the answer to its host call) is already there.
-                    self.activation_fuel = 0;
-                    self.guest
-                        .reset_output_budget(self.limits.max_output_per_activation);
+                    self.end_activation();
                     if self.guest.is_runnable() {
                         continue;
+                    }
+                    // Fuel still owed is paid before the mod counts as idle.
+                    if self.fuel_debt > 0 {
+                        self.state = ModState::Running;
+                        return Ok(RunStatus::Yielded);
                     }
                     return Ok(match status {
                         GuestStatus::Sleeping { clock, deadline } => {
@@ -403,6 +455,12 @@ impl ModInstance {
                     });
                 }
                 GuestStatus::Exited(code) => {
+                    while self.has_backlog() {
+                        let mut unlimited = 0;
+                        if let Err(error) = self.serve_output(host, &mut unlimited) {
+                            return Err(self.fail(error));
+                        }
+                    }
                     let error = ModError::Exited {
                         name: self.guest.name().clone(),
                         code,
@@ -413,6 +471,29 @@ impl ModInstance {
                 }
             }
         }
+    }
+
+    /// Ends an activation: the mod waits for input.
+    fn end_activation(&mut self) {
+        self.activation_fuel = 0;
+        self.guest
+            .reset_output_budget(self.limits.max_output_per_activation);
+    }
+
+    /// Takes `cost` (and any debt) from `left`; what `left` cannot cover is owed.
+    fn pay(&mut self, left: &mut u64, cost: u64) {
+        self.activation_fuel = self.activation_fuel.saturating_add(cost);
+        let owed = self.fuel_debt.saturating_add(cost);
+        let paid = owed.min(*left);
+        *left -= paid;
+        self.fuel_debt = owed - paid;
+        self.run_fuel = self.run_fuel.saturating_add(paid);
+        self.message_fuel = self.message_fuel.saturating_add(paid);
+    }
+
+    /// Whether lines the mod sent wait to be served.
+    fn has_backlog(&self) -> bool {
+        self.lines_pos < self.lines.len()
     }
 
     /// Records the error, fails every pending call with it, and returns it.
@@ -428,11 +509,18 @@ impl ModInstance {
         }
     }
 
-    /// Passes stderr lines to the host and serves complete stdout lines.
+    /// Passes stderr lines to the host and serves complete stdout lines, until `served`
+    /// (the messages served in this run) reaches the per-run cap; the rest stays for the
+    /// next run. Returns the fuel the served messages cost.
     ///
     /// Returns an error when the replies the mod has not read would pass the input cap
-    /// (a mod that sends without ever reading): serving stops there.
-    fn serve_output(&mut self, host: &mut dyn ModHost) -> Result<(), ModError> {
+    /// (a mod that sends without ever reading), or when it sent too many invalid lines
+    /// in a row: serving stops there.
+    fn serve_output(
+        &mut self,
+        host: &mut dyn ModHost,
+        served: &mut usize,
+    ) -> Result<u64, ModError> {
         let name = self.guest.name().clone();
         if self.guest.has_stderr() {
             let stderr = self.guest.take_stderr();
@@ -440,20 +528,44 @@ impl ModInstance {
             self.guest.recycle_stderr(stderr);
         }
 
-        self.guest.take_stdout_lines(&mut self.lines);
-        if self.lines.is_empty() {
-            return Ok(());
+        if !self.has_backlog() {
+            self.guest.take_stdout_lines(&mut self.lines);
+            self.lines_pos = 0;
+            if self.lines.is_empty() {
+                return Ok(0);
+            }
         }
         let max_message = self.limits.max_message_size;
+        let max_served = self.limits.max_messages_per_run;
+        let max_invalid = self.limits.max_invalid_messages;
+        let fuel_per_message = self.limits.fuel_per_message;
+        let mut cost = 0u64;
         let pending = &mut self.pending;
         let replies = &mut self.replies;
+        let invalid = &mut self.invalid_in_a_row;
         replies.clear();
         let room = self
             .limits
             .max_input_buffer
             .saturating_sub(self.guest.stdin_pending());
-        let mut rest = &self.lines[..];
-        while !rest.is_empty() {
+        let mut rest = &self.lines[self.lines_pos..];
+        // Counts a line as valid or not; too many invalid ones in a row stop the mod.
+        let mut judge = |valid: bool, line: &[u8]| {
+            if valid {
+                *invalid = 0;
+                return Ok(());
+            }
+            *invalid = invalid.saturating_add(1);
+            if *invalid > max_invalid {
+                return Err(ModError::InvalidMessages {
+                    name: name.clone(),
+                    count: *invalid,
+                    last: quote(line),
+                });
+            }
+            Ok(())
+        };
+        while !rest.is_empty() && *served < max_served {
             let (line, after) = match memchr::memchr(b'\n', rest) {
                 Some(end) => (&rest[..end], &rest[end + 1..]),
                 None => (rest, &[][..]),
@@ -473,6 +585,9 @@ impl ModInstance {
             if fast.is_none() && line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            // Every message is paid for, whatever it is.
+            *served += 1;
+            cost = cost.saturating_add(fuel_per_message);
             match fast {
                 Some(Fast::Result { id, result }) => {
                     if let Ok(result) = serde_json::from_slice::<&RawValue>(result) {
@@ -480,7 +595,8 @@ impl ModInstance {
                             id: Some(RequestId::Number(id)),
                             result: Ok(result),
                         };
-                        complete(pending, &name, response, host);
+                        let known = complete(pending, &name, response, host);
+                        judge(known, line)?;
                         continue;
                     }
                     if serde_json::from_slice::<&RawValue>(line).is_err() {
@@ -495,31 +611,38 @@ impl ModInstance {
                         capped(host.request(&name, &request), &request, &name, max_message);
                     write_outcome(replies, &request.id, &outcome);
                     replies.push(b'\n');
+                    judge(true, line)?;
                     continue;
                 }
                 Some(Fast::Message(Message::Notification(notification))) => {
                     host.notification(&name, &notification);
+                    judge(true, line)?;
                     continue;
                 }
                 _ => {}
             }
             let mut broken = Vec::new();
+            let mut valid = false;
             serve_frame_with(
                 line,
                 replies,
                 |message| match message {
-                    Message::Request(request) => Some(capped(
-                        host.request(&name, &request),
-                        &request,
-                        &name,
-                        max_message,
-                    )),
+                    Message::Request(request) => {
+                        valid = true;
+                        Some(capped(
+                            host.request(&name, &request),
+                            &request,
+                            &name,
+                            max_message,
+                        ))
+                    }
                     Message::Notification(notification) => {
+                        valid = true;
                         host.notification(&name, &notification);
                         None
                     }
                     Message::Response(response) => {
-                        complete(pending, &name, response, host);
+                        valid |= complete(pending, &name, response, host);
                         None
                     }
                 },
@@ -528,12 +651,14 @@ impl ModInstance {
             for (id, error) in broken {
                 invalid_answer(pending, &name, id, &error, host);
             }
+            judge(valid, line)?;
         }
+        self.lines_pos = self.lines.len() - rest.len();
         if !self.replies.is_empty() {
             self.guest.write_stdin(&self.replies);
             self.replies.clear();
         }
-        Ok(())
+        Ok(cost)
     }
 
     fn log_lines(&mut self, name: &str, bytes: &[u8], host: &mut dyn ModHost) {
@@ -580,13 +705,22 @@ fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usiz
     }
 }
 
-/// Routes a response from the mod to the call waiting for it.
+/// A line the mod sent, shortened for an error message.
+fn quote(line: &[u8]) -> String {
+    const MAX: usize = 60;
+    let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
+    let more = if line.len() > MAX { "…" } else { "" };
+    format!("`{}{more}`", text.escape_debug())
+}
+
+/// Routes a response from the mod to the call waiting for it; `false` when no call
+/// waits for it.
 fn complete(
     pending: &mut BTreeMap<i64, ReplySender>,
     name: &str,
     response: Response<'_>,
     host: &mut dyn ModHost,
-) {
+) -> bool {
     let sender = match &response.id {
         Some(RequestId::Number(id)) => pending.remove(id),
         _ => None,
@@ -597,9 +731,10 @@ fn complete(
             .as_ref()
             .map_or_else(|| "null".to_owned(), ToString::to_string);
         host.protocol_warning(name, &format!("response to unknown request id {id}"));
-        return;
+        return false;
     };
     sender.send(response.result.map(ToOwned::to_owned));
+    true
 }
 
 /// Fails the call a malformed answer from the mod was meant for (the mod is not told:

@@ -205,6 +205,19 @@ pub struct Limits {
     /// Most unread input queued for the mod, in bytes; calls over it fail at once, and a
     /// mod whose unread replies pass it is stopped with [`ModError::UnreadInput`].
     pub max_input_buffer: usize,
+    /// Fuel each message the mod sends costs it (request, response, notification, or a
+    /// line that is none of them), on top of `fd_write`'s cost per byte: the host's work
+    /// on a message is paid for from the mod's slice, so a mod cannot keep the host busy
+    /// for free (a flood of messages, or an endless exchange of errors).
+    pub fuel_per_message: u64,
+    /// Most messages served per [`ModInstance::run`] (per frame in the Bevy layer). The
+    /// rest wait for the next run, and the mod is not resumed until they are served:
+    /// back-pressure, nothing is dropped.
+    pub max_messages_per_run: usize,
+    /// Most invalid lines (not JSON, not a JSON-RPC message, a malformed answer, an
+    /// answer to no pending call) the mod may send in a row; one more stops it with
+    /// [`ModError::InvalidMessages`].
+    pub max_invalid_messages: u32,
 }
 
 impl Default for Limits {
@@ -216,7 +229,8 @@ impl Default for Limits {
 impl Limits {
     /// The defaults: 5·10⁹ fuel per activation (seconds of guest work), 64 MiB of
     /// memory, 1 MiB messages, a 1 MiB output buffer, 16 MiB of output per activation,
-    /// 16 MiB of queued input.
+    /// 16 MiB of queued input, 1,000 fuel a message, 1,024 messages per run, 100 invalid
+    /// lines in a row.
     #[must_use]
     pub const fn new() -> Self {
         Limits {
@@ -226,6 +240,9 @@ impl Limits {
             output_buffer: 1 << 20,
             max_output_per_activation: 16 << 20,
             max_input_buffer: 16 << 20,
+            fuel_per_message: 1_000,
+            max_messages_per_run: 1_024,
+            max_invalid_messages: 100,
         }
     }
 
@@ -268,6 +285,27 @@ impl Limits {
     #[must_use]
     pub const fn with_max_input_buffer(mut self, bytes: usize) -> Self {
         self.max_input_buffer = bytes;
+        self
+    }
+
+    /// Sets [`Limits::fuel_per_message`].
+    #[must_use]
+    pub const fn with_fuel_per_message(mut self, fuel: u64) -> Self {
+        self.fuel_per_message = fuel;
+        self
+    }
+
+    /// Sets [`Limits::max_messages_per_run`] (at least 1).
+    #[must_use]
+    pub const fn with_max_messages_per_run(mut self, messages: usize) -> Self {
+        self.max_messages_per_run = if messages == 0 { 1 } else { messages };
+        self
+    }
+
+    /// Sets [`Limits::max_invalid_messages`].
+    #[must_use]
+    pub const fn with_max_invalid_messages(mut self, lines: u32) -> Self {
+        self.max_invalid_messages = lines;
         self
     }
 }
