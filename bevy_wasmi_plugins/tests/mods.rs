@@ -656,3 +656,29 @@ fn the_specification_examples_against_a_pdk_mod() {
         .collect();
     assert_eq!(answers, Vec::from(expected));
 }
+
+#[test]
+fn a_call_past_its_fuel_deadline_fails_and_the_mod_carries_on() {
+    // `spin(2e6)` takes about 26 M fuel; its deadline is 2 M. The call fails with
+    // -32007 within one slice of the deadline, the mod goes on with its work, and a
+    // later call is answered.
+    let mut m = echo();
+    let before = m.total_fuel();
+    let spin = m.call_with_deadline("spin", &json!({ "iterations": 2_000_000 }), 2_000_000);
+    let error = loop {
+        m.run(100_000, &mut NoHost).unwrap();
+        if let Some(outcome) = spin.try_result() {
+            break outcome.unwrap_err();
+        }
+    };
+    let used = m.total_fuel() - before;
+    assert!((2_000_000..=2_100_000).contains(&used), "{used}");
+    assert_eq!(error.code, ErrorCode::DeadlineExceeded.code());
+    assert_eq!(
+        error.message,
+        "mod `echo` did not answer call 1 within its deadline of 2000000 fuel"
+    );
+    assert!(matches!(m.state(), ModState::Running));
+    let echoed = m.call("echo", &json!([7]));
+    assert_eq!(ok(finish(&mut m, &echoed, &mut NoHost)), json!([7]));
+}

@@ -151,6 +151,9 @@ pub enum ErrorCode {
     OutputFlood,
     /// `-32006`: the caller is not allowed to use this method or type.
     PermissionDenied,
+    /// `-32007`: the call did not complete within its deadline (fuel the mod used since
+    /// the call, across activations, or wall time); the mod carries on.
+    DeadlineExceeded,
     /// `-23401` (Bevy Remote Protocol): no entity with that id.
     EntityNotFound,
     /// `-23402` (Bevy Remote Protocol): a component type that is unknown, not
@@ -167,7 +170,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::ParseError,
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotFound,
@@ -180,6 +183,7 @@ impl ErrorCode {
         ErrorCode::MessageTooLarge,
         ErrorCode::OutputFlood,
         ErrorCode::PermissionDenied,
+        ErrorCode::DeadlineExceeded,
         ErrorCode::EntityNotFound,
         ErrorCode::ComponentError,
         ErrorCode::ComponentNotPresent,
@@ -202,6 +206,7 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge => -32004,
             ErrorCode::OutputFlood => -32005,
             ErrorCode::PermissionDenied => -32006,
+            ErrorCode::DeadlineExceeded => -32007,
             ErrorCode::EntityNotFound => -23401,
             ErrorCode::ComponentError => -23402,
             ErrorCode::ComponentNotPresent => -23403,
@@ -230,6 +235,7 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge => "Message too large",
             ErrorCode::OutputFlood => "Output flood",
             ErrorCode::PermissionDenied => "Permission denied",
+            ErrorCode::DeadlineExceeded => "Deadline exceeded",
             ErrorCode::EntityNotFound => "Entity not found",
             ErrorCode::ComponentError => "Component error",
             ErrorCode::ComponentNotPresent => "Component not present",

@@ -9,8 +9,14 @@
 //!
 //! ```text
 //! wasmi-mod run FILE.wasm [--env K=V]... [--fuel N] [--max-memory BYTES] [-- ARGS...]
-//! wasmi-mod call FILE.wasm METHOD [PARAMS_JSON] [--echo-host] [--fuel N] [--max-memory BYTES]
+//! wasmi-mod call FILE.wasm METHOD [PARAMS_JSON] [--echo-host] [--fuel N] [--timeout SECS]
+//!                [--max-memory BYTES]
 //! ```
+//!
+//! A `call` always ends: it has a deadline of `--fuel` (default 10¹⁰) fuel, across
+//! activations, which it keeps to within 10,000 fuel (plus one block of instructions and
+//! one message's cost), and of `--timeout` seconds of wall time (default 60). Past either it prints a
+//! `-32007` error object.
 //!
 //! Exit status of `run`: the guest's exit code; 134 for a trap or panic; 137 when the
 //! guest hit its memory cap; 152 when it used up `--fuel`; 128 + N for `proc_raise(N)`;
@@ -21,7 +27,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use bevy_wasmi_plugins::protocol::{Outcome, Request, ResponseError, to_raw};
+use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request, ResponseError, to_raw};
 use bevy_wasmi_plugins::runtime::{
     Clock, ClockId, Guest, GuestStatus, Limits, ModConfig, ModError, ModHost, ModInstance, NoHost,
     RunStatus, Runtime, SystemClock,
@@ -70,9 +76,13 @@ enum Command {
         /// Answer every host call by echoing its params (default: method not found).
         #[arg(long)]
         echo_host: bool,
-        /// Most fuel the mod may use before it answers (default: 5e9).
+        /// The call's deadline in fuel: most the mod may use before it answers, across
+        /// activations (default: 1e10; also its cap per activation when given).
         #[arg(long)]
         fuel: Option<u64>,
+        /// The call's deadline in seconds of wall time.
+        #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+        timeout: f64,
         /// Most linear memory in bytes (default: 64 MiB).
         #[arg(long, value_name = "BYTES")]
         max_memory: Option<usize>,
@@ -101,13 +111,14 @@ fn main() -> ExitCode {
             params,
             echo_host,
             fuel,
+            timeout,
             max_memory,
         } => call(
             &file,
             &method,
             params.as_deref(),
             echo_host,
-            fuel,
+            Deadline { fuel, timeout },
             max_memory,
         ),
     };
@@ -142,6 +153,9 @@ fn sleep_until(clock: &dyn Clock, id: ClockId, deadline: u64) {
 
 /// Fuel per resumption: small enough to keep output flowing.
 const SLICE: u64 = 10_000_000;
+/// The smallest slice `call` runs, and so the most it goes past its fuel deadline (plus
+/// one block of instructions and one message).
+const MIN_SLICE: u64 = 10_000;
 
 fn run(
     file: &str,
@@ -248,12 +262,20 @@ impl<H: ModHost> ModHost for Logging<H> {
     }
 }
 
+/// How long `call` waits for the answer.
+struct Deadline {
+    /// Fuel, if not the default.
+    fuel: Option<u64>,
+    /// Seconds of wall time.
+    timeout: f64,
+}
+
 fn call(
     file: &str,
     method: &str,
     params: Option<&str>,
     echo_host: bool,
-    fuel: Option<u64>,
+    deadline: Deadline,
     max_memory: Option<usize>,
 ) -> Result<ExitCode, String> {
     let params: Option<Box<RawValue>> = params
@@ -264,9 +286,14 @@ fn call(
     let runtime = Runtime::new();
     let module = load(&runtime, file)?;
     let mut limits = limits(max_memory);
-    if let Some(fuel) = fuel {
-        limits = limits.with_max_fuel_per_activation(fuel);
+    if let Some(fuel) = deadline.fuel {
+        limits = limits
+            .with_max_fuel_per_activation(fuel)
+            .with_max_fuel_per_call(fuel);
     }
+    let fuel = limits.max_fuel_per_call;
+    let timeout = std::time::Duration::try_from_secs_f64(deadline.timeout)
+        .map_err(|e| format!("--timeout {}: {e}", deadline.timeout))?;
     let clock = Arc::new(SystemClock::new());
     let mut config = ModConfig::default().with_limits(limits);
     config.clock = clock.clone();
@@ -277,10 +304,26 @@ fn call(
     } else {
         Box::new(Logging(NoHost))
     };
+    let started = std::time::Instant::now();
+    let fuel_at_start = instance.total_fuel();
     let outcome = loop {
-        let status = instance.run(SLICE, host.as_mut());
+        // Slices end at the deadline (at least MIN_SLICE, so the mod makes progress:
+        // wasmi charges a block when it enters it), so the call stops close to it.
+        let used = instance.total_fuel() - fuel_at_start;
+        let slice = SLICE.min(fuel.saturating_sub(used)).max(MIN_SLICE);
+        let status = instance.run(slice, host.as_mut());
         if let Some(outcome) = handle.try_result() {
             break outcome;
+        }
+        if started.elapsed() > timeout {
+            break Err(ResponseError::new(
+                ErrorCode::DeadlineExceeded,
+                format!(
+                    "mod `{}` did not answer `{method}` within --timeout {} s",
+                    module.name(),
+                    deadline.timeout
+                ),
+            ));
         }
         match status {
             Ok(RunStatus::Yielded) => {}

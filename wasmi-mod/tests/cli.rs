@@ -249,3 +249,66 @@ fn call_stops_a_runaway_mod_at_the_fuel_limit() {
          for input (an endless loop?); it was stopped\"}\n"
     );
 }
+
+/// A mod that never answers: it sends the host a request, reads the answer, and sends
+/// another, forever (each exchange ends an activation, so no activation cap stops it).
+const CHATTER: &str = r#"(module
+    (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 1000) "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"more\"}\n")
+    (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 1000))
+        (i32.store (i32.const 4) (i32.const 41))
+        (i32.store (i32.const 16) (i32.const 2000))
+        (i32.store (i32.const 20) (i32.const 4096))
+        (loop $l
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (drop (call $read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+            (br $l))))"#;
+
+#[test]
+fn call_ends_at_its_fuel_deadline_for_a_mod_that_never_answers() {
+    let file = wat_file("chatter", CHATTER);
+    let file = file.to_str().unwrap();
+    let out = wasmi_mod(&["call", file, "anything", "--fuel", "1000000"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"code\":-32007,\"message\":\"mod `chatter` did not answer call 1 within its deadline \
+         of 1000000 fuel\"}\n"
+    );
+}
+
+#[test]
+fn call_ends_at_its_wall_time_deadline() {
+    let file = wat_file("chatter2", &CHATTER.replace("chatter", "chatter2"));
+    let file = file.to_str().unwrap();
+    let out = wasmi_mod(&["call", file, "anything", "--timeout", "0.2"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"code\":-32007,\"message\":\"mod `chatter2` did not answer `anything` within \
+         --timeout 0.2 s\"}\n"
+    );
+}
+
+#[test]
+fn call_stops_a_mod_that_answers_everything_with_garbage() {
+    // Every line it writes is garbage, and it reads the host's parse error each time.
+    let wat = CHATTER
+        .replace(
+            r#"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"more\"}\n"#,
+            "garbage\\n",
+        )
+        .replace("(i32.const 41)", "(i32.const 8)");
+    let file = wat_file("garbler", &wat);
+    let file = file.to_str().unwrap();
+    let out = wasmi_mod(&["call", file, "anything"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"code\":-32000,\"message\":\"mod `garbler` sent 101 invalid messages in a row (the \
+         last: `garbage`); it was stopped\"}\n"
+    );
+}

@@ -132,12 +132,22 @@ pub enum ModState {
     Crashed(ModError),
 }
 
+/// A call waiting for the mod's answer.
+#[derive(Debug)]
+struct Pending {
+    sender: ReplySender,
+    /// The mod's total fuel past which the call fails.
+    deadline: u64,
+    /// The fuel it was given.
+    fuel: u64,
+}
+
 /// One persistent mod instance speaking JSON-RPC over its stdio.
 pub struct ModInstance {
     guest: Guest,
     limits: Limits,
     next_id: i64,
-    pending: BTreeMap<i64, ReplySender>,
+    pending: BTreeMap<i64, Pending>,
     state: ModState,
     /// Fuel used since the mod last waited for input (the end of an activation).
     activation_fuel: u64,
@@ -248,6 +258,18 @@ impl ModInstance {
     /// message cap (`-32004`), or that would overflow its input queue, completes at once
     /// with an error; nothing is written to the mod.
     pub fn call<P: Serialize + ?Sized>(&mut self, method: &str, params: &P) -> CallHandle {
+        self.call_with_deadline(method, params, self.limits.max_fuel_per_call)
+    }
+
+    /// Calls `method` like [`ModInstance::call`], with a deadline of `fuel`: if the mod
+    /// uses more than that (across activations and runs) before it answers, the call
+    /// completes with `-32007` ([`ErrorCode::DeadlineExceeded`]) and the mod carries on.
+    pub fn call_with_deadline<P: Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        params: &P,
+        fuel: u64,
+    ) -> CallHandle {
         let id = self.next_id;
         self.next_id += 1;
         let request_id = RequestId::Number(id);
@@ -255,7 +277,15 @@ impl ModInstance {
         match queued {
             Ok(()) => {
                 let (handle, sender) = CallHandle::new(request_id);
-                self.pending.insert(id, sender);
+                let deadline = self.total_fuel().saturating_add(fuel);
+                self.pending.insert(
+                    id,
+                    Pending {
+                        sender,
+                        deadline,
+                        fuel,
+                    },
+                );
                 handle
             }
             Err(error) => CallHandle::failed(request_id, error),
@@ -411,6 +441,7 @@ impl ModInstance {
                 };
                 return Err(self.fail(error));
             }
+            self.expire_calls();
             // Over the per-run message cap: the rest is served next run (an ended
             // mod's output is served whole).
             if self.has_backlog() && !matches!(status, GuestStatus::Exited(_)) {
@@ -504,8 +535,35 @@ impl ModInstance {
     }
 
     fn fail_pending(&mut self, error: &ResponseError) {
-        for sender in std::mem::take(&mut self.pending).into_values() {
-            sender.send(Err(error.clone()));
+        for pending in std::mem::take(&mut self.pending).into_values() {
+            pending.sender.send(Err(error.clone()));
+        }
+    }
+
+    /// Fails the calls whose deadline has passed.
+    fn expire_calls(&mut self) {
+        let used = self.total_fuel();
+        if self.pending.values().all(|p| p.deadline >= used) {
+            return;
+        }
+        let expired: Vec<i64> = self
+            .pending
+            .iter()
+            .filter(|(_, pending)| pending.deadline < used)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(pending) = self.pending.remove(&id) {
+                let message = format!(
+                    "mod `{}` did not answer call {id} within its deadline of {} fuel",
+                    self.guest.name(),
+                    pending.fuel
+                );
+                pending.sender.send(Err(ResponseError::new(
+                    ErrorCode::DeadlineExceeded,
+                    message,
+                )));
+            }
         }
     }
 
@@ -716,13 +774,13 @@ fn quote(line: &[u8]) -> String {
 /// Routes a response from the mod to the call waiting for it; `false` when no call
 /// waits for it.
 fn complete(
-    pending: &mut BTreeMap<i64, ReplySender>,
+    pending: &mut BTreeMap<i64, Pending>,
     name: &str,
     response: Response<'_>,
     host: &mut dyn ModHost,
 ) -> bool {
     let sender = match &response.id {
-        Some(RequestId::Number(id)) => pending.remove(id),
+        Some(RequestId::Number(id)) => pending.remove(id).map(|p| p.sender),
         _ => None,
     };
     let Some(sender) = sender else {
@@ -740,14 +798,14 @@ fn complete(
 /// Fails the call a malformed answer from the mod was meant for (the mod is not told:
 /// an error response would look like the answer to one of its own requests).
 fn invalid_answer(
-    pending: &mut BTreeMap<i64, ReplySender>,
+    pending: &mut BTreeMap<i64, Pending>,
     name: &str,
     id: RequestId,
     error: &ResponseError,
     host: &mut dyn ModHost,
 ) {
     let sender = match &id {
-        RequestId::Number(id) => pending.remove(id),
+        RequestId::Number(id) => pending.remove(id).map(|p| p.sender),
         RequestId::String(_) => None,
     };
     let what = format!(

@@ -218,6 +218,11 @@ pub struct Limits {
     /// answer to no pending call) the mod may send in a row; one more stops it with
     /// [`ModError::InvalidMessages`].
     pub max_invalid_messages: u32,
+    /// A call's deadline: most fuel the mod may use, across activations and runs, between
+    /// a call and its answer. Past it the call completes with `-32007`
+    /// ([`ErrorCode::DeadlineExceeded`](bevy_wasmi_plugins_protocol::ErrorCode)) and the
+    /// mod carries on. Per call: [`ModInstance::call_with_deadline`].
+    pub max_fuel_per_call: u64,
 }
 
 impl Default for Limits {
@@ -230,7 +235,7 @@ impl Limits {
     /// The defaults: 5·10⁹ fuel per activation (seconds of guest work), 64 MiB of
     /// memory, 1 MiB messages, a 1 MiB output buffer, 16 MiB of output per activation,
     /// 16 MiB of queued input, 1,000 fuel a message, 1,024 messages per run, 100 invalid
-    /// lines in a row.
+    /// lines in a row, and 10¹⁰ fuel per call.
     #[must_use]
     pub const fn new() -> Self {
         Limits {
@@ -243,6 +248,7 @@ impl Limits {
             fuel_per_message: 1_000,
             max_messages_per_run: 1_024,
             max_invalid_messages: 100,
+            max_fuel_per_call: 10_000_000_000,
         }
     }
 
@@ -299,6 +305,13 @@ impl Limits {
     #[must_use]
     pub const fn with_max_messages_per_run(mut self, messages: usize) -> Self {
         self.max_messages_per_run = if messages == 0 { 1 } else { messages };
+        self
+    }
+
+    /// Sets [`Limits::max_fuel_per_call`].
+    #[must_use]
+    pub const fn with_max_fuel_per_call(mut self, fuel: u64) -> Self {
+        self.max_fuel_per_call = fuel;
         self
     }
 
