@@ -3,7 +3,11 @@
 //!
 //! The default is safe: a mod may call the host methods the game registered with
 //! [`add_host_method`](crate::bevy::host_methods::WasmiPluginsAppExt::add_host_method) (the game wrote
-//! them for mods), and nothing of `world.*` until the game grants it.
+//! them for mods), and nothing of `world.*` until the game grants it: no query (a query
+//! must name a component type the mod may read), no spawning (a grant gives a quota of
+//! live entities), no despawning (a grant reaches only the entities the mod spawned).
+//! A wildcard grant (`Access::All`, or a pattern ending in `*`) never reaches Bevy's own
+//! types (type paths starting with `bevy_`): those must be named one by one.
 
 use bevy::prelude::*;
 use bevy::reflect::TypePath;
@@ -27,6 +31,17 @@ pub enum Access {
 }
 
 impl Access {
+    /// Whether the type with this path is in the set. As [`Access::allows`], except that
+    /// Bevy's own types (paths starting with `bevy_`, such as `Time<Virtual>`,
+    /// `Window` or `ChildOf`) are reached only by naming them exactly, never by a
+    /// wildcard.
+    pub fn allows_type(&self, type_path: &str) -> bool {
+        match self {
+            Access::Only(names) if names.iter().any(|name| name == type_path) => true,
+            _ => !type_path.starts_with("bevy_") && self.allows(type_path),
+        }
+    }
+
     /// Whether `name` is in the set.
     pub fn allows(&self, name: &str) -> bool {
         match self {
@@ -84,7 +99,11 @@ pub struct ModPermissions {
     pub write: Access,
     /// Message types the mod may write with `world.write_message`. Default: none.
     pub messages: Access,
-    /// Whether the mod may despawn entities (`world.despawn_entity`). Default: no.
+    /// How many entities spawned by the mod (`world.spawn_entity`) may be alive at
+    /// once. Default: 0, no spawning.
+    pub spawn: u32,
+    /// Whether the mod may despawn entities (`world.despawn_entity`): only ones it
+    /// spawned itself, and whose descendants it spawned too. Default: no.
     pub despawn: bool,
 }
 
@@ -95,6 +114,7 @@ impl Default for ModPermissions {
             read: Access::None,
             write: Access::None,
             messages: Access::None,
+            spawn: 0,
             despawn: false,
         }
     }
@@ -110,7 +130,9 @@ impl ModPermissions {
         }
     }
 
-    /// Everything: for mods the game trusts as much as its own code.
+    /// Everything a grant can give: every host method, every type of the game's (Bevy's
+    /// own types still only by name, see [`Access::allows_type`]), spawning without a
+    /// quota, and despawning what the mod spawned.
     #[must_use]
     pub fn trusted() -> Self {
         ModPermissions {
@@ -118,6 +140,7 @@ impl ModPermissions {
             read: Access::All,
             write: Access::All,
             messages: Access::All,
+            spawn: u32::MAX,
             despawn: true,
         }
     }
@@ -173,7 +196,14 @@ impl ModPermissions {
         self
     }
 
-    /// Allows despawning entities.
+    /// Allows spawning entities, at most `quota` of them alive at once.
+    #[must_use]
+    pub fn allow_spawn(mut self, quota: u32) -> Self {
+        self.spawn = quota;
+        self
+    }
+
+    /// Allows despawning the entities the mod spawned.
     #[must_use]
     pub fn allow_despawn(mut self) -> Self {
         self.despawn = true;
@@ -187,17 +217,17 @@ impl ModPermissions {
 
     /// Whether the mod may read the type with this path.
     pub fn may_read(&self, type_path: &str) -> bool {
-        self.read.allows(type_path) || self.write.allows(type_path)
+        self.read.allows_type(type_path) || self.write.allows_type(type_path)
     }
 
     /// Whether the mod may write the type with this path.
     pub fn may_write(&self, type_path: &str) -> bool {
-        self.write.allows(type_path)
+        self.write.allows_type(type_path)
     }
 
     /// Whether the mod may write the message type with this path.
     pub fn may_write_message(&self, type_path: &str) -> bool {
-        self.messages.allows(type_path)
+        self.messages.allows_type(type_path)
     }
 }
 

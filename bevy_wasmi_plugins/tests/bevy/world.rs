@@ -137,41 +137,51 @@ fn world_query_returns_reflected_components() {
 fn world_query_never_lists_mods_or_resource_entities() {
     let assets = asset_dir(&[("echo", ECHO)]);
     let mut app = plain_app(&assets);
-    let a = app.world_mut().spawn(Position { x: 1.0, y: 2.0 }).id();
+    app.world_mut().spawn(Position { x: 1.0, y: 2.0 });
     let b = app.world_mut().spawn(Frozen).id();
+    let c = app.world_mut().spawn(Name::new("c")).id();
+    app.register_type::<Name>();
+    let name = <Name as TypePath>::type_path();
     let echo = start_mod(
         &mut app,
         "echo",
-        Some(ModPermissions::default().allow_read::<Frozen>()),
+        Some(
+            ModPermissions::default()
+                .allow_read::<Frozen>()
+                .allow_read::<Name>(),
+        ),
     );
     let frozen = <Frozen as TypePath>::type_path();
+    // A query that requires no component type would list every entity of the game.
     for params in [json!({}), json!({ "data": { "has": [frozen] } })] {
-        let rows = relay(&mut app, echo, "world.query", params.clone()).unwrap();
-        let listed: Vec<Entity> = rows
-            .as_array()
+        let error = relay(&mut app, echo, "world.query", params.clone()).unwrap_err();
+        assert_eq!(error.code, -32006, "{params}");
+        assert_eq!(
+            error.message,
+            "Permission denied: mod `echo` may not query entities without requiring a \
+             component type it may read (world.query)"
+        );
+    }
+    let listed = |app: &mut App, params: Value| -> Vec<Entity> {
+        let rows = relay(app, echo, "world.query", params).unwrap();
+        rows.as_array()
             .unwrap()
             .iter()
             .map(|row| Entity::try_from_bits(row["entity"].as_u64().unwrap()).unwrap())
-            .collect();
-        assert!(
-            listed.contains(&a) && listed.contains(&b),
-            "{params}: {rows}"
-        );
-        assert!(
-            !listed.contains(&echo),
-            "{params}: the mod itself is listed"
-        );
-        let world = app.world_mut();
-        let mut resources = world.query_filtered::<Entity, With<IsResource>>();
-        let resources: Vec<Entity> = resources.iter(world).collect();
-        assert!(!resources.is_empty(), "the test app has resource entities");
-        for entity in resources {
-            assert!(
-                !listed.contains(&entity),
-                "{params}: resource entity {entity} listed"
-            );
-        }
-    }
+            .collect()
+    };
+    assert_eq!(
+        listed(&mut app, json!({ "data": { "components": [frozen] } })),
+        [b]
+    );
+    // The mod's entity has a `Name` too, and is not listed.
+    let named = listed(&mut app, json!({ "filter": { "with": [name] } }));
+    assert!(named.contains(&c) && !named.contains(&echo), "{named:?}");
+    let world = app.world_mut();
+    let mut resources = world.query_filtered::<Entity, With<IsResource>>();
+    let resources: Vec<Entity> = resources.iter(world).collect();
+    assert!(!resources.is_empty(), "the test app has resource entities");
+    assert!(resources.iter().all(|r| !named.contains(r)), "{named:?}");
 }
 
 #[test]
@@ -517,4 +527,118 @@ fn permissions_inserted_or_removed_on_a_running_mod_hold_from_its_next_request()
     app.world_mut().entity_mut(echo).remove::<ModPermissions>();
     let error = relay(&mut app, echo, "world.query", query).unwrap_err();
     assert_eq!(error.code, ErrorCode::PermissionDenied.code());
+}
+
+#[test]
+fn spawning_needs_a_grant_and_stays_within_its_quota() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let spawn = |app: &mut App, echo: Entity| {
+        relay(app, echo, "world.spawn_entity", json!({ "components": {} }))
+            .map(|answer| Entity::try_from_bits(answer["entity"].as_u64().unwrap()).unwrap())
+    };
+    // Nothing until granted, not even an empty entity.
+    let plain = start_mod(&mut app, "echo", None);
+    let error = spawn(&mut app, plain).unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert_eq!(
+        error.message,
+        "Permission denied: mod `echo` may not spawn more than 0 entities \
+         (world.spawn_entity; it has 0 alive)"
+    );
+    let entities = app.world().entities().len();
+
+    // A quota of two live entities; despawning one makes room again.
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_spawn(2).allow_despawn()),
+    );
+    let a = spawn(&mut app, echo).unwrap();
+    spawn(&mut app, echo).unwrap();
+    let error = spawn(&mut app, echo).unwrap_err();
+    assert_eq!(
+        error.message,
+        "Permission denied: mod `echo` may not spawn more than 2 entities \
+         (world.spawn_entity; it has 2 alive)"
+    );
+    relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": a.to_bits() }),
+    )
+    .unwrap();
+    let c = spawn(&mut app, echo).unwrap();
+    assert!(app.world().entities().len() <= entities + 3);
+
+    // Its despawn grant reaches only what it spawned: not the game's entities, not
+    // another mod's, not its own entity with a game entity under it.
+    let game = app.world_mut().spawn(Frozen).id();
+    let other = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_spawn(1).allow_despawn()),
+    );
+    let others = spawn(&mut app, other).unwrap();
+    for (target, why) in [
+        (game, format!("despawn entity {game}: it did not spawn it")),
+        (
+            others,
+            format!("despawn entity {others}: it did not spawn it"),
+        ),
+    ] {
+        let error = relay(
+            &mut app,
+            echo,
+            "world.despawn_entity",
+            json!({ "entity": target.to_bits() }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.message,
+            format!("Permission denied: mod `echo` may not {why} (world.despawn_entity)")
+        );
+    }
+    let child = app.world_mut().spawn(ChildOf(c)).id();
+    let error = relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": c.to_bits() }),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.message,
+        format!(
+            "Permission denied: mod `echo` may not despawn entity {c}: it did not spawn \
+             its descendant {child} (world.despawn_entity)"
+        )
+    );
+    assert!(app.world().get_entity(game).is_ok() && app.world().get_entity(child).is_ok());
+}
+
+#[test]
+fn a_wildcard_grant_does_not_reach_bevys_own_types() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", Some(ModPermissions::trusted()));
+    let time = <Time<Virtual> as TypePath>::type_path();
+    let error = relay(
+        &mut app,
+        echo,
+        "world.insert_resources",
+        json!({ "resource": time, "value": { "relative_speed": -1.0 } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32006);
+    assert_eq!(
+        error.message,
+        format!("Permission denied: mod `echo` may not write `{time}` (world.insert_resources)")
+    );
+    // Named exactly, the game can still grant it.
+    let permissions = ModPermissions::default().allow_read_path(time);
+    assert!(permissions.may_read(time));
+    assert!(!ModPermissions::trusted().may_read(time));
+    assert!(ModPermissions::trusted().may_read(<Frozen as TypePath>::type_path()));
 }

@@ -54,6 +54,7 @@ impl ModHost for WorldHost<'_> {
             return ecs_methods::serve(
                 self.world,
                 self.permissions,
+                self.entity,
                 mod_name,
                 method,
                 request.params,

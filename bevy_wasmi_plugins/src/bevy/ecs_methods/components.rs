@@ -75,8 +75,22 @@ impl Ecs<'_> {
     }
 
     pub(super) fn spawn_entity(&self, world: &mut World, p: SpawnParams) -> Outcome {
+        let quota = self.permissions.spawn;
+        let alive = world
+            .get_resource::<super::SpawnCounts>()
+            .and_then(|counts| counts.0.get(&self.mod_entity).copied())
+            .unwrap_or(0);
+        if alive >= quota {
+            return Err(denied(
+                self.mod_name,
+                format_args!(
+                    "spawn more than {quota} entities (world.spawn_entity; it has {alive} alive)"
+                ),
+            ));
+        }
         let values = self.components_to_insert(&self.registry.read(), &p.components)?;
-        let mut entity = world.spawn_empty();
+        world.init_resource::<super::SpawnCounts>();
+        let mut entity = world.spawn(super::ModSpawned(self.mod_entity));
         for value in values {
             entity.insert_reflect(value);
         }
@@ -123,6 +137,26 @@ impl Ecs<'_> {
             ));
         }
         let entity = self.entity(world, p.entity, true)?;
+        // Only what the mod spawned, with nothing under it that it did not spawn (a
+        // despawn takes the entity's descendants with it).
+        let mut stack = vec![entity];
+        while let Some(next) = stack.pop() {
+            let entity_ref = world.entity(next);
+            if entity_ref.get::<super::ModSpawned>() != Some(&super::ModSpawned(self.mod_entity)) {
+                let what = if next == entity {
+                    format!("despawn entity {entity}: it did not spawn it")
+                } else {
+                    format!("despawn entity {entity}: it did not spawn its descendant {next}")
+                };
+                return Err(denied(
+                    self.mod_name,
+                    format_args!("{what} (world.despawn_entity)"),
+                ));
+            }
+            if let Some(children) = entity_ref.get::<Children>() {
+                stack.extend(children.iter());
+            }
+        }
         world.despawn(entity);
         to_raw(&())
     }

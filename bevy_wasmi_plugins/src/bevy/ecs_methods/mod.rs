@@ -50,16 +50,58 @@ pub const ECS_METHODS: [&str; 11] = [
     "world.list_components",
 ];
 
-/// Serves `method` if it is one of the `world.*` methods.
+/// Marks an entity a mod spawned with `world.spawn_entity`: `0` is the mod's entity.
+/// Only such entities count against the mod's spawn quota and may be despawned by it.
+/// Not reflected, so no mod can add or change it.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+#[component(immutable, on_add = count_spawned, on_remove = uncount_spawned)]
+pub struct ModSpawned(pub Entity);
+
+/// Live entities each mod spawned, kept by [`ModSpawned`]'s hooks.
+#[derive(Resource, Default, Debug)]
+pub(crate) struct SpawnCounts(bevy::platform::collections::HashMap<Entity, u32>);
+
+fn count_spawned(
+    mut world: bevy::ecs::world::DeferredWorld,
+    ctx: bevy::ecs::lifecycle::HookContext,
+) {
+    let Some(&ModSpawned(by)) = world.get::<ModSpawned>(ctx.entity) else {
+        return;
+    };
+    if let Some(mut counts) = world.get_resource_mut::<SpawnCounts>() {
+        *counts.0.entry(by).or_default() += 1;
+    }
+}
+
+fn uncount_spawned(
+    mut world: bevy::ecs::world::DeferredWorld,
+    ctx: bevy::ecs::lifecycle::HookContext,
+) {
+    let Some(&ModSpawned(by)) = world.get::<ModSpawned>(ctx.entity) else {
+        return;
+    };
+    if let Some(mut counts) = world.get_resource_mut::<SpawnCounts>()
+        && let Some(count) = counts.0.get_mut(&by)
+    {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.0.remove(&by);
+        }
+    }
+}
+
+/// Serves `method` if it is one of the `world.*` methods, for the mod at `mod_entity`.
 pub(crate) fn serve(
     world: &mut World,
     permissions: &ModPermissions,
+    mod_entity: Entity,
     mod_name: &str,
     method: &str,
     params: Option<&RawValue>,
 ) -> Option<Outcome> {
     let ecs = Ecs {
         permissions,
+        mod_entity,
         mod_name,
         method,
         // The one place the type registry is looked up; a cheap handle on it.
@@ -91,6 +133,7 @@ pub(crate) fn serve(
 /// One `world.*` request: who asks, what they may do, and the type registry.
 struct Ecs<'a> {
     permissions: &'a ModPermissions,
+    mod_entity: Entity,
     mod_name: &'a str,
     method: &'a str,
     registry: AppTypeRegistry,

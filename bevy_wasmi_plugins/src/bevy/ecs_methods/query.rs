@@ -27,6 +27,14 @@ impl Ecs<'_> {
             Selector::Paths(paths) => paths,
             _ => &[],
         };
+        // A mod sees only entities its grants cover: the query must require a component
+        // type (which it must then be allowed to read).
+        if data.components.is_empty() && filter.with.is_empty() {
+            return Err(super::denied(
+                self.mod_name,
+                "query entities without requiring a component type it may read (world.query)",
+            ));
+        }
         for path in data
             .components
             .iter()
