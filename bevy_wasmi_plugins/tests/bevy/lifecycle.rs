@@ -460,3 +460,42 @@ fn a_replaced_wasm_mod_restarts_the_mod_with_the_new_file() {
     let error = call(&mut app, "echo", "echo", json!(null)).unwrap_err();
     assert_eq!(error.code, ErrorCode::ModUnavailable.code());
 }
+
+#[test]
+fn a_mod_that_ignores_plugin_shutdown_and_waits_is_still_reloaded() {
+    // It answers `plugin.init` (the first call, id 1) and then reads and ignores
+    // everything, `plugin.shutdown` included, waiting idle for more.
+    let deaf = wat::parse_str(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 1000) "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"name\":\"deaf\"}}\n")
+            (func (export "_start")
+                (i32.store (i32.const 16) (i32.const 2000))
+                (i32.store (i32.const 20) (i32.const 4096))
+                (drop (call $read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+                (i32.store (i32.const 0) (i32.const 1000))
+                (i32.store (i32.const 4) (i32.const 50))
+                (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (loop $l
+                    (drop (call $read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+                    (br $l))))"#,
+    )
+    .unwrap();
+    let assets = asset_dir(&[("deaf", &deaf)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
+        true,
+    );
+    let mod_ = start_mod(&mut app, "deaf", None);
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(assets.join("mods/deaf.wasm"), &deaf).unwrap();
+    // 120 frames to answer, then the reload goes on without its state.
+    let frames = update_until(&mut app, 3000, "reloaded", |world| {
+        world.get::<ModInfo>(mod_).is_some_and(|i| i.restarts == 1)
+            && matches!(status(world, mod_), ModStatus::Idle)
+    });
+    assert!(frames > 120, "reloaded after {frames} frames");
+}

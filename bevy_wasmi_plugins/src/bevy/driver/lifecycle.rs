@@ -211,6 +211,11 @@ impl Slot {
         self.set_status(world, entity, ModStatus::Loading);
     }
 
+    /// Whether the mod is shutting down for a hot reload.
+    pub(super) fn is_reloading(&self) -> bool {
+        matches!(self.phase, Phase::Reloading(..))
+    }
+
     /// Completes calls and lifecycle steps after a run, and updates the status.
     pub(super) fn after_run(
         &mut self,

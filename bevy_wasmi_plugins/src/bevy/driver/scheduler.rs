@@ -9,6 +9,7 @@ use super::ModDriver;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::ModFuel;
 use crate::bevy::settings::with_settings;
+use crate::runtime::RunStatus;
 
 impl ModDriver {
     /// Runs every mod with work, round-robin from where the last frame stopped, until
@@ -42,6 +43,11 @@ impl ModDriver {
                 .filter(|instance| instance.is_runnable())
                 .map(|instance| instance.total_fuel())
             else {
+                // A mod that waits, idle, instead of answering `plugin.shutdown` for a
+                // reload still uses up the frames it has to answer.
+                if slot.is_reloading() && slot.instance.is_some() {
+                    slot.after_run(world, entity, Ok(RunStatus::Idle));
+                }
                 continue;
             };
             if ran_any && started.elapsed() >= frame_budget {
