@@ -17,6 +17,8 @@
 //! - [`serve_frame`] answers a whole line, batches included, with a caller's handler
 //!   ([`serve_frame_with`] also hands over the peer's malformed answers).
 //! - [`ErrorCode`] lists the standard codes and this project's application codes.
+//! - [`lifecycle`] holds the params and results of `plugin.init` and `plugin.shutdown`:
+//!   the host and the PDK read and write the same types.
 //!
 //! # The wire form
 //!
@@ -49,6 +51,7 @@
 //! ```
 
 mod fast;
+pub mod lifecycle;
 
 use std::borrow::Cow;
 use std::fmt;
