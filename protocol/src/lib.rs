@@ -17,8 +17,9 @@
 //! - [`serve_frame`] answers a whole line, batches included, with a caller's handler
 //!   ([`serve_frame_with`] also hands over the peer's malformed answers).
 //! - [`ErrorCode`] lists the standard codes and this project's application codes.
-//! - [`lifecycle`] holds the params and results of `plugin.init` and `plugin.shutdown`:
-//!   the host and the PDK read and write the same types.
+//! - [`lifecycle`] holds the params and results of `plugin.init` and `plugin.shutdown`,
+//!   and [`brp`] the requests and responses of the `world.*` methods (the Bevy Remote
+//!   Protocol's shapes): the host and the PDK read and write the same types.
 //!
 //! # The wire form
 //!
@@ -50,6 +51,7 @@
 //! assert_eq!(request.params::<(i32, i32)>().unwrap(), (1, 2));
 //! ```
 
+pub mod brp;
 mod fast;
 pub mod lifecycle;
 
