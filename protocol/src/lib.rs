@@ -54,11 +54,13 @@
 pub mod brp;
 mod fast;
 pub mod lifecycle;
+mod params;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use fast::{Fast, FastHead, fast_head, fast_message, fast_parse, fast_result, same_bytes};
+pub use params::{NotParams, check_params, to_params};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -644,90 +646,6 @@ fn write_fallible(
     value: &(impl Serialize + ?Sized),
 ) -> serde_json::Result<()> {
     serde_json::to_writer(&mut *out, value).inspect_err(|_| out.truncate(start))
-}
-
-/// Params that serialized to something JSON-RPC does not allow as params: a number, a
-/// string or a boolean (params are an array or an object, and `null` means none).
-///
-/// Its message is `params must be a JSON array or an object (or null for none), not
-/// <the value's first 40 bytes>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotParams {
-    start: String,
-}
-
-impl NotParams {
-    /// The start of the refused value's JSON (at most 40 bytes), for messages.
-    pub fn start(&self) -> &str {
-        &self.start
-    }
-}
-
-impl fmt::Display for NotParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "params must be a JSON array or an object (or null for none), not {}",
-            self.start
-        )
-    }
-}
-
-impl std::error::Error for NotParams {}
-
-/// Checks the JSON a message's params serialized to: `Ok(true)` for an array or an
-/// object (the `params` member is written), `Ok(false)` for `null` (no params: the
-/// member is left out), and [`NotParams`] for anything else.
-///
-/// Every writer of params uses it: [`write_request`], [`write_notification`],
-/// [`to_params`], and the PDK's host calls.
-///
-/// ```
-/// use bevy_wasmi_plugins_protocol::check_params;
-///
-/// assert_eq!(check_params(b"[1,2]"), Ok(true));
-/// assert_eq!(check_params(b"null"), Ok(false));
-/// assert_eq!(check_params(b"5").unwrap_err().start(), "5");
-/// ```
-///
-/// # Errors
-///
-/// [`NotParams`] when `json` is not an array, an object or `null`.
-#[inline(never)]
-pub fn check_params(json: &[u8]) -> Result<bool, NotParams> {
-    match json.first() {
-        Some(b'[' | b'{') => Ok(true),
-        _ if json == b"null" => Ok(false),
-        _ => {
-            let mut end = json.len().min(40);
-            // Cut at a character boundary (serialized JSON is UTF-8).
-            while end < json.len() && (json[end] & 0xC0) == 0x80 {
-                end -= 1;
-            }
-            Err(NotParams {
-                start: String::from_utf8_lossy(&json[..end]).into_owned(),
-            })
-        }
-    }
-}
-
-/// Serializes a message's params as [`write_request`] would write them: an array, an
-/// object, or `null` for none.
-///
-/// # Errors
-///
-/// An [`ErrorCode::InvalidParams`] error when `params` does not serialize, or serializes
-/// to something else ([`NotParams`]).
-pub fn to_params(params: &(impl Serialize + ?Sized)) -> Result<Box<RawValue>, ResponseError> {
-    let raw = serde_json::value::to_raw_value(params).map_err(|e| {
-        ResponseError::new(
-            ErrorCode::InvalidParams,
-            format!("params did not serialize: {e}"),
-        )
-    })?;
-    check_params(raw.get().as_bytes())
-        .map_err(|e| ResponseError::new(ErrorCode::InvalidParams, e.to_string()))?;
-    Ok(raw)
 }
 
 /// Writes `,"params":…`, leaving the member out when the params serialize to `null`
