@@ -27,7 +27,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bevy_wasmi_plugins_protocol::{RequestId, write_notification, write_request};
+use bevy_wasmi_plugins_protocol::{RequestId, check_params, write_notification, write_request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -162,13 +162,13 @@ fn end_message<P: Serialize + ?Sized>(
             "params of {method} did not serialize: {e}"
         )));
     }
-    match out.get(at) {
-        Some(b'[' | b'{') => {}
-        Some(b'n') => out.truncate(member),
-        _ => {
+    match check_params(&out[at..]) {
+        Ok(true) => {}
+        Ok(false) => out.truncate(member),
+        Err(not_params) => {
             let error = Error::invalid_params(format_args!(
                 "params of {method} must be a JSON array or object (or null for none), not {}",
-                String::from_utf8_lossy(&out[at..out.len().min(at + 40)])
+                not_params.start()
             ));
             out.truncate(start);
             return Err(error);

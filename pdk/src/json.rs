@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::Error;
+use crate::protocol::lifecycle::InitParams;
 
 /// An owned piece of JSON text, passed through without being parsed into a tree.
 ///
@@ -194,21 +195,19 @@ impl<'a> Params<'a> {
 /// let saved_count: u64 = init.state()?.unwrap_or(0);
 /// # Ok(()) }
 /// ```
+///
+/// Its wire shape is the protocol's
+/// [`InitParams`](crate::protocol::lifecycle::InitParams), which it wraps.
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct Init {
-    #[serde(default)]
-    api_version: Option<u32>,
-    #[serde(default)]
-    config: Option<Box<RawValue>>,
-    #[serde(default)]
-    state: Option<Box<RawValue>>,
-}
+#[serde(transparent)]
+pub struct Init(InitParams<'static>);
 
 impl Init {
     /// The host API version ([`HOST_API_VERSION`](crate::protocol::HOST_API_VERSION) when
     /// the host did not say).
     pub fn api_version(&self) -> u32 {
-        self.api_version
+        self.0
+            .api_version
             .unwrap_or(crate::protocol::HOST_API_VERSION)
     }
 
@@ -219,7 +218,7 @@ impl Init {
     ///
     /// A `-32602` invalid-params error saying what did not match.
     pub fn config<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let json = self.config.as_deref().map_or("null", RawValue::get);
+        let json = self.0.config.as_deref().map_or("null", RawValue::get);
         serde_json::from_str(json)
             .map_err(|e| Error::invalid_params(format_args!("Invalid config: {e}")))
     }
@@ -230,7 +229,7 @@ impl Init {
     ///
     /// A `-32602` invalid-params error when there is state and it does not match `T`.
     pub fn state<T: DeserializeOwned>(&self) -> Result<Option<T>, Error> {
-        match self.state.as_deref() {
+        match self.0.state.as_deref() {
             None => Ok(None),
             Some(raw) => serde_json::from_str(raw.get())
                 .map(Some)
@@ -240,11 +239,11 @@ impl Init {
 
     /// The configuration as raw JSON, `None` when absent or `null`.
     pub fn raw_config(&self) -> Option<&RawValue> {
-        self.config.as_deref()
+        self.0.config.as_deref()
     }
 
     /// The carried-over state as raw JSON, `None` when absent or `null`.
     pub fn raw_state(&self) -> Option<&RawValue> {
-        self.state.as_deref()
+        self.0.state.as_deref()
     }
 }

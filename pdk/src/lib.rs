@@ -61,6 +61,27 @@
 //!   becomes the response's error object. Malformed lines, batches and lines over
 //!   [`protocol::DEFAULT_MAX_MESSAGE_SIZE`] are answered as the protocol says.
 //! - **Logging.** [`log`] records go to stderr as `LEVEL target: message` lines.
+//! - **Shared shapes.** The `plugin.*` messages are the protocol's
+//!   [`lifecycle`](protocol::lifecycle) types, and the game's `world.*` methods take and
+//!   return the protocol's [`brp`](protocol::brp) types, the very ones the host uses:
+//!
+//! ```no_run
+//! use bevy_wasmi_plugins_pdk::prelude::*;
+//! use bevy_wasmi_plugins_pdk::protocol::brp::{
+//!     BRP_QUERY_METHOD, BrpQuery, BrpQueryParams, BrpQueryResponse,
+//! };
+//!
+//! async fn positions() -> Result<BrpQueryResponse, Error> {
+//!     let params = BrpQueryParams {
+//!         data: BrpQuery {
+//!             components: vec!["my_game::Position".into()],
+//!             ..BrpQuery::default()
+//!         },
+//!         ..BrpQueryParams::default()
+//!     };
+//!     host::call(BRP_QUERY_METHOD, &params).await
+//! }
+//! ```
 //!
 //! The PDK uses no threads, no Tokio and no `HashMap` (whose random seed would import
 //! `random_get`); on `wasm32-wasip1` it reads and writes with the raw WASI calls and one

@@ -17,6 +17,9 @@
 //! - [`serve_frame`] answers a whole line, batches included, with a caller's handler
 //!   ([`serve_frame_with`] also hands over the peer's malformed answers).
 //! - [`ErrorCode`] lists the standard codes and this project's application codes.
+//! - [`lifecycle`] holds the params and results of `plugin.init` and `plugin.shutdown`,
+//!   and [`brp`] the requests and responses of the `world.*` methods (the Bevy Remote
+//!   Protocol's shapes): the host and the PDK read and write the same types.
 //!
 //! # The wire form
 //!
@@ -48,12 +51,16 @@
 //! assert_eq!(request.params::<(i32, i32)>().unwrap(), (1, 2));
 //! ```
 
+pub mod brp;
 mod fast;
+pub mod lifecycle;
+mod params;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use fast::{Fast, FastHead, fast_head, fast_message, fast_parse, fast_result, same_bytes};
+pub use params::{NotParams, check_params, to_params};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -659,16 +666,12 @@ fn write_params(
     out.extend_from_slice(br#","params":"#);
     let value = out.len();
     write_fallible(out, start, params)?;
-    match out[value..].first() {
-        Some(b'[' | b'{') => {}
-        _ if &out[value..] == b"null" => out.truncate(member),
-        _ => {
-            let error = <serde_json::Error as serde::ser::Error>::custom(format_args!(
-                "params must be a JSON array or an object (or null for none), not {}",
-                String::from_utf8_lossy(&out[value..out.len().min(value + 40)])
-            ));
+    match check_params(&out[value..]) {
+        Ok(true) => {}
+        Ok(false) => out.truncate(member),
+        Err(not_params) => {
             out.truncate(start);
-            return Err(error);
+            return Err(<serde_json::Error as serde::ser::Error>::custom(not_params));
         }
     }
     Ok(())

@@ -462,3 +462,26 @@ fn scalar_params_are_not_written() {
     write_notification(&mut out, "m", Some(&())).unwrap();
     assert_eq!(out, br#"x{"jsonrpc":"2.0","method":"m"}"#);
 }
+
+#[test]
+fn params_are_checked_in_one_place() {
+    assert_eq!(check_params(b"{}"), Ok(true));
+    assert_eq!(check_params(b"[]"), Ok(true));
+    assert_eq!(check_params(b"null"), Ok(false));
+    let long = serde_json::to_vec(&"é".repeat(30)).unwrap();
+    // At most 40 bytes, cut at a character boundary.
+    let start = check_params(&long).unwrap_err().start().to_owned();
+    assert_eq!(start, format!("\"{}", "é".repeat(19)));
+    assert_eq!(
+        to_params(&()).unwrap().get(),
+        "null",
+        "no params is null, which the writers leave out"
+    );
+    assert_eq!(to_params(&[1, 2]).unwrap().get(), "[1,2]");
+    let error = to_params(&true).unwrap_err();
+    assert_eq!(error.error_code(), Some(ErrorCode::InvalidParams));
+    assert_eq!(
+        error.message,
+        "params must be a JSON array or an object (or null for none), not true"
+    );
+}

@@ -12,9 +12,8 @@ use crate::bevy::calls::{ModCall, ModCallId, ModTarget};
 use crate::bevy::mailbox::{Caller, Directory, Outbound};
 use crate::runtime::reply::Reply;
 use bevy::prelude::*;
-use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
+use bevy_wasmi_plugins_protocol::{ResponseError, to_params};
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 /// Calls and notifies mods. A cheap handle: clone it into async tasks.
 ///
@@ -157,24 +156,4 @@ impl ModRpc {
         });
         Ok(())
     }
-}
-
-/// The params as JSON: an array, an object, or `null` for none (JSON-RPC allows nothing
-/// else on the wire).
-fn to_params<P: Serialize + ?Sized>(params: &P) -> Result<Box<RawValue>, ResponseError> {
-    let raw = serde_json::value::to_raw_value(params).map_err(|e| {
-        ResponseError::new(
-            ErrorCode::InvalidParams,
-            format!("params did not serialize: {e}"),
-        )
-    })?;
-    let json = raw.get();
-    if json.starts_with(['[', '{']) || json == "null" {
-        return Ok(raw);
-    }
-    let shown: String = json.chars().take(40).collect();
-    Err(ResponseError::new(
-        ErrorCode::InvalidParams,
-        format!("params must be a JSON array or an object (or null for none), not {shown}"),
-    ))
 }

@@ -1,9 +1,11 @@
 //! Answering input lines: routing responses to waiting host calls, starting a task per
 //! request and notification, and writing responses (batches as one array line).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use bevy_wasmi_plugins_protocol::lifecycle::{Manifest, ShutdownResult};
 use bevy_wasmi_plugins_protocol::{
     Entry, ErrorCode, Fast, FastHead, Frame, Message, Notification, Request, RequestId,
     ResponseError, fast_parse, parse_frame, write_error, write_result, write_value,
@@ -14,22 +16,7 @@ use serde_json::value::RawValue;
 use super::executor::{Executor, Task};
 use super::state::ResponseHead;
 use super::{INIT, Meta, SHUTDOWN, state};
-use crate::{Error, Init, Json, Methods, Params, Plugin};
-
-/// The manifest `plugin.init` answers with.
-#[derive(Serialize)]
-struct Manifest {
-    name: &'static str,
-    version: &'static str,
-    methods: Vec<&'static str>,
-    events: &'static [&'static str],
-}
-
-/// What `plugin.shutdown` answers with.
-#[derive(Serialize)]
-struct ShutdownReply {
-    state: Option<Json>,
-}
+use crate::{Error, Init, Methods, Params, Plugin};
 
 /// Where a response goes.
 enum ReplyTo {
@@ -173,10 +160,10 @@ impl<P: Plugin> Server<P> {
         P::methods(&mut methods);
         methods.seal();
         let manifest = Rc::new(Manifest {
-            name: meta.name,
-            version: meta.version,
-            methods: methods.names().collect(),
-            events: P::events(),
+            name: Some(meta.name.into()),
+            version: Some(meta.version.into()),
+            methods: methods.names().map(String::from).collect(),
+            events: P::events().iter().map(|&event| event.into()).collect(),
         });
         Server {
             plugin: Box::leak(Box::new(P::default())),
@@ -292,7 +279,9 @@ impl<P: Plugin> Server<P> {
             },
             SHUTDOWN => self.spawn(Box::pin(async move {
                 let outcome = plugin.shutdown().await;
-                reply.finish(outcome.map(|state| ShutdownReply { state }));
+                reply.finish(outcome.map(|state| ShutdownResult {
+                    state: state.map(|state| Cow::Owned(state.into_raw())),
+                }));
             })),
             _ => {
                 let method: Box<str> = method.into();

@@ -26,10 +26,9 @@ use lines::{Line, LineReader};
 
 use crate::Plugin;
 
-/// The built-in method that starts a mod.
-pub(crate) const INIT: &str = "plugin.init";
-/// The built-in method that stops a mod.
-pub(crate) const SHUTDOWN: &str = "plugin.shutdown";
+pub(crate) use bevy_wasmi_plugins_protocol::lifecycle::{
+    INIT_METHOD as INIT, SHUTDOWN_METHOD as SHUTDOWN,
+};
 
 /// Whether `method` is answered by the PDK itself.
 pub(crate) fn is_builtin(method: &str) -> bool {

@@ -2,6 +2,7 @@
 //! and restarted with it; a mod whose file failed to load starts once it loads.
 
 use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::lifecycle::SHUTDOWN_METHOD;
 
 use super::ModDriver;
 use super::lifecycle::Phase;
@@ -34,7 +35,7 @@ impl ModDriver {
             info!("mod `{}` changed on disk: restarting it", slot.name);
             match (&mut slot.instance, &slot.phase) {
                 (Some(instance), Phase::Ready) => {
-                    let handle = instance.call("plugin.shutdown", &());
+                    let handle = instance.call(SHUTDOWN_METHOD, &());
                     slot.phase = Phase::Reloading(handle, 0);
                 }
                 _ => {

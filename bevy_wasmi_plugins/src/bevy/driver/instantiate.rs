@@ -6,10 +6,10 @@
 use bevy::asset::LoadState;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::lifecycle::{INIT_METHOD, InitParams};
 
 use super::ModDriver;
 use super::lifecycle::{InFlight, Phase};
-use super::wire::InitParams;
 use crate::bevy::asset::{WasmModAsset, WasmModSettings};
 use crate::bevy::mods::{ModStatus, WasmMod};
 use crate::bevy::permissions::ModPermissions;
@@ -81,7 +81,7 @@ impl ModDriver {
             };
             let mod_config = world.get::<WasmMod>(entity).and_then(|m| m.config.clone());
             let init = instance.call(
-                "plugin.init",
+                INIT_METHOD,
                 &InitParams::new(mod_config.as_deref(), slot.state.as_deref()),
             );
             for waiting in slot.waiting.drain(..) {

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::lifecycle::{Manifest, SHUTDOWN_METHOD, ShutdownResult};
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde_json::value::RawValue;
 
-use super::wire::{Manifest, read_manifest, shutdown_state};
 use crate::bevy::asset::WasmModAsset;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mailbox::{Caller, Directory};
@@ -112,7 +112,7 @@ impl Slot {
         let (Some(instance), Phase::Ready) = (&mut self.instance, &self.phase) else {
             return;
         };
-        let shutdown = instance.call("plugin.shutdown", &());
+        let shutdown = instance.call(SHUTDOWN_METHOD, &());
         let _ = self.run_slice(world, methods, entity);
         match shutdown.try_result() {
             Some(Ok(_)) => {}
@@ -242,7 +242,7 @@ impl Slot {
             };
             if stopped {
                 let state = match shutdown.try_result() {
-                    Some(Ok(result)) => shutdown_state(&result),
+                    Some(Ok(result)) => ShutdownResult::state_of(&result),
                     _ => None,
                 };
                 self.reload(world, entity, state);
@@ -296,7 +296,7 @@ impl Slot {
                 }
                 outcome => {
                     let state = match outcome {
-                        Some(Ok(result)) => shutdown_state(&result),
+                        Some(Ok(result)) => ShutdownResult::state_of(&result),
                         Some(Err(error)) => {
                             warn!("mod `{}` failed to shut down: {error}", self.name);
                             None
@@ -322,7 +322,7 @@ impl Slot {
     /// `plugin.init` answered with `manifest`: the mod is ready; its [`ModInfo`] says
     /// what it serves and wants, and its [`ModFuel`] counts from here.
     fn started(&mut self, world: &mut World, entity: Entity, manifest: &str) {
-        let manifest = read_manifest(manifest).unwrap_or_else(|problem| {
+        let manifest = Manifest::read(manifest).unwrap_or_else(|problem| {
             warn!(
                 "mod `{}`: its manifest (the answer to plugin.init) was ignored, \
                  so it gets no events: {problem}",

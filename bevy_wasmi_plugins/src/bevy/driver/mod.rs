@@ -12,7 +12,8 @@
 //!    away through the [`world_host`].
 //!
 //! Each mod is a [`Slot`](lifecycle::Slot), whose state machine (`Phase`) lives in
-//! [`lifecycle`]; [`wire`] holds the `plugin.init` / `plugin.shutdown` messages.
+//! [`lifecycle`]; the `plugin.init` / `plugin.shutdown` messages are the protocol crate's
+//! (`bevy_wasmi_plugins_protocol::lifecycle`).
 
 mod delivery;
 mod hot_reload;
@@ -20,7 +21,6 @@ mod instantiate;
 mod lifecycle;
 mod scheduler;
 pub(crate) mod tracking;
-mod wire;
 mod world_host;
 
 use std::collections::HashMap;

@@ -4,20 +4,22 @@
 use bevy::ecs::reflect::ReflectComponent;
 use bevy::prelude::*;
 use bevy::reflect::{PartialReflect, TypeRegistry};
+use bevy_wasmi_plugins_protocol::brp::{
+    BrpDespawnEntityParams, BrpGetComponentsParams, BrpGetComponentsResponse,
+    BrpInsertComponentsParams, BrpListComponentsParams, BrpMutateComponentsParams,
+    BrpRemoveComponentsParams, BrpSpawnEntityParams, BrpSpawnEntityResponse,
+};
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde_json::{Map, Value};
 
 use super::Ecs;
-use super::params::{
-    EntityParams, GetComponentsParams, InsertParams, MutateParams, RemoveParams, SpawnParams,
-};
 use super::reflect::{
     deserialize, deserialize_concrete, error, not_a_resource, reflect_component, serialize,
 };
 use crate::bevy::permissions::denied;
 
 impl Ecs<'_> {
-    pub(super) fn get_components(&self, world: &mut World, p: GetComponentsParams) -> Outcome {
+    pub(super) fn get_components(&self, world: &mut World, p: BrpGetComponentsParams) -> Outcome {
         for path in &p.components {
             self.check_read(path)?;
         }
@@ -49,11 +51,11 @@ impl Ecs<'_> {
                 }
             }
         }
-        if p.strict {
-            to_raw(&components)
+        to_raw(&if p.strict {
+            BrpGetComponentsResponse::Strict(components)
         } else {
-            to_raw(&serde_json::json!({ "components": components, "errors": errors }))
-        }
+            BrpGetComponentsResponse::Lenient { components, errors }
+        })
     }
     /// Deserializes components to insert, checking write permission for each.
     fn components_to_insert(
@@ -74,7 +76,7 @@ impl Ecs<'_> {
             .collect()
     }
 
-    pub(super) fn spawn_entity(&self, world: &mut World, p: SpawnParams) -> Outcome {
+    pub(super) fn spawn_entity(&self, world: &mut World, p: BrpSpawnEntityParams) -> Outcome {
         let quota = self.permissions.spawn;
         let alive = world
             .get_resource::<super::SpawnCounts>()
@@ -94,10 +96,12 @@ impl Ecs<'_> {
         for value in values {
             entity.insert_reflect(value);
         }
-        to_raw(&serde_json::json!({ "entity": entity.id().to_bits() }))
+        to_raw(&BrpSpawnEntityResponse {
+            entity: entity.id().to_bits(),
+        })
     }
 
-    pub(super) fn insert(&self, world: &mut World, p: InsertParams) -> Outcome {
+    pub(super) fn insert(&self, world: &mut World, p: BrpInsertComponentsParams) -> Outcome {
         let values = self.components_to_insert(&self.registry.read(), &p.components)?;
         let entity = self.entity(world, p.entity, true)?;
         let mut entity = world.entity_mut(entity);
@@ -107,7 +111,7 @@ impl Ecs<'_> {
         to_raw(&())
     }
 
-    pub(super) fn remove(&self, world: &mut World, p: RemoveParams) -> Outcome {
+    pub(super) fn remove(&self, world: &mut World, p: BrpRemoveComponentsParams) -> Outcome {
         for path in &p.components {
             self.check_write(path)?;
         }
@@ -129,7 +133,7 @@ impl Ecs<'_> {
         to_raw(&())
     }
 
-    pub(super) fn despawn(&self, world: &mut World, p: EntityParams) -> Outcome {
+    pub(super) fn despawn(&self, world: &mut World, p: BrpDespawnEntityParams) -> Outcome {
         if !self.permissions.despawn {
             return Err(denied(
                 self.mod_name,
@@ -160,7 +164,7 @@ impl Ecs<'_> {
         world.despawn(entity);
         to_raw(&())
     }
-    pub(super) fn mutate(&self, world: &mut World, p: MutateParams) -> Outcome {
+    pub(super) fn mutate(&self, world: &mut World, p: BrpMutateComponentsParams) -> Outcome {
         self.check_write(&p.component)?;
         let entity = self.entity(world, p.entity, true)?;
         let registry = self.registry.read();
@@ -204,7 +208,11 @@ impl Ecs<'_> {
         })?;
         to_raw(&())
     }
-    pub(super) fn list_components(&self, world: &mut World, p: Option<EntityParams>) -> Outcome {
+    pub(super) fn list_components(
+        &self,
+        world: &mut World,
+        p: Option<BrpListComponentsParams>,
+    ) -> Outcome {
         let registry = self.registry.read();
         let readable = |path: &str| self.permissions.may_read(path);
         let mut paths: Vec<&str> = match p {

@@ -14,11 +14,11 @@
 //! the methods that change entities refuse them.
 //!
 //! One file per kind of thing: `query.rs` (`world.query`), `components.rs` (entities
-//! and their components), `resources.rs` (resources and messages); `params.rs` holds
-//! the BRP's request shapes and `reflect.rs` the reflection helpers they share.
+//! and their components), `resources.rs` (resources and messages); `reflect.rs` holds
+//! the reflection helpers they share. The BRP's request and response shapes are the
+//! protocol crate's ([`bevy_wasmi_plugins_protocol::brp`]), which mods use too.
 
 mod components;
-mod params;
 mod query;
 mod reflect;
 mod resources;
@@ -26,28 +26,33 @@ mod resources;
 use bevy::ecs::reflect::AppTypeRegistry;
 use bevy::ecs::resource::IsResource;
 use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::brp::{
+    BRP_DESPAWN_ENTITY_METHOD, BRP_GET_COMPONENTS_METHOD, BRP_GET_RESOURCES_METHOD,
+    BRP_INSERT_COMPONENTS_METHOD, BRP_INSERT_RESOURCES_METHOD, BRP_LIST_COMPONENTS_METHOD,
+    BRP_MUTATE_COMPONENTS_METHOD, BRP_QUERY_METHOD, BRP_REMOVE_COMPONENTS_METHOD,
+    BRP_SPAWN_ENTITY_METHOD, BRP_WRITE_MESSAGE_METHOD, BrpListComponentsParams,
+};
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::bevy::mods::WasmMod;
 use crate::bevy::permissions::{ModPermissions, denied};
-use params::EntityParams;
 use reflect::{entity_from_bits, error};
 
 /// The `world.*` methods mods can call (with permission).
 pub const ECS_METHODS: [&str; 11] = [
-    "world.query",
-    "world.get_components",
-    "world.spawn_entity",
-    "world.insert_components",
-    "world.remove_components",
-    "world.despawn_entity",
-    "world.get_resources",
-    "world.insert_resources",
-    "world.mutate_components",
-    "world.write_message",
-    "world.list_components",
+    BRP_QUERY_METHOD,
+    BRP_GET_COMPONENTS_METHOD,
+    BRP_SPAWN_ENTITY_METHOD,
+    BRP_INSERT_COMPONENTS_METHOD,
+    BRP_REMOVE_COMPONENTS_METHOD,
+    BRP_DESPAWN_ENTITY_METHOD,
+    BRP_GET_RESOURCES_METHOD,
+    BRP_INSERT_RESOURCES_METHOD,
+    BRP_MUTATE_COMPONENTS_METHOD,
+    BRP_WRITE_MESSAGE_METHOD,
+    BRP_LIST_COMPONENTS_METHOD,
 ];
 
 /// Marks an entity a mod spawned with `world.spawn_entity`: `0` is the mod's entity.
@@ -111,20 +116,20 @@ pub(crate) fn serve(
             .unwrap_or_default(),
     };
     Some(match method {
-        "world.query" => ecs.parse(params).and_then(|p| ecs.query(world, p)),
-        "world.get_components" => ecs.parse(params).and_then(|p| ecs.get_components(world, p)),
-        "world.spawn_entity" => ecs.parse(params).and_then(|p| ecs.spawn_entity(world, p)),
-        "world.insert_components" => ecs.parse(params).and_then(|p| ecs.insert(world, p)),
-        "world.remove_components" => ecs.parse(params).and_then(|p| ecs.remove(world, p)),
-        "world.despawn_entity" => ecs.parse(params).and_then(|p| ecs.despawn(world, p)),
-        "world.get_resources" => ecs.parse(params).and_then(|p| ecs.get_resource(world, p)),
-        "world.insert_resources" => ecs
+        BRP_QUERY_METHOD => ecs.parse(params).and_then(|p| ecs.query(world, p)),
+        BRP_GET_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.get_components(world, p)),
+        BRP_SPAWN_ENTITY_METHOD => ecs.parse(params).and_then(|p| ecs.spawn_entity(world, p)),
+        BRP_INSERT_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.insert(world, p)),
+        BRP_REMOVE_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.remove(world, p)),
+        BRP_DESPAWN_ENTITY_METHOD => ecs.parse(params).and_then(|p| ecs.despawn(world, p)),
+        BRP_GET_RESOURCES_METHOD => ecs.parse(params).and_then(|p| ecs.get_resource(world, p)),
+        BRP_INSERT_RESOURCES_METHOD => ecs
             .parse(params)
             .and_then(|p| ecs.insert_resource(world, p)),
-        "world.mutate_components" => ecs.parse(params).and_then(|p| ecs.mutate(world, p)),
-        "world.write_message" => ecs.parse(params).and_then(|p| ecs.write_message(world, p)),
-        "world.list_components" => ecs
-            .parse::<Option<EntityParams>>(params)
+        BRP_MUTATE_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.mutate(world, p)),
+        BRP_WRITE_MESSAGE_METHOD => ecs.parse(params).and_then(|p| ecs.write_message(world, p)),
+        BRP_LIST_COMPONENTS_METHOD => ecs
+            .parse::<Option<BrpListComponentsParams>>(params)
             .and_then(|p| ecs.list_components(world, p)),
         _ => return None,
     })

@@ -8,24 +8,26 @@ use bevy::ecs::resource::IsResource;
 use bevy::ecs::world::FilteredEntityRef;
 use bevy::prelude::*;
 use bevy::reflect::TypeRegistry;
+use bevy_wasmi_plugins_protocol::brp::{
+    BrpQueryParams, BrpQueryResponse, BrpQueryRow, ComponentSelector,
+};
 use bevy_wasmi_plugins_protocol::{Outcome, ResponseError, to_raw};
 use serde_json::{Map, Value};
 
 use super::Ecs;
-use super::params::{QueryParams, Selector};
 use super::reflect::{reflect_component, serialize};
 use crate::bevy::mods::WasmMod;
 
 impl Ecs<'_> {
-    pub(super) fn query(&self, world: &mut World, p: QueryParams) -> Outcome {
-        let QueryParams {
+    pub(super) fn query(&self, world: &mut World, p: BrpQueryParams) -> Outcome {
+        let BrpQueryParams {
             data,
             filter,
             strict,
         } = p;
         let option_paths: &[String] = match &data.option {
-            Selector::Paths(paths) => paths,
-            _ => &[],
+            ComponentSelector::Paths(paths) => paths,
+            ComponentSelector::All => &[],
         };
         // A mod sees only entities its grants cover: the query must require a component
         // type (which it must then be allowed to read).
@@ -110,8 +112,8 @@ impl Ecs<'_> {
         // any type (`{}`) would otherwise list them all.
         builder.without::<WasmMod>().without::<IsResource>();
         let mut query = builder.build();
-        let all = matches!(data.option, Selector::All(_));
-        let mut rows = Vec::new();
+        let all = data.option == ComponentSelector::All;
+        let mut rows = BrpQueryResponse::new();
         for row in query.iter(world) {
             let entity = row.id();
             let mut components = Map::new();
@@ -126,21 +128,19 @@ impl Ecs<'_> {
             if all {
                 self.all_readable(world, entity, &registry, &mut components)?;
             }
-            let mut row_json = Map::new();
-            row_json.insert("entity".into(), entity.to_bits().into());
-            row_json.insert("components".into(), Value::Object(components));
-            if !has.is_empty() {
-                let entity_ref = world.entity(entity);
-                let has_map: Map<String, Value> = has
-                    .iter()
-                    .map(|(path, id)| {
-                        let present = id.is_some_and(|id| entity_ref.contains_id(id));
-                        ((*path).to_owned(), Value::Bool(present))
-                    })
-                    .collect();
-                row_json.insert("has".into(), Value::Object(has_map));
-            }
-            rows.push(Value::Object(row_json));
+            let entity_ref = world.entity(entity);
+            let has = has
+                .iter()
+                .map(|(path, id)| {
+                    let present = id.is_some_and(|id| entity_ref.contains_id(id));
+                    ((*path).to_owned(), Value::Bool(present))
+                })
+                .collect();
+            rows.push(BrpQueryRow {
+                entity: entity.to_bits(),
+                components,
+                has,
+            });
         }
         to_raw(&rows)
     }

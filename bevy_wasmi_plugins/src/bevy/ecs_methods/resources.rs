@@ -5,11 +5,13 @@ use bevy::ecs::component::ComponentId;
 use bevy::ecs::reflect::{ReflectComponent, ReflectMessage, ReflectResource};
 use bevy::prelude::*;
 use bevy::reflect::{TypeRegistration, TypeRegistry};
+use bevy_wasmi_plugins_protocol::brp::{
+    BrpGetResourcesParams, BrpGetResourcesResponse, BrpInsertResourcesParams, BrpWriteMessageParams,
+};
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde_json::{Map, Value};
 
 use super::Ecs;
-use super::params::{InsertResourceParams, MessageParams, ResourceParams};
 use super::reflect::{deserialize_concrete, error, serialize};
 use crate::bevy::permissions::denied;
 
@@ -39,7 +41,7 @@ impl Ecs<'_> {
         ))
     }
 
-    pub(super) fn get_resource(&self, world: &mut World, p: ResourceParams) -> Outcome {
+    pub(super) fn get_resource(&self, world: &mut World, p: BrpGetResourcesParams) -> Outcome {
         self.check_read(&p.resource)?;
         let registry = self.registry.read();
         let (registration, id) = self.resource(world, &registry, &p.resource)?;
@@ -59,10 +61,14 @@ impl Ecs<'_> {
             .reflect(world.entity(entity))
             .ok_or_else(not_present)?;
         let value = serialize(value.as_partial_reflect(), &registry, &p.resource)?;
-        to_raw(&serde_json::json!({ "value": value }))
+        to_raw(&BrpGetResourcesResponse { value })
     }
 
-    pub(super) fn insert_resource(&self, world: &mut World, p: InsertResourceParams) -> Outcome {
+    pub(super) fn insert_resource(
+        &self,
+        world: &mut World,
+        p: BrpInsertResourcesParams,
+    ) -> Outcome {
         self.check_write(&p.resource)?;
         let registry = self.registry.read();
         let (registration, id) = self.resource(world, &registry, &p.resource)?;
@@ -84,7 +90,7 @@ impl Ecs<'_> {
         to_raw(&())
     }
 
-    pub(super) fn write_message(&self, world: &mut World, p: MessageParams) -> Outcome {
+    pub(super) fn write_message(&self, world: &mut World, p: BrpWriteMessageParams) -> Outcome {
         if !self.permissions.may_write_message(&p.message) {
             return Err(denied(
                 self.mod_name,

@@ -1,0 +1,199 @@
+//! Round trips of the `world.*` shapes: each value serializes to the exact JSON
+//! `bevy_remote` 0.19 uses for it and reads back equal.
+
+use super::*;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+/// `value` serializes to `json` (byte for byte) and `json` deserializes to `value`.
+#[track_caller]
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: T, json: &str) {
+    assert_eq!(serde_json::to_string(&value).unwrap(), json);
+    assert_eq!(serde_json::from_str::<T>(json).unwrap(), value);
+}
+
+fn paths(paths: &[&str]) -> Vec<String> {
+    paths.iter().map(|&path| path.to_owned()).collect()
+}
+
+fn map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => panic!("not an object"),
+    }
+}
+
+#[test]
+fn query() {
+    round_trip(
+        BrpQueryParams {
+            data: BrpQuery {
+                components: paths(&["game::Position"]),
+                option: ComponentSelector::Paths(paths(&["game::Velocity"])),
+                has: paths(&["game::Enemy"]),
+            },
+            filter: BrpQueryFilter {
+                without: paths(&["game::Dead"]),
+                with: paths(&["game::Visible"]),
+            },
+            strict: true,
+        },
+        r#"{"data":{"components":["game::Position"],"option":["game::Velocity"],"has":["game::Enemy"]},"filter":{"without":["game::Dead"],"with":["game::Visible"]},"strict":true}"#,
+    );
+    round_trip(
+        BrpQuery {
+            option: ComponentSelector::All,
+            ..BrpQuery::default()
+        },
+        r#"{"components":[],"option":"all","has":[]}"#,
+    );
+    // Every member may be left out.
+    assert_eq!(
+        serde_json::from_str::<BrpQueryParams>("{}").unwrap(),
+        BrpQueryParams::default()
+    );
+    assert_eq!(
+        serde_json::from_str::<BrpQuery>(r#"{"option":"all"}"#)
+            .unwrap()
+            .option,
+        ComponentSelector::All
+    );
+    // Unknown members and other keywords are refused.
+    assert!(serde_json::from_str::<BrpQueryParams>(r#"{"limit":1}"#).is_err());
+    assert!(serde_json::from_str::<BrpQuery>(r#"{"option":"some"}"#).is_err());
+
+    round_trip(
+        vec![
+            BrpQueryRow {
+                entity: 4294967296,
+                components: map(json!({ "game::Position": { "x": 1.0, "y": 2.0 } })),
+                has: map(json!({ "game::Enemy": true })),
+            },
+            BrpQueryRow {
+                entity: 7,
+                components: Map::new(),
+                has: Map::new(),
+            },
+        ] as BrpQueryResponse,
+        r#"[{"entity":4294967296,"components":{"game::Position":{"x":1.0,"y":2.0}},"has":{"game::Enemy":true}},{"entity":7,"components":{}}]"#,
+    );
+}
+
+#[test]
+fn components() {
+    round_trip(
+        BrpGetComponentsParams {
+            entity: 5,
+            components: paths(&["game::Position"]),
+            strict: false,
+        },
+        r#"{"entity":5,"components":["game::Position"],"strict":false}"#,
+    );
+    assert!(
+        !serde_json::from_str::<BrpGetComponentsParams>(r#"{"entity":5,"components":[]}"#)
+            .unwrap()
+            .strict
+    );
+    round_trip(
+        BrpGetComponentsResponse::Lenient {
+            components: map(json!({ "game::Position": { "x": 1.0 } })),
+            errors: map(json!({ "game::Nope": { "code": -23402, "message": "Unknown" } })),
+        },
+        r#"{"components":{"game::Position":{"x":1.0}},"errors":{"game::Nope":{"code":-23402,"message":"Unknown"}}}"#,
+    );
+    round_trip(
+        BrpGetComponentsResponse::Strict(map(json!({ "game::Position": { "x": 1.0 } }))),
+        r#"{"game::Position":{"x":1.0}}"#,
+    );
+    round_trip(
+        BrpSpawnEntityParams {
+            components: map(json!({ "game::Position": { "x": 1.0 } })),
+        },
+        r#"{"components":{"game::Position":{"x":1.0}}}"#,
+    );
+    round_trip(BrpSpawnEntityResponse { entity: 9 }, r#"{"entity":9}"#);
+    round_trip(
+        BrpInsertComponentsParams {
+            entity: 9,
+            components: map(json!({ "game::Health": 3 })),
+        },
+        r#"{"entity":9,"components":{"game::Health":3}}"#,
+    );
+    round_trip(
+        BrpRemoveComponentsParams {
+            entity: 9,
+            components: paths(&["game::Health"]),
+        },
+        r#"{"entity":9,"components":["game::Health"]}"#,
+    );
+    round_trip(BrpDespawnEntityParams { entity: 9 }, r#"{"entity":9}"#);
+    round_trip(
+        BrpMutateComponentsParams {
+            entity: 9,
+            component: "game::Position".into(),
+            path: ".x".into(),
+            value: json!(2.5),
+        },
+        r#"{"entity":9,"component":"game::Position","path":".x","value":2.5}"#,
+    );
+    // This host also takes a mutation without `path`: the whole component.
+    assert_eq!(
+        serde_json::from_str::<BrpMutateComponentsParams>(
+            r#"{"entity":9,"component":"game::Position","value":{"x":0.0}}"#
+        )
+        .unwrap()
+        .path,
+        ""
+    );
+    round_trip(BrpListComponentsParams { entity: 9 }, r#"{"entity":9}"#);
+    round_trip(
+        paths(&["game::Health", "game::Position"]) as BrpListComponentsResponse,
+        r#"["game::Health","game::Position"]"#,
+    );
+    assert!(
+        serde_json::from_str::<BrpDespawnEntityParams>(r#"{"entity":9,"force":true}"#).is_err()
+    );
+}
+
+#[test]
+fn resources_and_messages() {
+    round_trip(
+        BrpGetResourcesParams {
+            resource: "game::Score".into(),
+        },
+        r#"{"resource":"game::Score"}"#,
+    );
+    round_trip(
+        BrpGetResourcesResponse { value: json!(12) },
+        r#"{"value":12}"#,
+    );
+    round_trip(
+        BrpInsertResourcesParams {
+            resource: "game::Score".into(),
+            value: json!({ "points": 3 }),
+        },
+        r#"{"resource":"game::Score","value":{"points":3}}"#,
+    );
+    round_trip(
+        BrpWriteMessageParams {
+            message: "game::Shout".into(),
+            value: Some(json!({ "text": "hi" })),
+        },
+        r#"{"message":"game::Shout","value":{"text":"hi"}}"#,
+    );
+    round_trip(
+        BrpWriteMessageParams {
+            message: "game::Ping".into(),
+            value: None,
+        },
+        r#"{"message":"game::Ping","value":null}"#,
+    );
+    assert_eq!(
+        serde_json::from_str::<BrpWriteMessageParams>(r#"{"message":"game::Ping"}"#)
+            .unwrap()
+            .value,
+        None
+    );
+}
