@@ -136,12 +136,20 @@ async fn is_directory(reader: &dyn ErasedAssetReader, path: &std::path::Path) ->
     reader.is_directory(path).await.unwrap_or(false)
 }
 
-/// Spawns a [`WasmMod`] for every mod of the folder or list, once it is known.
+/// Marks the mods spawned from the [`ModSource`] (the mods folder or list): a watched
+/// folder unloads them when their file is deleted.
+#[derive(Component, Debug, Clone, Copy, Default)]
+pub struct FromModSource;
+
+/// Spawns a [`WasmMod`] for every mod of the folder or list, once it is known; in a
+/// watched folder, spawns new files' mods and despawns (unloads) the mods of deleted
+/// files.
 pub(crate) fn spawn_source_mods(
     mut commands: Commands,
     pending: Option<ResMut<PendingSource>>,
     lists: Res<Assets<ModList>>,
     assets: Res<AssetServer>,
+    #[cfg(not(target_arch = "wasm32"))] sourced: Query<(Entity, &WasmMod), With<FromModSource>>,
 ) {
     let Some(mut pending) = pending else {
         return;
@@ -150,9 +158,18 @@ pub(crate) fn spawn_source_mods(
         PendingSource::Done => return,
         #[cfg(not(target_arch = "wasm32"))]
         PendingSource::Watching(watch) => {
-            for path in watch.poll(&assets) {
+            let (added, removed) = watch.poll(&assets);
+            for path in added {
                 info!("new mod file `{path}`: loading it");
-                commands.spawn(WasmMod::new(assets.load(path)));
+                commands.spawn((WasmMod::new(assets.load(path)), FromModSource));
+            }
+            for path in removed {
+                for (entity, wasm_mod) in &sourced {
+                    if wasm_mod.handle.path() == Some(&path) {
+                        info!("mod file `{path}` was deleted: unloading its mod");
+                        commands.entity(entity).despawn();
+                    }
+                }
             }
             return;
         }
@@ -160,7 +177,7 @@ pub(crate) fn spawn_source_mods(
         PendingSource::Folder(folder, listing) => match listing.try_recv() {
             Ok(Ok(paths)) if assets.watching_for_changes() => {
                 for path in &paths {
-                    commands.spawn(WasmMod::new(assets.load(path.clone())));
+                    commands.spawn((WasmMod::new(assets.load(path.clone())), FromModSource));
                 }
                 *pending = PendingSource::Watching(FolderWatch {
                     folder: std::mem::take(folder),
@@ -199,7 +216,7 @@ pub(crate) fn spawn_source_mods(
         },
     };
     for handle in handles {
-        commands.spawn(WasmMod::new(handle));
+        commands.spawn((WasmMod::new(handle), FromModSource));
     }
     *pending = PendingSource::Done;
 }
@@ -207,27 +224,40 @@ pub(crate) fn spawn_source_mods(
 #[cfg(not(target_arch = "wasm32"))]
 impl FolderWatch {
     /// Starts a listing when one is due and returns the files that are new in a finished
-    /// one.
-    fn poll(&mut self, assets: &AssetServer) -> Vec<AssetPath<'static>> {
+    /// one, and the known files it no longer lists.
+    fn poll(&mut self, assets: &AssetServer) -> (Vec<AssetPath<'static>>, Vec<AssetPath<'static>>) {
         let Some(listing) = &self.listing else {
             if std::time::Instant::now() >= self.next {
                 self.listing = Some(list_folder(assets, &self.folder));
             }
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let found = match listing.try_recv() {
-            Err(async_channel::TryRecvError::Empty) => return Vec::new(),
-            Ok(Ok(paths)) => paths
-                .into_iter()
-                .filter(|path| self.known.insert(path.clone()))
-                .collect(),
+            Err(async_channel::TryRecvError::Empty) => return (Vec::new(), Vec::new()),
+            Ok(Ok(paths)) => {
+                let listed: std::collections::HashSet<_> = paths.iter().cloned().collect();
+                let removed: Vec<_> = self
+                    .known
+                    .iter()
+                    .filter(|path| !listed.contains(*path))
+                    .cloned()
+                    .collect();
+                for path in &removed {
+                    self.known.remove(path);
+                }
+                let added = paths
+                    .into_iter()
+                    .filter(|path| self.known.insert(path.clone()))
+                    .collect();
+                (added, removed)
+            }
             // The folder may be gone for a moment (say, while it is replaced): try again
-            // at the next listing.
+            // at the next listing, and unload nothing.
             Ok(Err(message)) => {
                 debug!("{message}");
-                Vec::new()
+                (Vec::new(), Vec::new())
             }
-            Err(async_channel::TryRecvError::Closed) => Vec::new(),
+            Err(async_channel::TryRecvError::Closed) => (Vec::new(), Vec::new()),
         };
         self.listing = None;
         self.next = std::time::Instant::now() + RELIST_EVERY;

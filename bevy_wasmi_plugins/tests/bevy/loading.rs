@@ -205,6 +205,34 @@ fn a_wasm_file_added_to_a_watched_mods_folder_starts_as_a_new_mod() {
 }
 
 #[test]
+fn deleting_a_wasm_file_from_a_watched_mods_folder_unloads_its_mod() {
+    let assets = asset_dir(&[("echo", ECHO), ("second", ECHO)]);
+    let mut app = test_app(&assets, WasmiPluginsPlugin::default(), true);
+    update_until(&mut app, 1500, "both idle", |world| {
+        ["echo", "second"].iter().all(|name| {
+            mod_entity(world, name).is_some_and(|e| matches!(status(world, e), ModStatus::Idle))
+        })
+    });
+    let second = mod_entity(app.world_mut(), "second").unwrap();
+    let pending = app
+        .world()
+        .resource::<ModRpc>()
+        .call(second, "sleep", &json!({ "ms": 60_000 }));
+    std::fs::remove_file(assets.join("mods/second.wasm")).unwrap();
+    // The folder is listed again every second.
+    update_until(&mut app, 1500, "second unloaded", |world| {
+        world.get_entity(second).is_err()
+    });
+    let outcome = pending.try_result().expect("the call in flight completed");
+    assert_eq!(outcome.unwrap_err().code, ErrorCode::ModUnavailable.code());
+    let echo = mod_entity(app.world_mut(), "echo").unwrap();
+    assert_eq!(
+        json_of(call(&mut app, echo, "add", json!([2, 3]))),
+        json!(5)
+    );
+}
+
+#[test]
 fn meta_files_set_a_mods_fuel_and_permissions() {
     let assets = asset_dir(&[("echo", ECHO)]);
     std::fs::write(
