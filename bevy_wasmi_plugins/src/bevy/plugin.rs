@@ -15,7 +15,7 @@ use crate::bevy::calls::{ModCallResult, ModNotification};
 use crate::bevy::driver::tracking::{
     ModChanges, mod_inserted, mod_removed, permissions_inserted, permissions_removed,
 };
-use crate::bevy::driver::{ModDriver, drive_mods};
+use crate::bevy::driver::{ModDriver, drive_mods, unload_mods_on_exit};
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged, WasmMod};
 use crate::bevy::permissions::ModPermissions;
@@ -56,6 +56,9 @@ use crate::runtime::{Limits, Runtime};
 ///    events, and runs every mod that has work with its fuel slice, answering its host
 ///    calls against the `World` right away, round-robin under the frame's wall-time
 ///    budget. Idle mods cost almost nothing.
+///
+/// In `Last`: when an [`AppExit`] is written, every mod is unloaded as if despawned
+/// (`plugin.shutdown` with one fuel slice to answer; calls in flight fail).
 ///
 /// ## Observers
 ///
@@ -193,7 +196,8 @@ impl Plugin for WasmiPluginsPlugin {
                     spawn_source_mods.in_set(WasmiPluginsSystems::Load),
                     drive_mods.in_set(WasmiPluginsSystems::Drive),
                 ),
-            );
+            )
+            .add_systems(Last, unload_mods_on_exit);
         let source = self.source.clone();
         if source != ModSource::None {
             app.add_systems(

@@ -499,3 +499,35 @@ fn a_mod_that_ignores_plugin_shutdown_and_waits_is_still_reloaded() {
     });
     assert!(frames > 120, "reloaded after {frames} frames");
 }
+
+#[test]
+fn mods_get_plugin_shutdown_when_the_app_exits() {
+    let assets = asset_dir(&[("echo", ECHO), ("sleepy", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    let sleepy = start_mod(&mut app, "sleepy", None);
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+    // A mod that sleeps through its shutdown (a blocking sleep) is unloaded anyway after
+    // one fuel slice, and its call in flight fails.
+    let pending = app
+        .world()
+        .resource::<ModRpc>()
+        .call(sleepy, "sleep", &json!({ "ms": 60_000 }));
+    app.update();
+    app.world_mut().write_message(AppExit::Success);
+    app.update();
+    let notifications: Vec<(String, Value)> = app
+        .world_mut()
+        .resource_mut::<Messages<ModNotification>>()
+        .drain()
+        .map(|n| (n.method.clone(), n.params::<Value>().unwrap()))
+        .collect();
+    assert_eq!(notifications, [("echo.shutdown".to_owned(), json!([1]))]);
+    let outcome = pending.try_result().expect("the call in flight completed");
+    let error = outcome.unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code());
+    assert_eq!(error.message, "mod `sleepy` was unloaded");
+}

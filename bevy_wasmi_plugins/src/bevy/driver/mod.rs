@@ -97,6 +97,25 @@ impl ModDriver {
     }
 }
 
+/// At [`AppExit`], every mod is unloaded as if despawned: a running mod gets
+/// `plugin.shutdown` and one fuel slice to answer, and its calls in flight fail. Runs in
+/// `Last`, so an exit written in the frame's other schedules is seen before the app
+/// stops.
+pub(crate) fn unload_mods_on_exit(world: &mut World, mut exits: Local<MessageCursor<AppExit>>) {
+    let Some(messages) = world.get_resource::<Messages<AppExit>>() else {
+        return;
+    };
+    if exits.read(messages).last().is_none() || !world.contains_resource::<ModDriver>() {
+        return;
+    }
+    world.init_resource::<HostMethods>();
+    world.resource_scope(|world, mut driver: Mut<ModDriver>| {
+        world.resource_scope(|world, methods: Mut<HostMethods>| {
+            driver.unload_all(world, &methods);
+        });
+    });
+}
+
 /// The exclusive system in
 /// [`WasmiPluginsSystems::Drive`](crate::bevy::plugin::WasmiPluginsSystems::Drive).
 pub(crate) fn drive_mods(world: &mut World) {

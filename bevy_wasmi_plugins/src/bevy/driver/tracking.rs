@@ -168,6 +168,14 @@ impl ModDriver {
         Some(slot.name)
     }
 
+    /// Unloads every mod (the app exits).
+    pub(super) fn unload_all(&mut self, world: &mut World, methods: &HostMethods) {
+        let entities: Vec<Entity> = self.order.clone();
+        for entity in entities {
+            self.unload(world, methods, entity);
+        }
+    }
+
     /// Reads a started mod's permissions again (a mod that has not started reads them
     /// when it does).
     fn reread_permissions(&mut self, world: &World, entity: Entity) {
