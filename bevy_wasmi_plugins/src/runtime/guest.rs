@@ -76,7 +76,10 @@ impl Guest {
         module: &ModModule,
         config: &ModConfig,
     ) -> Result<Self, ModError> {
-        let name = module.name.clone();
+        let name = config
+            .name
+            .as_deref()
+            .map_or_else(|| module.name.clone(), Arc::from);
         let limits = &config.limits;
         let mut args = vec![
             config

@@ -328,6 +328,9 @@ impl Limits {
 pub struct ModConfig {
     /// The limits.
     pub limits: Limits,
+    /// The mod's name in errors, logs and messages; the module's name when `None` (the
+    /// Bevy layer gives the second mod of one file `name#2`).
+    pub name: Option<String>,
     /// `argv[0]`; the mod's name when `None`.
     pub program_name: Option<String>,
     /// Arguments after `argv[0]`.
@@ -344,6 +347,7 @@ impl Default for ModConfig {
     fn default() -> Self {
         ModConfig {
             limits: Limits::default(),
+            name: None,
             program_name: None,
             args: Vec::new(),
             env: Vec::new(),
@@ -370,6 +374,13 @@ impl ModConfig {
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Sets the mod's name (in errors, logs and messages) instead of the module's.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 

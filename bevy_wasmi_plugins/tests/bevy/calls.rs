@@ -178,27 +178,42 @@ fn a_mod_call_is_a_future_too() {
 }
 
 #[test]
-fn a_name_shared_by_two_mods_means_the_first_until_it_is_gone() {
+fn a_second_mod_of_one_file_gets_a_name_of_its_own() {
     let assets = asset_dir(&[("echo", ECHO)]);
     let mut app = plain_app(&assets);
     let first = start_mod(&mut app, "echo", None);
     let second = start_mod(&mut app, "echo", None);
+    let world = app.world();
+    assert_eq!(world.get::<Name>(first).unwrap().as_str(), "mod echo");
+    assert_eq!(world.get::<Name>(second).unwrap().as_str(), "mod echo#2");
     assert_eq!(
         json_of(call(&mut app, second, "count", json!(null))),
         json!(1)
     );
     assert_eq!(
-        json_of(call(&mut app, second, "count", json!(null))),
+        json_of(call(&mut app, "echo#2", "count", json!(null))),
         json!(2)
     );
     assert_eq!(
         json_of(call(&mut app, "echo", "count", json!(null))),
         json!(1)
     );
+    // Its errors name it too.
+    let error = relay(&mut app, second, "world.query", json!({})).unwrap_err();
+    assert!(
+        error
+            .message
+            .starts_with("Permission denied: mod `echo#2` "),
+        "{}",
+        error.message
+    );
+    // The name stays its own when the first mod goes.
     app.world_mut().despawn(first);
     app.update();
+    let error = call(&mut app, "echo", "count", json!(null)).unwrap_err();
+    assert_eq!(error.message, "no mod is named `echo`");
     assert_eq!(
-        json_of(call(&mut app, "echo", "count", json!(null))),
+        json_of(call(&mut app, "echo#2", "count", json!(null))),
         json!(3)
     );
 }

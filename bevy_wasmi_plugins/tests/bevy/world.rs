@@ -226,7 +226,7 @@ fn permissions_deny_by_default_and_name_what_was_denied() {
     assert_eq!(error.code, -32006);
     assert_eq!(
         error.message,
-        "Permission denied: mod `echo` may not call host method `host.double`"
+        "Permission denied: mod `echo#2` may not call host method `host.double`"
     );
     assert!(app.world().resource::<Doubled>().0.is_empty());
 }
@@ -559,7 +559,7 @@ fn spawning_needs_a_grant_and_stays_within_its_quota() {
     let error = spawn(&mut app, echo).unwrap_err();
     assert_eq!(
         error.message,
-        "Permission denied: mod `echo` may not spawn more than 2 entities \
+        "Permission denied: mod `echo#2` may not spawn more than 2 entities \
          (world.spawn_entity; it has 2 alive)"
     );
     relay(
@@ -597,7 +597,7 @@ fn spawning_needs_a_grant_and_stays_within_its_quota() {
         .unwrap_err();
         assert_eq!(
             error.message,
-            format!("Permission denied: mod `echo` may not {why} (world.despawn_entity)")
+            format!("Permission denied: mod `echo#2` may not {why} (world.despawn_entity)")
         );
     }
     let child = app.world_mut().spawn(ChildOf(c)).id();
@@ -611,7 +611,7 @@ fn spawning_needs_a_grant_and_stays_within_its_quota() {
     assert_eq!(
         error.message,
         format!(
-            "Permission denied: mod `echo` may not despawn entity {c}: it did not spawn \
+            "Permission denied: mod `echo#2` may not despawn entity {c}: it did not spawn \
              its descendant {child} (world.despawn_entity)"
         )
     );

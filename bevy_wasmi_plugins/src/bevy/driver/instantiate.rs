@@ -54,7 +54,11 @@ impl ModDriver {
                 }
                 continue;
             };
-            slot.name = asset.module().name().into();
+            // The name the slot got from the file (`name#2` for a second mod of one
+            // file), unless the module is named otherwise (an asset without a path).
+            if slot.name.split('#').next() != Some(asset.module().name()) {
+                slot.name = asset.module().name().into();
+            }
             let asset_settings = asset.settings();
             slot.permissions = permissions_of(world, entity, Some(asset_settings));
             let limits = with_settings(world, |settings| {
@@ -70,7 +74,9 @@ impl ModDriver {
                 }
                 limits
             });
-            let config = ModConfig::default().with_limits(limits);
+            let config = ModConfig::default()
+                .with_limits(limits)
+                .with_name(&*slot.name);
             let mut instance = match ModInstance::new(&self.runtime, asset.module(), &config) {
                 Ok(instance) => instance,
                 Err(error) => {

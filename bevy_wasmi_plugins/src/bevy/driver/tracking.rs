@@ -113,11 +113,22 @@ impl ModDriver {
         handle: Handle<WasmModAsset>,
         replaced: Option<Arc<str>>,
     ) {
-        let name: Arc<str> = handle
+        let base = handle
             .path()
             .map(|path| mod_name(&path.path().to_string_lossy()))
-            .unwrap_or_else(|| format!("mod-{entity}"))
-            .into();
+            .unwrap_or_else(|| format!("mod-{entity}"));
+        // Two mods of one file get distinct names in logs, messages and calls by name:
+        // the second is `name#2`, and so on. A replaced mod keeps its name if it can.
+        let taken = |candidate: &str| self.slots.values().any(|slot| *slot.name == *candidate);
+        let name: Arc<str> = match &replaced {
+            Some(old) if old.split('#').next() == Some(base.as_str()) && !taken(old) => old.clone(),
+            _ if !taken(&base) => base.into(),
+            _ => (2..)
+                .map(|n| format!("{base}#{n}"))
+                .find(|candidate| !taken(candidate))
+                .unwrap_or(base)
+                .into(),
+        };
         let mut entity_mut = world.entity_mut(entity);
         // For inspectors and logs; the game's own name wins. The name the driver gave
         // a replaced mod follows the new file.
