@@ -762,3 +762,27 @@ fn fuel_a_slice_cannot_cover_is_owed_and_paid_from_the_next_one() {
     assert_eq!(counter.0, 10);
     assert!(mod_.total_fuel() >= 10_000);
 }
+
+#[test]
+fn a_batch_gets_at_most_one_message_of_answers_and_the_rest_is_not_run() {
+    // Four requests whose answers are 400 KB each, under a 1 MiB cap: two are run and
+    // answered, the third's answer would pass the cap and is refused, the fourth is
+    // refused without being run.
+    #[derive(Default)]
+    struct Big(usize);
+    impl ModHost for Big {
+        fn request(&mut self, _: &str, _: &Request<'_>) -> Outcome {
+            self.0 += 1;
+            bevy_wasmi_plugins::protocol::to_raw(&"x".repeat(400_000))
+        }
+    }
+    let request = |id: u32| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"big"}}"#);
+    let batch = format!("[{}]", (1..=4).map(request).collect::<Vec<_>>().join(","));
+    let limits = Limits::default().with_max_message_size(1 << 20);
+    let mut mod_ = writer("batcher", &batch, 1, false, limits);
+    let mut host = Big::default();
+    mod_.run(100_000_000, &mut host).unwrap();
+    assert_eq!(host.0, 3);
+    // A batch costs each of its messages.
+    assert!(mod_.total_fuel() >= 4_000);
+}

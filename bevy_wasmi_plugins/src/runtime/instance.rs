@@ -681,31 +681,50 @@ impl ModInstance {
             }
             let mut broken = Vec::new();
             let mut valid = false;
+            // One line (a batch) gets at most one message's worth of answers: once they
+            // would pass the cap, the rest of the batch is refused without being run.
+            let mut answered = 0usize;
+            let mut full = false;
+            let mut messages = 0u64;
             serve_frame_with(
                 line,
                 replies,
-                |message| match message {
-                    Message::Request(request) => {
-                        valid = true;
-                        Some(capped(
-                            host.request(&name, &request),
-                            &request,
-                            &name,
-                            max_message,
-                        ))
-                    }
-                    Message::Notification(notification) => {
-                        valid = true;
-                        host.notification(&name, &notification);
-                        None
-                    }
-                    Message::Response(response) => {
-                        valid |= complete(pending, &name, response, host);
-                        None
+                |message| {
+                    messages += 1;
+                    match message {
+                        Message::Request(request) => {
+                            valid = true;
+                            if full {
+                                return Some(Err(batch_full(&name, max_message)));
+                            }
+                            let outcome =
+                                capped(host.request(&name, &request), &request, &name, max_message);
+                            let size = match &outcome {
+                                Ok(result) => result.get().len(),
+                                Err(error) => error.message.len(),
+                            } + 64;
+                            if answered + size > max_message {
+                                full = true;
+                                return Some(Err(batch_full(&name, max_message)));
+                            }
+                            answered += size;
+                            Some(outcome)
+                        }
+                        Message::Notification(notification) => {
+                            valid = true;
+                            host.notification(&name, &notification);
+                            None
+                        }
+                        Message::Response(response) => {
+                            valid |= complete(pending, &name, response, host);
+                            None
+                        }
                     }
                 },
                 |id, error| broken.push((id, error)),
             );
+            // Each message of a batch is paid for, not just the line.
+            cost = cost.saturating_add(messages.saturating_sub(1).saturating_mul(fuel_per_message));
             for (id, error) in broken {
                 invalid_answer(pending, &name, id, &error, host);
             }
@@ -761,6 +780,17 @@ fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usiz
         )),
         outcome => outcome,
     }
+}
+
+/// The `-32004` a request in a batch gets once the batch's answers reached the cap.
+fn batch_full(name: &str, max_message: usize) -> ResponseError {
+    ResponseError::new(
+        ErrorCode::MessageTooLarge,
+        format!(
+            "the answers to this batch reached the message cap of mod `{name}` \
+             ({max_message} bytes); this request was not run"
+        ),
+    )
 }
 
 /// A line the mod sent, shortened for an error message.
