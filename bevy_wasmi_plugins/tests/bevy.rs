@@ -26,6 +26,7 @@ mod loading;
 mod world;
 
 const ECHO: &[u8] = include_bytes!("mods/echo.wasm");
+const BENCH_GUEST: &[u8] = include_bytes!("mods/bench_guest.wasm");
 
 /// A temporary asset folder, removed when the test ends (also when it fails).
 struct Assets(PathBuf);

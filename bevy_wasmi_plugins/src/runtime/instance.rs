@@ -40,6 +40,14 @@ pub trait ModHost {
     fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
         let _ = (mod_name, warning);
     }
+
+    /// Whether the mod should pause now, before it is resumed again within the same run
+    /// (say, the frame's wall-time budget is spent): `true` ends the run with
+    /// [`RunStatus::Yielded`], and the mod goes on at the next run. Asked after the
+    /// host has served what the mod sent. Never, by default.
+    fn should_pause(&mut self) -> bool {
+        false
+    }
 }
 
 /// A host with no methods: every request is answered with method-not-found.
@@ -455,7 +463,12 @@ impl ModInstance {
                 return Ok(RunStatus::Yielded);
             }
             match status {
-                GuestStatus::OutputFull => {}
+                GuestStatus::OutputFull => {
+                    if host.should_pause() {
+                        self.state = ModState::Running;
+                        return Ok(RunStatus::Yielded);
+                    }
+                }
                 // What is left of the slice (if anything) is less than the next
                 // instruction costs: the slice is spent.
                 GuestStatus::OutOfFuel => {
@@ -467,6 +480,10 @@ impl ModInstance {
                     // input (say, the answer to its host call) is already there.
                     self.end_activation();
                     if self.guest.is_runnable() {
+                        if host.should_pause() {
+                            self.state = ModState::Running;
+                            return Ok(RunStatus::Yielded);
+                        }
                         continue;
                     }
                     // Fuel still owed is paid before the mod counts as idle.

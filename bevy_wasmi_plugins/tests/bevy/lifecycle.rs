@@ -531,3 +531,39 @@ fn mods_get_plugin_shutdown_when_the_app_exits() {
     assert_eq!(error.code, ErrorCode::ModUnavailable.code());
     assert_eq!(error.message, "mod `sleepy` was unloaded");
 }
+
+#[test]
+fn the_frame_budget_holds_between_the_host_calls_of_one_mod() {
+    // 50 calls of a host method that takes a millisecond, made by one mod in a loop
+    // (`roundtrip`): with a 4 ms budget they spread over frames instead of taking one
+    // frame of 50 ms.
+    let assets = asset_dir(&[("bench_guest", BENCH_GUEST)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .with_frame_budget(Duration::from_millis(4)),
+        false,
+    );
+    app.add_host_method("add", |In((a, b)): In<(i64, i64)>| {
+        std::thread::sleep(Duration::from_millis(1));
+        Ok::<_, HostError>(a + b)
+    });
+    let guest = start_mod(&mut app, "bench_guest", None);
+    let pending = app
+        .world()
+        .resource::<ModRpc>()
+        .call(guest, "roundtrip", &json!({ "n": 50 }));
+    let mut frames = 0;
+    let outcome = loop {
+        app.update();
+        frames += 1;
+        if let Some(outcome) = pending.try_result() {
+            break outcome;
+        }
+        assert!(frames < 1_000);
+    };
+    let expected: i64 = (0..50).map(|i| i + 2).sum();
+    assert_eq!(json_of(outcome), json!(expected));
+    assert!(frames >= 10, "answered after {frames} frames");
+}

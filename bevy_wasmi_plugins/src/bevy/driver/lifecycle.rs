@@ -113,7 +113,7 @@ impl Slot {
             return;
         };
         let shutdown = instance.call(SHUTDOWN_METHOD, &());
-        let _ = self.run_slice(world, methods, entity);
+        let _ = self.run_slice(world, methods, entity, None);
         match shutdown.try_result() {
             Some(Ok(_)) => {}
             Some(Err(error)) => warn!("mod `{}` failed to shut down: {error}", self.name),

@@ -56,7 +56,8 @@ impl ModDriver {
                 return;
             }
             ran_any = true;
-            let Some(result) = slot.run_slice(world, methods, entity) else {
+            let deadline = started.checked_add(frame_budget);
+            let Some(result) = slot.run_slice(world, methods, entity, deadline) else {
                 continue;
             };
             let fuel_after = slot

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bevy_wasmi_plugins_protocol::{Notification, Outcome, Request, ResponseError};
 
@@ -19,12 +20,14 @@ use crate::runtime::{ModError, ModHost, RunStatus};
 
 impl Slot {
     /// Runs the mod's instance, if it has one, with its fuel slice, serving its host
-    /// calls against `world`.
+    /// calls against `world`; past `deadline` (the frame's wall-time budget) it pauses
+    /// between its host calls and goes on next frame.
     pub(super) fn run_slice(
         &mut self,
         world: &mut World,
         methods: &HostMethods,
         entity: Entity,
+        deadline: Option<Instant>,
     ) -> Option<Result<RunStatus, ModError>> {
         let instance = self.instance.as_mut()?;
         let mut host = WorldHost {
@@ -33,6 +36,7 @@ impl Slot {
             entity,
             name: &self.name,
             permissions: &self.permissions,
+            deadline,
         };
         Some(instance.run(self.fuel_per_frame, &mut host))
     }
@@ -45,9 +49,16 @@ struct WorldHost<'a> {
     entity: Entity,
     name: &'a Arc<str>,
     permissions: &'a ModPermissions,
+    /// When the frame's wall-time budget is spent.
+    deadline: Option<Instant>,
 }
 
 impl ModHost for WorldHost<'_> {
+    fn should_pause(&mut self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
+
     fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome {
         let method: &str = &request.method;
         if method.starts_with("world.") {
