@@ -9,13 +9,8 @@
 # bound with `wasm-bindgen --target nodejs` and run by Node. Prints each case's median
 # both ways and the ratio web / native. EXTRA_RUSTFLAGS are added to the wasm32 build's
 # flags (e.g. `-C target-feature=+tail-call`).
-set -euo pipefail
-
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo"
-source scripts/web-tools.sh
-ensure_target wasm32-unknown-unknown
-ensure_wasm_bindgen
+source "$(dirname "${BASH_SOURCE[0]}")/web-tools.sh"
+web_setup
 
 out=target/web-bench
 mkdir -p "$out"

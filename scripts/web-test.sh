@@ -8,14 +8,9 @@
 # Needs Node (any recent version) on PATH. Adds the wasm32-unknown-unknown target with
 # rustup when it is missing, and installs `wasm-bindgen-cli` (its test runner) at exactly
 # the wasm-bindgen version in Cargo.lock when that version is not installed.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/web-tools.sh"
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo"
-source scripts/web-tools.sh
-
-ensure_target wasm32-unknown-unknown
-ensure_wasm_bindgen
+web_setup
 command -v node >/dev/null 2>&1 || {
     echo "error: the tests run under Node, and \`node\` is not on PATH" >&2
     exit 1

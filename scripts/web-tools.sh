@@ -1,5 +1,14 @@
 # Helpers for the web scripts (`web-test.sh`, `web.sh`, `web-bench.sh`); sourced, not run.
 
+# What every web script does first: stop at the first error, work from the repository's
+# root, and make sure of the wasm32 target and of wasm-bindgen-cli.
+web_setup() {
+    set -euo pipefail
+    cd "$(dirname "${BASH_SOURCE[0]}")/.."
+    ensure_target wasm32-unknown-unknown
+    ensure_wasm_bindgen
+}
+
 # Adds rustup target $1 when it is missing.
 ensure_target() {
     if command -v rustup >/dev/null 2>&1 &&

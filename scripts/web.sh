@@ -14,11 +14,7 @@
 # reports on the console what every mod did, saves target/web/screenshot.png, and exits
 # 0 only if every mod did its job and the console shows no panic and no uncaught error.
 # PORT sets the port (default 8080 to serve; a free one for --check).
-set -euo pipefail
-
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo"
-source scripts/web-tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/web-tools.sh"
 
 check=false
 case "${1:-}" in
@@ -31,8 +27,7 @@ case "${1:-}" in
 esac
 port="${PORT:-8080}"
 
-ensure_target wasm32-unknown-unknown
-ensure_wasm_bindgen
+web_setup
 
 cargo build --locked --target wasm32-unknown-unknown --example modding
 out=target/web

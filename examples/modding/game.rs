@@ -394,6 +394,21 @@ pub struct ModReport {
     pub ok: bool,
 }
 
+/// The report's columns: name, status, fuel, what it did, and the verdict.
+impl std::fmt::Display for ModReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<12} {:<9} {:>12}  {}  [{}]",
+            self.name,
+            self.status.label(),
+            self.fuel_total,
+            self.did,
+            if self.ok { "ok" } else { "FAILED" }
+        )
+    }
+}
+
 /// The mods the example ships, and the job each has.
 pub const EXPECTED_MODS: [&str; 6] = [
     "spawner",

@@ -129,14 +129,7 @@ fn headless(frames: u32) -> ExitCode {
     );
     println!("{:<12} {:<9} {:>12}  what it did", "mod", "status", "fuel");
     for line in &lines {
-        println!(
-            "{:<12} {:<9} {:>12}  {}  [{}]",
-            line.name,
-            line.status.label(),
-            line.fuel_total,
-            line.did,
-            if line.ok { "ok" } else { "FAILED" }
-        );
+        println!("{line}");
         if let ModStatus::Crashed(error) = &line.status {
             println!("{:<12} {error}", "");
         }

@@ -41,14 +41,7 @@ fn judge(world: &mut World, mut judged: Local<bool>) {
     *judged = true;
     let lines = game::report(world);
     for line in &lines {
-        info!(
-            "web check: {} {} {} fuel: {} [{}]",
-            line.name,
-            line.status.label(),
-            line.fuel_total,
-            line.did,
-            if line.ok { "ok" } else { "FAILED" }
-        );
+        info!("web check: {line}");
     }
     if lines.iter().all(|line| line.ok) {
         info!("web check: every mod did its job after {now:.1} s");
