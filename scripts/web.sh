@@ -66,7 +66,9 @@ if [ -z "${PORT:-}" ]; then
 fi
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$out" >"$out/server.log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; true' EXIT
+# Stop the server on the way out, keeping the script's own exit status (under `set -e`
+# a failing command in the trap would replace it).
+trap 'status=$?; set +e; kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; exit "$status"' EXIT
 for _ in $(seq 50); do
     if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then
         break
