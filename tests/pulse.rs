@@ -7,7 +7,7 @@
 
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request, ResponseError, to_raw};
 use bevy_wasmi_plugins::runtime::{
-    CallHandle, Guest, GuestStatus, ModConfig, ModHost, ModInstance, ModState, RunStatus, Runtime,
+    CallHandle, Guest, GuestStatus, ModConfig, ModHost, ModInstance, RunStatus, Runtime,
 };
 use serde_json::{Value, json};
 
@@ -217,7 +217,7 @@ fn hostile_input_is_refused_and_the_mod_keeps_working() {
     assert!(game.backgrounds.is_empty());
 
     // Still alive and serving.
-    assert!(matches!(mod_.state(), ModState::Idle));
+    assert!(matches!(mod_.state(), Ok(RunStatus::Idle)));
     assert_eq!(stats(&mut mod_, &mut game)["pulses"], 0);
     tick(&mut mod_, &mut game, 30);
     assert_eq!(stats(&mut mod_, &mut game)["pulses"], 1);
@@ -391,7 +391,7 @@ fn the_pulse_count_survives_a_hot_reload() {
     let state = &answer["state"];
     assert_eq!(state["pulses"], 3, "{answer}");
     // After answering, the old instance keeps waiting instead of exiting.
-    assert!(matches!(old.state(), ModState::Idle));
+    assert!(matches!(old.state(), Ok(RunStatus::Idle)));
 
     let mut game = Game::default();
     let (mut new, _) = start(&mut game, state);

@@ -55,12 +55,13 @@ pub mod runtime;
 pub mod bevy;
 
 /// What a game names in `main` and in its systems: the plugin, its settings and
-/// system sets, mods as entities and assets, calls both ways, permissions, and the two
+/// system sets, mods as entities and assets, calls both ways, permissions, and the
 /// runtime types a game meets there ([`Limits`](crate::runtime::Limits) for
-/// `with_limits`, [`ModError`](crate::runtime::ModError) in a crashed mod's status).
+/// `with_limits`, [`ModError`](crate::runtime::ModError) and its
+/// [`ModErrorKind`](crate::runtime::ModErrorKind) in a crashed mod's status).
 /// Runtime internals (`ModInstance`, `ModHost`, …) are in [`runtime`].
 pub mod prelude {
-    pub use crate::runtime::{Limits, ModError};
+    pub use crate::runtime::{Limits, ModError, ModErrorKind};
 
     #[cfg(feature = "bevy")]
     pub use crate::bevy::{

@@ -10,7 +10,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request};
 use bevy_wasmi_plugins::runtime::{
-    Guest, GuestStatus, Limits, ModConfig, ModError, ModHost, ModInstance, ModState, NoHost,
+    Guest, GuestStatus, Limits, ModConfig, ModError, ModErrorKind, ModHost, ModInstance, NoHost,
     RunStatus, Runtime, TrapCode,
 };
 
@@ -64,15 +64,18 @@ fn invalid_wasm_is_a_load_error() {
     let error = Runtime::new()
         .compile("junk", b"\0asm\x01\0\0\0\x05garbage")
         .unwrap_err();
-    assert!(matches!(error, ModError::InvalidModule { .. }));
+    assert!(matches!(error.kind, ModErrorKind::InvalidModule { .. }));
     assert!(
         error
             .to_string()
-            .starts_with("mod `junk`: not a valid WebAssembly module:"),
+            .starts_with("mod `junk` is not a valid WebAssembly module:"),
         "{error}"
     );
     let error = Runtime::new().compile("text", b"hello").unwrap_err();
-    assert!(matches!(error, ModError::InvalidModule { .. }), "{error}");
+    assert!(
+        matches!(error.kind, ModErrorKind::InvalidModule { .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -107,7 +110,9 @@ fn unknown_imports_are_named() {
         r#"(module (import "wasi_snapshot_preview1" "fd_mmap" (func)) (memory (export "memory") 1) (func (export "_start")))"#,
     )
     .unwrap_err();
-    assert!(matches!(error, ModError::UnknownImport { ref field, .. } if field == "fd_mmap"));
+    assert!(
+        matches!(error.kind, ModErrorKind::UnknownImport { ref field, .. } if field == "fd_mmap")
+    );
 }
 
 #[test]
@@ -133,7 +138,10 @@ fn an_endless_loop_is_sliced_then_stopped_by_the_activation_cap() {
     assert!(late.unwrap_err().message.contains("spinner"));
     assert!(matches!(
         mod_.state(),
-        ModState::Crashed(ModError::FuelExhausted { .. })
+        Err(ModError {
+            kind: ModErrorKind::FuelExhausted { .. },
+            ..
+        })
     ));
 }
 
@@ -280,8 +288,8 @@ fn a_trap_names_the_trap_and_the_last_stderr_lines() {
     let mut log = Log(Vec::new());
     let error = mod_.run(1_000_000, &mut log).unwrap_err();
     assert!(matches!(
-        error,
-        ModError::Trap {
+        error.kind,
+        ModErrorKind::Trap {
             code: TrapCode::IntegerDivisionByZero,
             ..
         }
@@ -363,8 +371,8 @@ fn an_out_of_bounds_access_is_a_trap() {
     );
     let error = mod_.run(1_000_000, &mut NoHost).unwrap_err();
     assert!(matches!(
-        error,
-        ModError::Trap {
+        error.kind,
+        ModErrorKind::Trap {
             code: TrapCode::MemoryOutOfBounds,
             ..
         }
@@ -574,8 +582,8 @@ fn a_trap_after_a_refused_growth_is_not_out_of_memory() {
     let error = mod_.run(1_000_000, &mut NoHost).unwrap_err();
     assert!(
         matches!(
-            error,
-            ModError::Trap {
+            error.kind,
+            ModErrorKind::Trap {
                 code: TrapCode::UnreachableCodeReached,
                 ..
             }

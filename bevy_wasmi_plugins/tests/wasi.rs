@@ -8,7 +8,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use bevy_wasmi_plugins::runtime::{
-    ClockId, Guest, GuestStatus, Limits, ModConfig, ModError, Runtime, VirtualClock,
+    ClockId, Guest, GuestStatus, Limits, ModConfig, ModErrorKind, Runtime, VirtualClock,
     wasi::{WASI_FUNCTIONS, errno},
 };
 
@@ -408,7 +408,7 @@ fn proc_exit_and_proc_raise_end_the_program() {
     );
     let error = g.resume(1000).unwrap_err();
     assert!(
-        matches!(error, ModError::Signal { signal: 6, .. }),
+        matches!(error.kind, ModErrorKind::Signal { signal: 6, .. }),
         "{error}"
     );
     assert_eq!(error.to_string(), "mod `wat-guest` raised signal 6");

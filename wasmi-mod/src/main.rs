@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request, ResponseError, to_raw};
 use bevy_wasmi_plugins::runtime::{
-    Clock, ClockId, Guest, GuestStatus, Limits, ModConfig, ModError, ModHost, ModInstance, NoHost,
-    RunStatus, Runtime, SystemClock,
+    Clock, ClockId, Guest, GuestStatus, Limits, ModConfig, ModError, ModErrorKind, ModHost,
+    ModInstance, NoHost, RunStatus, Runtime, SystemClock,
 };
 use clap::{Parser, Subcommand};
 use serde_json::value::RawValue;
@@ -224,11 +224,11 @@ fn run(
 
 /// The exit status for a guest stopped by `error`.
 fn exit_status(error: &ModError) -> u8 {
-    match error {
-        ModError::OutOfMemory { .. } => 137,
-        ModError::FuelExhausted { .. } => 152,
-        ModError::Signal { signal, .. } => 128u8.saturating_add(*signal as u8),
-        ModError::Exited { code, .. } => *code as u8,
+    match &error.kind {
+        ModErrorKind::OutOfMemory { .. } => 137,
+        ModErrorKind::FuelExhausted { .. } => 152,
+        ModErrorKind::Signal { signal } => 128u8.saturating_add(*signal as u8),
+        ModErrorKind::Exited { code } => *code as u8,
         _ => 134,
     }
 }

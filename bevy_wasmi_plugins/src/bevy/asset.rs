@@ -3,9 +3,9 @@
 //! `.meta` file. Also the `.modlist` index that lists a folder's mods where a folder
 //! cannot be listed (the web).
 
-use bevy::asset::io::Reader;
-use bevy::asset::{AssetLoader, LoadContext};
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_asset::io::Reader;
+use bevy_asset::{AssetLoader, LoadContext};
 use serde::{Deserialize, Serialize};
 
 use crate::bevy::permissions::ModPermissions;

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
+use crate::bevy::bevy_prelude::*;
 use crate::runtime::reply::{Reply, typed};
-use bevy::prelude::*;
 use bevy_wasmi_plugins_protocol::{Outcome, ResponseError};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;

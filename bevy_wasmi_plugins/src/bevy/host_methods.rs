@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bevy::ecs::error::BevyError;
-use bevy::ecs::system::SystemId;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_ecs::error::BevyError;
+use bevy_ecs::system::SystemId;
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde_json::value::RawValue;
 

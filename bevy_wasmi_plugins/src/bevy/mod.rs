@@ -31,3 +31,14 @@ pub mod source;
 
 mod driver;
 mod mailbox;
+
+/// The preludes of the Bevy crates this layer is built on, in one import for its files.
+/// The crate depends on Bevy's sub-crates, not on `bevy`, so a game's own choice of
+/// `bevy` features is not widened by this crate.
+mod bevy_prelude {
+    pub(crate) use bevy_app::prelude::*;
+    pub(crate) use bevy_asset::prelude::*;
+    pub(crate) use bevy_ecs::prelude::*;
+    pub(crate) use bevy_log::prelude::*;
+    pub(crate) use bevy_reflect::prelude::*;
+}

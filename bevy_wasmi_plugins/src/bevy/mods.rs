@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::ResponseError;
 use serde_json::value::RawValue;
 
 use crate::bevy::asset::WasmModAsset;
-use crate::runtime::ModError;
+use crate::runtime::{ModError, ModErrorKind};
 
 /// A mod: spawn an entity with this component and the driver starts the mod once its
 /// asset has loaded. The driver names the entity (`Name`: `"mod <name>"`) unless it has a
@@ -110,11 +110,9 @@ impl ModStatus {
         match self {
             ModStatus::Crashed(error) => Some(error.to_response_error()),
             ModStatus::Exited(code) => Some(
-                ModError::Exited {
-                    name: name.clone(),
-                    code: *code,
-                }
-                .to_response_error(),
+                ModErrorKind::Exited { code: *code }
+                    .named(name.clone())
+                    .to_response_error(),
             ),
             _ => None,
         }

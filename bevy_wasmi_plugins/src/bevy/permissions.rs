@@ -9,8 +9,8 @@
 //! A wildcard grant (`Access::All`, or a pattern ending in `*`) never reaches Bevy's own
 //! types (type paths starting with `bevy_`): those must be named one by one.
 
-use bevy::prelude::*;
-use bevy::reflect::TypePath;
+use crate::bevy::bevy_prelude::*;
+use bevy_reflect::TypePath;
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde::{Deserialize, Serialize};
 

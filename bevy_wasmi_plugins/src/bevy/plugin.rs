@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use bevy::asset::AssetApp;
-use bevy::ecs::intern::Interned;
-use bevy::ecs::schedule::ScheduleLabel;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_asset::AssetApp;
+use bevy_ecs::intern::Interned;
+use bevy_ecs::schedule::ScheduleLabel;
 
 use crate::bevy::asset::{ModList, ModListLoader, WasmModAsset, WasmModLoader};
 use crate::bevy::calls::{ModCallResult, ModNotification};
@@ -49,7 +49,7 @@ use crate::runtime::{Limits, Runtime};
 ///    mods folder (or listed in its `.modlist`), once the folder is listed. Each mod
 ///    loads on its own: a file that fails to load gives only that mod
 ///    [`ModStatus::Crashed`] with
-///    [`ModError::LoadFailed`](crate::runtime::ModError::LoadFailed).
+///    [`ModErrorKind::LoadFailed`](crate::runtime::ModErrorKind::LoadFailed).
 /// 2. [`WasmiPluginsSystems::Drive`]: the exclusive driver. It starts mods whose assets
 ///    have loaded (`plugin.init`), restarts changed ones (`plugin.shutdown`, then
 ///    `plugin.init` with the saved state), delivers the game's calls, notifications and

@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::bevy::bevy_prelude::*;
 use crate::bevy::calls::{ModCall, ModCallId, ModTarget};
 use crate::bevy::mailbox::{Caller, Directory, Outbound};
 use crate::runtime::reply::Reply;
-use bevy::prelude::*;
 use bevy_wasmi_plugins_protocol::{ResponseError, to_params};
 use serde::Serialize;
 

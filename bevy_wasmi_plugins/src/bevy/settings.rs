@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
 
 use crate::bevy::permissions::ModPermissions;
 use crate::runtime::Limits;

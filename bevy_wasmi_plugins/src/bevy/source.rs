@@ -6,9 +6,9 @@
 #[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
 
+use crate::bevy::bevy_prelude::*;
 #[cfg(not(target_arch = "wasm32"))]
-use bevy::asset::{AssetPath, AssetServerMode, io::ErasedAssetReader};
-use bevy::prelude::*;
+use bevy_asset::{AssetPath, AssetServerMode, io::ErasedAssetReader};
 
 use crate::bevy::asset::{ModList, WasmModAsset};
 use crate::bevy::mods::WasmMod;
@@ -82,7 +82,7 @@ fn list_folder(assets: &AssetServer, folder: &str) -> Listing {
     let (sender, receiver) = async_channel::bounded(1);
     let server = assets.clone();
     let folder = AssetPath::parse(folder).into_owned();
-    bevy::tasks::IoTaskPool::get()
+    bevy_tasks::IoTaskPool::get()
         .spawn(async move {
             let listing = wasm_files(&server, &folder)
                 .await
@@ -113,7 +113,7 @@ async fn wasm_files(
             .read_directory(&dir)
             .await
             .map_err(|e| e.to_string())?;
-        while let Some(path) = bevy::tasks::futures_lite::StreamExt::next(&mut entries).await {
+        while let Some(path) = futures_lite::StreamExt::next(&mut entries).await {
             if is_directory(reader, &path).await {
                 folders.push(path);
             } else if path

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use wasmi::{Func, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, Store, Val};
 
 use super::clock::ClockId;
-use super::error::{ModError, TrapCode};
+use super::error::{ModError, ModErrorKind, TrapCode};
 use super::wasi::{self, Blocked, Fault, Limiter, Stop, WasiCtx};
 use super::{ModConfig, ModModule, Runtime};
 
@@ -70,7 +70,7 @@ impl Guest {
     ///
     /// # Errors
     ///
-    /// [`ModError::Instantiation`] when wasmi refuses (e.g. a start function that traps).
+    /// [`ModErrorKind::Instantiation`] when wasmi refuses (e.g. a start function that traps).
     pub fn new(
         runtime: &Runtime,
         module: &ModModule,
@@ -118,9 +118,11 @@ impl Guest {
         let mut store = Store::new(&runtime.engine, ctx);
         store.limiter(|ctx| &mut ctx.limiter);
         // A start section runs during instantiation; the activation cap bounds it.
-        let instantiation_error = |e: wasmi::Error| ModError::Instantiation {
-            name: name.clone(),
-            message: e.to_string(),
+        let instantiation_error = |e: wasmi::Error| {
+            ModErrorKind::Instantiation {
+                message: e.to_string(),
+            }
+            .named(name.clone())
         };
         store
             .set_fuel(limits.max_fuel_per_activation)
@@ -131,11 +133,11 @@ impl Guest {
             .map_err(instantiation_error)?;
         let memory = instance
             .get_memory(&store, "memory")
-            .ok_or_else(|| ModError::MissingMemory { name: name.clone() })?;
+            .ok_or_else(|| ModErrorKind::MissingMemory.named(name.clone()))?;
         store.data_mut().memory = Some(memory);
         let start = instance
             .get_func(&store, "_start")
-            .ok_or_else(|| ModError::MissingStart { name: name.clone() })?;
+            .ok_or_else(|| ModErrorKind::MissingStart.named(name.clone()))?;
         Ok(Guest {
             name,
             store,
@@ -367,10 +369,10 @@ impl Guest {
     }
 
     fn runtime_error(&self, error: wasmi::Error) -> ModError {
-        ModError::Runtime {
-            name: self.name.clone(),
+        ModErrorKind::Runtime {
             message: error.to_string(),
         }
+        .named(self.name.clone())
     }
 
     /// Turns the error that ended the guest into an exit status or a [`ModError`].
@@ -384,18 +386,21 @@ impl Guest {
         self.store.data_mut().stderr = stderr;
         let ctx = self.store.data();
         let limits_error = match error.downcast_ref::<Stop>() {
-            Some(Stop::Fatal(Fault::MessageTooLarge)) => Some(ModError::MessageTooLarge {
-                name: name.clone(),
-                limit: ctx.max_message,
-            }),
-            Some(Stop::Fatal(Fault::OutputFlood)) => Some(ModError::OutputFlood {
-                name: name.clone(),
-                limit: self.output_limit,
-            }),
-            Some(Stop::Fatal(Fault::Signal(signal))) => Some(ModError::Signal {
-                name: name.clone(),
-                signal: *signal,
-            }),
+            Some(Stop::Fatal(Fault::MessageTooLarge)) => Some(
+                ModErrorKind::MessageTooLarge {
+                    limit: ctx.max_message,
+                }
+                .named(name.clone()),
+            ),
+            Some(Stop::Fatal(Fault::OutputFlood)) => Some(
+                ModErrorKind::OutputFlood {
+                    limit: self.output_limit,
+                }
+                .named(name.clone()),
+            ),
+            Some(Stop::Fatal(Fault::Signal(signal))) => {
+                Some(ModErrorKind::Signal { signal: *signal }.named(name.clone()))
+            }
             _ => None,
         };
         if let Some(error) = limits_error {
@@ -403,14 +408,16 @@ impl Guest {
         }
         let tail = String::from_utf8_lossy(&self.stderr_tail).into_owned();
         Err(match error.as_trap_code() {
-            Some(TrapCode::StackOverflow) => ModError::StackOverflow { name },
+            Some(TrapCode::StackOverflow) => ModErrorKind::StackOverflow.named(name),
             // An allocator that cannot grow memory aborts, which is `unreachable`: when
             // that follows a refused growth without the guest waiting for input in
             // between, the refusal caused it.
-            Some(TrapCode::UnreachableCodeReached) if ctx.limiter.denied => ModError::OutOfMemory {
-                name,
-                limit: ctx.limiter.max_memory,
-            },
+            Some(TrapCode::UnreachableCodeReached) if ctx.limiter.denied => {
+                ModErrorKind::OutOfMemory {
+                    limit: ctx.limiter.max_memory,
+                }
+                .named(name)
+            }
             Some(TrapCode::UnreachableCodeReached) if tail.contains("panicked at") => {
                 let start = tail.rfind("panicked at").unwrap_or(0);
                 // The panic location and message, without Rust's backtrace hint.
@@ -420,17 +427,17 @@ impl Guest {
                     .flat_map(str::split_whitespace)
                     .collect::<Vec<_>>()
                     .join(" ");
-                ModError::Panic { name, message }
+                ModErrorKind::Panic { message }.named(name)
             }
-            Some(code) => ModError::Trap {
-                name,
+            Some(code) => ModErrorKind::Trap {
                 code,
                 context: last_lines(&tail, 3),
-            },
-            None => ModError::Runtime {
-                name,
+            }
+            .named(name),
+            None => ModErrorKind::Runtime {
                 message: error.to_string(),
-            },
+            }
+            .named(name),
         })
     }
 }

@@ -54,9 +54,9 @@ use rand_core::SeedableRng;
 use wasmi::{CompilationMode, Config, Engine, ExternType, Linker, Module};
 
 pub use clock::{Clock, ClockId, SystemClock, VirtualClock};
-pub use error::{ModError, TrapCode};
+pub use error::{ModError, ModErrorKind, TrapCode};
 pub use guest::{Guest, GuestStatus};
-pub use instance::{CallHandle, ModHost, ModInstance, ModState, NoHost, RunStatus, call_fresh};
+pub use instance::{CallHandle, ModHost, ModInstance, NoHost, RunStatus, call_fresh};
 
 use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
 use wasi::{WASI_FUNCTIONS, WASI_MODULE, WasiCtx};
@@ -111,35 +111,37 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// - [`ModError::InvalidModule`] if the bytes are not valid WebAssembly;
-    /// - [`ModError::UnknownImport`] naming the first import that is not a
+    /// - [`ModErrorKind::InvalidModule`] if the bytes are not valid WebAssembly;
+    /// - [`ModErrorKind::UnknownImport`] naming the first import that is not a
     ///   `wasi_snapshot_preview1` function;
-    /// - [`ModError::MissingStart`] / [`ModError::MissingMemory`] if `_start` or
+    /// - [`ModErrorKind::MissingStart`] / [`ModErrorKind::MissingMemory`] if `_start` or
     ///   `memory` is not exported.
     pub fn compile(&self, name: &str, wasm: &[u8]) -> Result<ModModule, ModError> {
         let name: Arc<str> = name.into();
-        let module = Module::new(&self.engine, wasm).map_err(|e| ModError::InvalidModule {
-            name: name.clone(),
-            message: e.to_string(),
+        let module = Module::new(&self.engine, wasm).map_err(|e| {
+            ModErrorKind::InvalidModule {
+                message: e.to_string(),
+            }
+            .named(name.clone())
         })?;
         for import in module.imports() {
             let known = import.module() == WASI_MODULE
                 && WASI_FUNCTIONS.contains(&import.name())
                 && matches!(import.ty(), ExternType::Func(_));
             if !known {
-                return Err(ModError::UnknownImport {
-                    name,
+                return Err(ModErrorKind::UnknownImport {
                     module: import.module().to_owned(),
                     field: import.name().to_owned(),
-                });
+                }
+                .named(name));
             }
         }
         match module.get_export("_start") {
             Some(ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {}
-            _ => return Err(ModError::MissingStart { name }),
+            _ => return Err(ModErrorKind::MissingStart.named(name)),
         }
         if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
-            return Err(ModError::MissingMemory { name });
+            return Err(ModErrorKind::MissingMemory.named(name));
         }
         Ok(ModModule {
             name,
@@ -187,23 +189,23 @@ pub struct Limits {
     /// Most fuel the mod may use without waiting for input (one "activation": from the
     /// moment it resumes with input until it reads an empty stdin again, which every
     /// host call and every finished request does). Over it, the mod is stopped with
-    /// [`ModError::FuelExhausted`]: an endless loop cannot hold on forever, even when it
+    /// [`ModErrorKind::FuelExhausted`]: an endless loop cannot hold on forever, even when it
     /// is sliced over many frames, while a mod that talks with the host in a long loop
     /// is not cut off.
     pub max_fuel_per_activation: u64,
     /// Most linear memory, in bytes.
     pub max_memory: usize,
     /// Longest message (line, without its `\n`) in bytes, both ways: a longer line on the
-    /// mod's stdout stops it with [`ModError::MessageTooLarge`], and a call, notification
+    /// mod's stdout stops it with [`ModErrorKind::MessageTooLarge`], and a call, notification
     /// or event for it that would be longer fails at once with `-32004` and is not sent.
     pub max_message_size: usize,
     /// Buffered output (stdout + stderr) at which the mod is paused so the host drains it.
     pub output_buffer: usize,
     /// Most output (stdout + stderr) per activation, in bytes; over it the mod is
-    /// stopped with [`ModError::OutputFlood`].
+    /// stopped with [`ModErrorKind::OutputFlood`].
     pub max_output_per_activation: usize,
     /// Most unread input queued for the mod, in bytes; calls over it fail at once, and a
-    /// mod whose unread replies pass it is stopped with [`ModError::UnreadInput`].
+    /// mod whose unread replies pass it is stopped with [`ModErrorKind::UnreadInput`].
     pub max_input_buffer: usize,
     /// Fuel each message the mod sends costs it (request, response, notification, or a
     /// line that is none of them), on top of `fd_write`'s cost per byte: the host's work
@@ -216,7 +218,7 @@ pub struct Limits {
     pub max_messages_per_run: usize,
     /// Most invalid lines (not JSON, not a JSON-RPC message, a malformed answer, an
     /// answer to no pending call) the mod may send in a row; one more stops it with
-    /// [`ModError::InvalidMessages`].
+    /// [`ModErrorKind::InvalidMessages`].
     pub max_invalid_messages: u32,
     /// A call's deadline: most fuel the mod may use, across activations and runs, between
     /// a call and its answer. Past it the call completes with `-32007`

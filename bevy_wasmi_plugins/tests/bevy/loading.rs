@@ -70,7 +70,10 @@ fn a_bad_file_in_the_mods_folder_crashes_only_its_own_mod() {
     let ModStatus::Crashed(error) = status(app.world(), entity) else {
         unreachable!()
     };
-    assert!(matches!(error, ModError::LoadFailed { .. }), "{error:?}");
+    assert!(
+        matches!(error.kind, ModErrorKind::LoadFailed { .. }),
+        "{error:?}"
+    );
     assert_eq!(error.mod_name(), "broken");
     let message = error.to_string();
     assert!(

@@ -3,7 +3,7 @@
 //! mod is down or gone), notifications and subscribed events are queued on the mods'
 //! stdin.
 
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 
 use super::ModDriver;

@@ -1,7 +1,7 @@
 //! Hot reload: a mod whose `.wasm` changed is asked for its state (`plugin.shutdown`)
 //! and restarted with it; a mod whose file failed to load starts once it loads.
 
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::lifecycle::SHUTDOWN_METHOD;
 
 use super::ModDriver;

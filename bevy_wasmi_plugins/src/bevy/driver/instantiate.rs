@@ -3,9 +3,9 @@
 //! asset's `.meta` and the entity, sent `plugin.init` and the calls that waited for it;
 //! a file that failed to load crashes only its own mod.
 
-use bevy::asset::LoadState;
-use bevy::platform::time::Instant;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_asset::LoadState;
+use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::lifecycle::{INIT_METHOD, InitParams};
 
 use super::ModDriver;
@@ -14,7 +14,7 @@ use crate::bevy::asset::{WasmModAsset, WasmModSettings};
 use crate::bevy::mods::{ModStatus, WasmMod};
 use crate::bevy::permissions::ModPermissions;
 use crate::bevy::settings::with_settings;
-use crate::runtime::{ModConfig, ModError, ModInstance};
+use crate::runtime::{ModConfig, ModErrorKind, ModInstance};
 
 impl ModDriver {
     /// Instantiates mods whose asset is ready; marks failed loads.
@@ -45,10 +45,7 @@ impl ModDriver {
                     _ => None,
                 };
                 if let Some(message) = failed {
-                    let error = ModError::LoadFailed {
-                        name: slot.name.clone(),
-                        message,
-                    };
+                    let error = ModErrorKind::LoadFailed { message }.named(slot.name.clone());
                     error!("{error}");
                     slot.go_down(world, entity, ModStatus::Crashed(error));
                 }

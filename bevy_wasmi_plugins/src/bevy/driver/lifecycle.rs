@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use bevy::platform::time::Instant;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::lifecycle::{Manifest, SHUTDOWN_METHOD, ShutdownResult};
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde_json::value::RawValue;
@@ -24,7 +24,7 @@ use crate::bevy::mailbox::{Caller, Directory};
 use crate::bevy::mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged};
 use crate::bevy::permissions::ModPermissions;
 use crate::bevy::settings::with_settings;
-use crate::runtime::{CallHandle, ModError, ModInstance, RunStatus};
+use crate::runtime::{CallHandle, ModError, ModErrorKind, ModInstance, RunStatus};
 
 /// Frames a mod gets to answer `plugin.shutdown` before a reload goes on without its
 /// state.
@@ -280,10 +280,10 @@ impl Slot {
                 }
                 Some(Ok(manifest)) => self.started(world, entity, manifest.get()),
                 Some(Err(error)) => {
-                    let error = ModError::InitFailed {
-                        name: self.name.clone(),
+                    let error = ModErrorKind::InitFailed {
                         message: error.to_string(),
-                    };
+                    }
+                    .named(self.name.clone());
                     error!("{error}");
                     self.crashed(world, entity, error);
                     return;

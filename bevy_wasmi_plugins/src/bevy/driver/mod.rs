@@ -25,8 +25,8 @@ mod world_host;
 
 use std::collections::HashMap;
 
-use bevy::ecs::message::MessageCursor;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_ecs::message::MessageCursor;
 
 use crate::bevy::asset::WasmModAsset;
 use crate::bevy::calls::ModTarget;

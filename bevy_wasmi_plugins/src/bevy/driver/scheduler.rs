@@ -2,8 +2,8 @@
 //! where the last one ran out of wall time, so every mod gets its turn; idle mods are
 //! skipped at the cost of one check. Fuel used is counted into [`ModFuel`].
 
-use bevy::platform::time::Instant;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_platform::time::Instant;
 
 use super::ModDriver;
 use crate::bevy::host_methods::HostMethods;

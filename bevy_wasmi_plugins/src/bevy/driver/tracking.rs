@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 
 use super::ModDriver;

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use bevy::platform::time::Instant;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::{Notification, Outcome, Request, ResponseError};
 
 use super::lifecycle::Slot;

@@ -1,9 +1,9 @@
 //! The `world.*` methods on entities and their components: get, spawn, insert,
 //! remove, mutate, despawn, and list.
 
-use bevy::ecs::reflect::ReflectComponent;
-use bevy::prelude::*;
-use bevy::reflect::{PartialReflect, TypeRegistry};
+use crate::bevy::bevy_prelude::*;
+use bevy_ecs::reflect::ReflectComponent;
+use bevy_reflect::{PartialReflect, TypeRegistry};
 use bevy_wasmi_plugins_protocol::brp::{
     BrpDespawnEntityParams, BrpGetComponentsParams, BrpGetComponentsResponse,
     BrpInsertComponentsParams, BrpListComponentsParams, BrpMutateComponentsParams,

@@ -23,9 +23,9 @@ mod query;
 mod reflect;
 mod resources;
 
-use bevy::ecs::reflect::AppTypeRegistry;
-use bevy::ecs::resource::IsResource;
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
+use bevy_ecs::reflect::AppTypeRegistry;
+use bevy_ecs::resource::IsResource;
 use bevy_wasmi_plugins_protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_GET_COMPONENTS_METHOD, BRP_GET_RESOURCES_METHOD,
     BRP_INSERT_COMPONENTS_METHOD, BRP_INSERT_RESOURCES_METHOD, BRP_LIST_COMPONENTS_METHOD,
@@ -64,12 +64,9 @@ pub struct ModSpawned(pub Entity);
 
 /// Live entities each mod spawned, kept by [`ModSpawned`]'s hooks.
 #[derive(Resource, Default, Debug)]
-pub(crate) struct SpawnCounts(bevy::platform::collections::HashMap<Entity, u32>);
+pub(crate) struct SpawnCounts(bevy_platform::collections::HashMap<Entity, u32>);
 
-fn count_spawned(
-    mut world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
-) {
+fn count_spawned(mut world: bevy_ecs::world::DeferredWorld, ctx: bevy_ecs::lifecycle::HookContext) {
     let Some(&ModSpawned(by)) = world.get::<ModSpawned>(ctx.entity) else {
         return;
     };
@@ -79,8 +76,8 @@ fn count_spawned(
 }
 
 fn uncount_spawned(
-    mut world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
+    mut world: bevy_ecs::world::DeferredWorld,
+    ctx: bevy_ecs::lifecycle::HookContext,
 ) {
     let Some(&ModSpawned(by)) = world.get::<ModSpawned>(ctx.entity) else {
         return;

@@ -1,13 +1,13 @@
 //! `world.query`: entities by the component types they have, with the values of the
 //! ones the mod may read; mods and resource entities are never listed.
 
-use bevy::ecs::component::ComponentId;
-use bevy::ecs::query::QueryBuilder;
-use bevy::ecs::reflect::ReflectComponent;
-use bevy::ecs::resource::IsResource;
-use bevy::ecs::world::FilteredEntityRef;
-use bevy::prelude::*;
-use bevy::reflect::TypeRegistry;
+use crate::bevy::bevy_prelude::*;
+use bevy_ecs::component::ComponentId;
+use bevy_ecs::query::QueryBuilder;
+use bevy_ecs::reflect::ReflectComponent;
+use bevy_ecs::resource::IsResource;
+use bevy_ecs::world::FilteredEntityRef;
+use bevy_reflect::TypeRegistry;
 use bevy_wasmi_plugins_protocol::brp::{
     BrpQueryParams, BrpQueryResponse, BrpQueryRow, ComponentSelector,
 };

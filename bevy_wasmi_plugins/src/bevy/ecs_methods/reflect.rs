@@ -1,10 +1,10 @@
 //! Reflection helpers the `world.*` methods share: looking up a component type,
 //! (de)serializing reflected values with the BRP's error codes, and entity ids.
 
-use bevy::ecs::reflect::{ReflectComponent, ReflectResource};
-use bevy::prelude::*;
-use bevy::reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
-use bevy::reflect::{PartialReflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
+use crate::bevy::bevy_prelude::*;
+use bevy_ecs::reflect::{ReflectComponent, ReflectResource};
+use bevy_reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
+use bevy_reflect::{PartialReflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde::de::DeserializeSeed;
 use serde_json::Value;

@@ -1,10 +1,10 @@
 //! The `world.*` methods on resources and messages: get and insert a resource, write a
 //! message.
 
-use bevy::ecs::component::ComponentId;
-use bevy::ecs::reflect::{ReflectComponent, ReflectMessage, ReflectResource};
-use bevy::prelude::*;
-use bevy::reflect::{TypeRegistration, TypeRegistry};
+use crate::bevy::bevy_prelude::*;
+use bevy_ecs::component::ComponentId;
+use bevy_ecs::reflect::{ReflectComponent, ReflectMessage, ReflectResource};
+use bevy_reflect::{TypeRegistration, TypeRegistry};
 use bevy_wasmi_plugins_protocol::brp::{
     BrpGetResourcesParams, BrpGetResourcesResponse, BrpInsertResourcesParams, BrpWriteMessageParams,
 };

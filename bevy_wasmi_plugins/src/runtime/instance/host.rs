@@ -1,0 +1,46 @@
+//! What the embedder does with a mod's messages: [`ModHost`].
+
+use bevy_wasmi_plugins_protocol::{Notification, Outcome, Request, ResponseError};
+
+/// What the embedder does with what a mod sends.
+///
+/// Called while the mod is suspended, so a handler may take as long as it needs and
+/// touch anything it owns (the Bevy layer hands it the `World`).
+pub trait ModHost {
+    /// Answers a request from the mod. The result goes back to the mod at once.
+    fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome;
+
+    /// Receives a notification from the mod. Ignored by default.
+    fn notification(&mut self, mod_name: &str, notification: &Notification<'_>) {
+        let _ = (mod_name, notification);
+    }
+
+    /// Receives one line the mod wrote on stderr (its log). Dropped by default.
+    fn log(&mut self, mod_name: &str, line: &str) {
+        let _ = (mod_name, line);
+    }
+
+    /// Hears about protocol mistakes the mod made that have no one to answer (such as a
+    /// response to an id nobody asked). Dropped by default.
+    fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
+        let _ = (mod_name, warning);
+    }
+
+    /// Whether the mod should pause now, before it is resumed again within the same run
+    /// (say, the frame's wall-time budget is spent): `true` ends the run with
+    /// [`RunStatus::Yielded`], and the mod goes on at the next run. Asked after the
+    /// host has served what the mod sent. Never, by default.
+    fn should_pause(&mut self) -> bool {
+        false
+    }
+}
+
+/// A host with no methods: every request is answered with method-not-found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHost;
+
+impl ModHost for NoHost {
+    fn request(&mut self, _mod_name: &str, request: &Request<'_>) -> Outcome {
+        Err(ResponseError::method_not_found(&request.method))
+    }
+}

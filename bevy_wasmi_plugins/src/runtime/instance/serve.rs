@@ -1,0 +1,302 @@
+//! Serving what a mod writes: its log lines to the host, its requests and notifications
+//! to the [`ModHost`], its answers to the calls waiting for them, under the caps.
+
+use std::collections::BTreeMap;
+
+use bevy_wasmi_plugins_protocol::{
+    ErrorCode, Fast, Message, Outcome, Request, RequestId, Response, ResponseError, fast_parse,
+    serve_frame_with, write_outcome,
+};
+use serde_json::value::RawValue;
+
+use super::{ModHost, ModInstance, Pending};
+use crate::runtime::error::{ModError, ModErrorKind};
+
+/// Longest stderr line passed on whole; longer ones are split.
+const MAX_LOG_LINE: usize = 8 * 1024;
+
+impl ModInstance {
+    /// Passes stderr lines to the host and serves complete stdout lines, until `served`
+    /// (the messages served in this run) reaches the per-run cap; the rest stays for the
+    /// next run. Returns the fuel the served messages cost.
+    ///
+    /// Returns an error when the replies the mod has not read would pass the input cap
+    /// (a mod that sends without ever reading), or when it sent too many invalid lines
+    /// in a row: serving stops there.
+    pub(super) fn serve_output(
+        &mut self,
+        host: &mut dyn ModHost,
+        served: &mut usize,
+    ) -> Result<u64, ModError> {
+        let name = self.guest.name().clone();
+        if self.guest.has_stderr() {
+            let stderr = self.guest.take_stderr();
+            self.log_lines(&name, &stderr, host);
+            self.guest.recycle_stderr(stderr);
+        }
+
+        if !self.has_backlog() {
+            self.guest.take_stdout_lines(&mut self.lines);
+            self.lines_pos = 0;
+            if self.lines.is_empty() {
+                return Ok(0);
+            }
+        }
+        let max_message = self.limits.max_message_size;
+        let max_served = self.limits.max_messages_per_run;
+        let max_invalid = self.limits.max_invalid_messages;
+        let fuel_per_message = self.limits.fuel_per_message;
+        let mut cost = 0u64;
+        let pending = &mut self.pending;
+        let replies = &mut self.replies;
+        let invalid = &mut self.invalid_in_a_row;
+        replies.clear();
+        let room = self
+            .limits
+            .max_input_buffer
+            .saturating_sub(self.guest.stdin_pending());
+        let mut rest = &self.lines[self.lines_pos..];
+        // Counts a line as valid or not; too many invalid ones in a row stop the mod.
+        let mut judge = |valid: bool, line: &[u8]| {
+            if valid {
+                *invalid = 0;
+                return Ok(());
+            }
+            *invalid = invalid.saturating_add(1);
+            if *invalid > max_invalid {
+                return Err(ModErrorKind::InvalidMessages {
+                    count: *invalid,
+                    last: quote(line),
+                }
+                .named(name.clone()));
+            }
+            Ok(())
+        };
+        while !rest.is_empty() && *served < max_served {
+            let (line, after) = match memchr::memchr(b'\n', rest) {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => (rest, &[][..]),
+            };
+            rest = after;
+            if replies.len() > room {
+                replies.clear();
+                return Err(ModErrorKind::UnreadInput {
+                    limit: self.limits.max_input_buffer,
+                }
+                .named(name));
+            }
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            // The fixed wire forms the PDK writes skip the general parser (and have
+            // nothing to trim).
+            let fast = fast_parse(line);
+            if fast.is_none() && line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            // Every message is paid for, whatever it is.
+            *served += 1;
+            cost = cost.saturating_add(fuel_per_message);
+            match fast {
+                Some(Fast::Result { id, result }) => {
+                    if let Ok(result) = serde_json::from_slice::<&RawValue>(result) {
+                        let response = Response {
+                            id: Some(RequestId::Number(id)),
+                            result: Ok(result),
+                        };
+                        let known = complete(pending, &name, response, host);
+                        judge(known, line)?;
+                        continue;
+                    }
+                    if serde_json::from_slice::<&RawValue>(line).is_err() {
+                        // Not JSON: the general parser answers a parse error with a null
+                        // id, so the call this was meant to answer fails here.
+                        let error = ResponseError::standard(ErrorCode::ParseError);
+                        invalid_answer(pending, &name, RequestId::Number(id), &error, host);
+                    }
+                }
+                Some(Fast::Message(Message::Request(request))) => {
+                    let outcome =
+                        capped(host.request(&name, &request), &request, &name, max_message);
+                    write_outcome(replies, &request.id, &outcome);
+                    replies.push(b'\n');
+                    judge(true, line)?;
+                    continue;
+                }
+                Some(Fast::Message(Message::Notification(notification))) => {
+                    host.notification(&name, &notification);
+                    judge(true, line)?;
+                    continue;
+                }
+                _ => {}
+            }
+            let mut broken = Vec::new();
+            let mut valid = false;
+            // One line (a batch) gets at most one message's worth of answers: once they
+            // would pass the cap, the rest of the batch is refused without being run.
+            let mut answered = 0usize;
+            let mut full = false;
+            let mut messages = 0u64;
+            serve_frame_with(
+                line,
+                replies,
+                |message| {
+                    messages += 1;
+                    match message {
+                        Message::Request(request) => {
+                            valid = true;
+                            if full {
+                                return Some(Err(batch_full(&name, max_message)));
+                            }
+                            let outcome =
+                                capped(host.request(&name, &request), &request, &name, max_message);
+                            let size = match &outcome {
+                                Ok(result) => result.get().len(),
+                                Err(error) => error.message.len(),
+                            } + 64;
+                            if answered + size > max_message {
+                                full = true;
+                                return Some(Err(batch_full(&name, max_message)));
+                            }
+                            answered += size;
+                            Some(outcome)
+                        }
+                        Message::Notification(notification) => {
+                            valid = true;
+                            host.notification(&name, &notification);
+                            None
+                        }
+                        Message::Response(response) => {
+                            valid |= complete(pending, &name, response, host);
+                            None
+                        }
+                    }
+                },
+                |id, error| broken.push((id, error)),
+            );
+            // Each message of a batch is paid for, not just the line.
+            cost = cost.saturating_add(messages.saturating_sub(1).saturating_mul(fuel_per_message));
+            for (id, error) in broken {
+                invalid_answer(pending, &name, id, &error, host);
+            }
+            judge(valid, line)?;
+        }
+        self.lines_pos = self.lines.len() - rest.len();
+        if !self.replies.is_empty() {
+            self.guest.write_stdin(&self.replies);
+            self.replies.clear();
+        }
+        Ok(cost)
+    }
+
+    fn log_lines(&mut self, name: &str, bytes: &[u8], host: &mut dyn ModHost) {
+        for (i, piece) in bytes.split(|b| *b == b'\n').enumerate() {
+            if i > 0 {
+                let line = std::mem::take(&mut self.stderr_line);
+                host.log(name, String::from_utf8_lossy(&line).trim_end_matches('\r'));
+                self.stderr_line = line;
+                self.stderr_line.clear();
+            }
+            self.stderr_line.extend_from_slice(piece);
+            while self.stderr_line.len() > MAX_LOG_LINE {
+                let rest = self.stderr_line.split_off(MAX_LOG_LINE);
+                host.log(name, &String::from_utf8_lossy(&self.stderr_line));
+                self.stderr_line = rest;
+            }
+        }
+    }
+}
+
+/// The host's answer to a mod's request, or `-32004` when the answer would be a longer
+/// line than the mod's message cap: the mod would refuse such a line, and its call would
+/// wait for an answer that never comes.
+fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usize) -> Outcome {
+    // The line is the result inside `{"jsonrpc":"2.0","id":<id>,"result":…}` (33 bytes
+    // and the id). The id's length is bounded from above, not measured: at most 20 digits,
+    // or 6 bytes a character in a string (`\u00XX`) and its quotes. A long string id
+    // counts fully, so no answer that would be over the cap gets through.
+    let id = match &request.id {
+        RequestId::Number(_) => 20,
+        RequestId::String(id) => 2 + 6 * id.len(),
+    };
+    match outcome {
+        Ok(result) if result.get().len() + 33 + id > max_message => Err(ResponseError::new(
+            ErrorCode::MessageTooLarge,
+            format!(
+                "the answer to {} is {} bytes, longer than the message cap of mod `{name}` \
+                 ({max_message} bytes)",
+                request.method,
+                result.get().len()
+            ),
+        )),
+        outcome => outcome,
+    }
+}
+
+/// The `-32004` a request in a batch gets once the batch's answers reached the cap.
+fn batch_full(name: &str, max_message: usize) -> ResponseError {
+    ResponseError::new(
+        ErrorCode::MessageTooLarge,
+        format!(
+            "the answers to this batch reached the message cap of mod `{name}` \
+             ({max_message} bytes); this request was not run"
+        ),
+    )
+}
+
+/// A line the mod sent, shortened for an error message.
+fn quote(line: &[u8]) -> String {
+    const MAX: usize = 60;
+    let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
+    let more = if line.len() > MAX { "…" } else { "" };
+    format!("`{}{more}`", text.escape_debug())
+}
+
+/// Routes a response from the mod to the call waiting for it; `false` when no call
+/// waits for it.
+fn complete(
+    pending: &mut BTreeMap<i64, Pending>,
+    name: &str,
+    response: Response<'_>,
+    host: &mut dyn ModHost,
+) -> bool {
+    let sender = match &response.id {
+        Some(RequestId::Number(id)) => pending.remove(id).map(|p| p.sender),
+        _ => None,
+    };
+    let Some(sender) = sender else {
+        let id = response
+            .id
+            .as_ref()
+            .map_or_else(|| "null".to_owned(), ToString::to_string);
+        host.protocol_warning(name, &format!("response to unknown request id {id}"));
+        return false;
+    };
+    sender.send(response.result.map(ToOwned::to_owned));
+    true
+}
+
+/// Fails the call a malformed answer from the mod was meant for (the mod is not told:
+/// an error response would look like the answer to one of its own requests).
+fn invalid_answer(
+    pending: &mut BTreeMap<i64, Pending>,
+    name: &str,
+    id: RequestId,
+    error: &ResponseError,
+    host: &mut dyn ModHost,
+) {
+    let sender = match &id {
+        RequestId::Number(id) => pending.remove(id).map(|p| p.sender),
+        RequestId::String(_) => None,
+    };
+    let what = format!(
+        "answered request {id} with something that is not a valid response ({})",
+        error.message
+    );
+    match sender {
+        Some(sender) => {
+            let error =
+                ResponseError::new(ErrorCode::InvalidRequest, format!("mod `{name}` {what}"));
+            sender.send(Err(error));
+        }
+        None => host.protocol_warning(name, &format!("{what}, and no such request is pending")),
+    }
+}
