@@ -66,7 +66,7 @@ pub mod prelude {
     #[cfg(feature = "bevy")]
     pub use crate::bevy::{
         asset::{WasmModAsset, WasmModSettings},
-        calls::{ModCall, ModCallId, ModCallResult, ModNotification, ModTarget},
+        calls::{CallDeadline, ModCall, ModCallId, ModCallResult, ModNotification, ModTarget},
         host_methods::{CallingMod, HostError, WasmiPluginsAppExt},
         mods::{ModFuel, ModInfo, ModStatus, ModStatusChanged, WasmMod},
         permissions::{Access, ModPermissions},

@@ -59,6 +59,12 @@ pub struct WasmModSettings {
     pub max_fuel_per_activation: Option<u64>,
     /// What the mod may do; a [`ModPermissions`] component on the mod's entity wins.
     pub permissions: Option<ModPermissions>,
+    /// Frames a game → mod call may wait for its answer (see
+    /// [`WasmiPluginsSettings::call_deadline_frames`](crate::bevy::settings::WasmiPluginsSettings::call_deadline_frames)).
+    pub call_deadline_frames: Option<u32>,
+    /// Fuel the mod may use before it answers a call (see
+    /// [`Limits::max_fuel_per_call`](crate::runtime::Limits::max_fuel_per_call)).
+    pub max_fuel_per_call: Option<u64>,
 }
 
 /// Compiles `.wasm` files into [`WasmModAsset`]s with the plugin's shared engine.

@@ -47,6 +47,54 @@ impl std::fmt::Display for ModTarget {
     }
 }
 
+/// How long one game → mod call may wait for its answer, on top of the mod's defaults
+/// (for [`ModRpc::call_with_deadline`](crate::bevy::rpc::ModRpc::call_with_deadline)).
+///
+/// A call past either deadline completes with `-32007`
+/// ([`ErrorCode::DeadlineExceeded`](bevy_wasmi_plugins_protocol::ErrorCode::DeadlineExceeded))
+/// and the mod carries on; an answer that comes later is dropped. What is `None` here is
+/// the mod's own deadline: its `.meta` file's `call_deadline_frames` /
+/// `max_fuel_per_call`, else the plugin's
+/// [`call_deadline_frames`](crate::bevy::settings::WasmiPluginsSettings::call_deadline_frames)
+/// and [`Limits::max_fuel_per_call`](crate::runtime::Limits::max_fuel_per_call).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallDeadline {
+    /// Frames the call may take: runs of the driver, the one that receives the call
+    /// included (so 1 means "answer within the frame it is sent in"; 0 counts as 1).
+    pub frames: Option<u32>,
+    /// Fuel the mod may use, across activations and frames, before it answers.
+    pub fuel: Option<u64>,
+}
+
+impl CallDeadline {
+    /// A deadline of `frames` frames (and the mod's fuel deadline).
+    #[must_use]
+    pub const fn frames(frames: u32) -> Self {
+        CallDeadline {
+            frames: Some(frames),
+            fuel: None,
+        }
+    }
+
+    /// A deadline of `fuel` (and the mod's frame deadline).
+    #[must_use]
+    pub const fn fuel(fuel: u64) -> Self {
+        CallDeadline {
+            frames: None,
+            fuel: Some(fuel),
+        }
+    }
+
+    /// This deadline with a fuel deadline of `fuel` too.
+    #[must_use]
+    pub const fn and_fuel(self, fuel: u64) -> Self {
+        CallDeadline {
+            fuel: Some(fuel),
+            ..self
+        }
+    }
+}
+
 /// The id of one game → mod call, to match a [`ModCallResult`] with its call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModCallId(pub u64);

@@ -10,7 +10,7 @@ use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde_json::value::RawValue;
 
-use crate::bevy::calls::{ModCallId, ModCallResult, ModTarget};
+use crate::bevy::calls::{CallDeadline, ModCallId, ModCallResult, ModTarget};
 use crate::runtime::reply::ReplySender;
 
 /// Something for the driver to deliver.
@@ -45,6 +45,8 @@ pub(crate) struct Caller {
     pub(crate) id: ModCallId,
     pub(crate) method: String,
     pub(crate) reply: ReplySender,
+    /// What the game asked for this call; the rest comes from the mod's defaults.
+    pub(crate) deadline: CallDeadline,
 }
 
 impl Caller {

@@ -135,6 +135,14 @@ impl WasmiPluginsPlugin {
         self
     }
 
+    /// Sets how many frames a game → mod call may wait for its answer (600 by default;
+    /// see [`WasmiPluginsSettings::call_deadline_frames`]).
+    #[must_use]
+    pub fn with_call_deadline_frames(mut self, frames: u32) -> Self {
+        self.settings.call_deadline_frames = frames;
+        self
+    }
+
     /// Sets where mods are found by themselves.
     #[must_use]
     pub fn with_mod_source(mut self, source: ModSource) -> Self {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bevy::bevy_prelude::*;
-use crate::bevy::calls::{ModCall, ModCallId, ModTarget};
+use crate::bevy::calls::{CallDeadline, ModCall, ModCallId, ModTarget};
 use crate::bevy::mailbox::{Caller, Directory, Outbound};
 use crate::runtime::reply::Reply;
 use bevy_wasmi_plugins_protocol::{ResponseError, to_params};
@@ -80,6 +80,30 @@ impl ModRpc {
         method: &str,
         params: &P,
     ) -> ModCall {
+        self.call_with_deadline(target, method, params, CallDeadline::default())
+    }
+
+    /// Calls `method` like [`ModRpc::call`], with a deadline of its own in frames or fuel
+    /// (what it leaves `None` is the mod's default; see [`CallDeadline`]). Past it the
+    /// call completes with `-32007` and the mod carries on.
+    ///
+    /// ```
+    /// # use bevy::prelude::*;
+    /// # use bevy_wasmi_plugins::prelude::*;
+    /// fn ask(rpc: Res<ModRpc>) {
+    ///     // At most 10 frames and 50 million fuel, whatever the mod's defaults.
+    ///     let deadline = CallDeadline::frames(10).and_fuel(50_000_000);
+    ///     let _call = rpc.call_with_deadline("greeter", "greet", &(), deadline);
+    /// }
+    /// # bevy::ecs::system::assert_is_system(ask);
+    /// ```
+    pub fn call_with_deadline<P: Serialize + ?Sized>(
+        &self,
+        target: impl Into<ModTarget>,
+        method: &str,
+        params: &P,
+        deadline: CallDeadline,
+    ) -> ModCall {
         let target = target.into();
         let id = ModCallId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (receiver, reply) = Reply::channel();
@@ -93,6 +117,7 @@ impl ModRpc {
                     id,
                     method: method.to_owned(),
                     reply,
+                    deadline,
                 },
                 target,
                 params,

@@ -24,6 +24,13 @@ pub struct WasmiPluginsSettings {
     pub default_permissions: ModPermissions,
     /// When crashed mods are restarted.
     pub restart_policy: RestartPolicy,
+    /// Frames a game → mod call may wait for its answer before it fails with `-32007`
+    /// (a `.meta` file's `call_deadline_frames` sets it per mod, and
+    /// [`ModRpc::call_with_deadline`](crate::bevy::rpc::ModRpc::call_with_deadline) per
+    /// call). Counted from the frame the driver receives the call in, also while the mod
+    /// loads. Default: 600 (10 seconds at 60 frames a second). The fuel deadline is
+    /// [`Limits::max_fuel_per_call`].
+    pub call_deadline_frames: u32,
 }
 
 impl Default for WasmiPluginsSettings {
@@ -34,6 +41,7 @@ impl Default for WasmiPluginsSettings {
             limits: Limits::default(),
             default_permissions: ModPermissions::default(),
             restart_policy: RestartPolicy::never(),
+            call_deadline_frames: 600,
         }
     }
 }

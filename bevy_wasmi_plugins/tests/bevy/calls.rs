@@ -250,3 +250,135 @@ fn status_changes_and_notifications_are_entity_events_too() {
         ["echo is starting", "echo is idle", "echo sent echo.ping"]
     );
 }
+
+/// Runs frames until `call` completes, at most `max` of them (with a short sleep each, so
+/// a sleeping mod wakes); returns the outcome and the frames it took.
+fn run_until_answered(app: &mut App, call: &ModCall, max: usize) -> (Outcome, usize) {
+    for frame in 1..=max {
+        app.update();
+        if let Some(outcome) = call.try_result() {
+            return (outcome, frame);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("no answer after {max} frames");
+}
+
+#[test]
+fn a_call_past_its_deadline_in_frames_fails_and_the_mod_carries_on() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    // The mod sleeps 300 ms before it answers: longer than three frames.
+    let call = app.world().resource::<ModRpc>().call_with_deadline(
+        echo,
+        "sleep",
+        &json!({ "ms": 300 }),
+        CallDeadline::frames(3),
+    );
+    let (outcome, frames) = run_until_answered(&mut app, &call, 100);
+    assert_eq!(frames, 3);
+    let error = outcome.unwrap_err();
+    assert_eq!(error.code, ErrorCode::DeadlineExceeded.code());
+    assert_eq!(
+        error.message,
+        "mod `echo` did not answer `sleep` within its deadline of 3 frames"
+    );
+    // The game's message says the same.
+    let results: Vec<_> = app
+        .world_mut()
+        .resource_mut::<Messages<ModCallResult>>()
+        .drain()
+        .filter(|result| result.call == call.id())
+        .collect();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].result.as_ref().unwrap_err(), &error);
+    // The mod carries on: when it wakes it answers the next call (its late answer to
+    // `sleep` is dropped).
+    let next = app
+        .world()
+        .resource::<ModRpc>()
+        .call(echo, "echo", &json!({ "still": "here" }));
+    let (outcome, _) = run_until_answered(&mut app, &next, 1000);
+    assert_eq!(json_of(outcome), json!({ "still": "here" }));
+    assert!(!matches!(status(app.world(), echo), ModStatus::Crashed(_)));
+}
+
+#[test]
+fn the_plugin_and_a_meta_file_set_a_mods_deadline_in_frames() {
+    let assets = asset_dir(&[("echo", ECHO), ("other", ECHO)]);
+    std::fs::write(
+        assets.join("mods/echo.wasm.meta"),
+        r#"(
+    meta_format_version: "1.0",
+    asset: Load(
+        loader: "bevy_wasmi_plugins::asset::WasmModLoader",
+        settings: (call_deadline_frames: Some(5)),
+    ),
+)"#,
+    )
+    .unwrap();
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .with_call_deadline_frames(2),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    let other = start_mod(&mut app, "other", None);
+    let rpc = app.world().resource::<ModRpc>().clone();
+    let slow = json!({ "ms": 300 });
+    let (outcome, frames) = run_until_answered(&mut app, &rpc.call(other, "sleep", &slow), 100);
+    assert_eq!(frames, 2);
+    assert_eq!(
+        outcome.unwrap_err().message,
+        "mod `other` did not answer `sleep` within its deadline of 2 frames"
+    );
+    let (outcome, frames) = run_until_answered(&mut app, &rpc.call(echo, "sleep", &slow), 100);
+    assert_eq!(frames, 5);
+    assert_eq!(
+        outcome.unwrap_err().message,
+        "mod `echo` did not answer `sleep` within its deadline of 5 frames"
+    );
+    // A call's own deadline wins over both.
+    let call = rpc.call_with_deadline(echo, "echo", &json!([1]), CallDeadline::frames(1));
+    let (outcome, frames) = run_until_answered(&mut app, &call, 1000);
+    // `echo` still sleeps (300 ms) when the call arrives, so it cannot answer in time.
+    assert_eq!(frames, 1);
+    assert_eq!(
+        outcome.unwrap_err().code,
+        ErrorCode::DeadlineExceeded.code()
+    );
+}
+
+#[test]
+fn a_call_past_its_own_fuel_deadline_fails_while_the_mod_works_on() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(&mut app, "echo", None);
+    // About 30 million fuel of work, in slices of a million a frame.
+    let call = app.world().resource::<ModRpc>().call_with_deadline(
+        echo,
+        "spin",
+        &json!({ "iterations": 3_000_000 }),
+        CallDeadline::fuel(2_000_000),
+    );
+    let (outcome, frames) = run_until_answered(&mut app, &call, 100);
+    assert!(frames <= 4, "{frames}");
+    let error = outcome.unwrap_err();
+    assert_eq!(error.code, ErrorCode::DeadlineExceeded.code());
+    assert!(
+        error
+            .message
+            .contains("within its deadline of 2000000 fuel"),
+        "{}",
+        error.message
+    );
+    let next = app
+        .world()
+        .resource::<ModRpc>()
+        .call(echo, "echo", &json!([2]));
+    let (outcome, _) = run_until_answered(&mut app, &next, 200);
+    assert_eq!(json_of(outcome), json!([2]));
+}

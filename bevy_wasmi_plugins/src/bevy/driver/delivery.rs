@@ -7,8 +7,9 @@ use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 
 use super::ModDriver;
-use super::lifecycle::{InFlight, Phase, Waiting};
+use super::lifecycle::{Expiry, Phase};
 use crate::bevy::mailbox::{Outbound, report};
+use crate::bevy::settings::with_settings;
 
 impl ModDriver {
     /// Hands the game's calls, notifications and events to the mods.
@@ -28,26 +29,26 @@ impl ModDriver {
                         caller.answer(world, None, Err(error));
                         continue;
                     };
+                    let default_frames = with_settings(world, |s| s.call_deadline_frames);
                     let Some(slot) = self.slots.get_mut(&entity) else {
                         continue;
                     };
-                    match (&mut slot.instance, &slot.phase) {
-                        (_, Phase::Down) => {
-                            let error = slot.down_error();
-                            caller.answer(world, Some(entity), Err(error));
-                        }
-                        (Some(instance), _) => {
-                            let handle = instance.call(&caller.method, &params);
-                            // Refused before it was sent (too large, input queue full):
-                            // answered now, as the mod may not run again soon.
-                            if let Some(outcome) = handle.try_result() {
-                                caller.answer(world, Some(entity), outcome);
-                                continue;
-                            }
-                            slot.in_flight.push(InFlight { caller, handle });
-                        }
-                        (None, _) => slot.waiting.push(Waiting { caller, params }),
+                    if matches!(slot.phase, Phase::Down) {
+                        let error = slot.down_error();
+                        caller.answer(world, Some(entity), Err(error));
+                        continue;
                     }
+                    let frames = caller
+                        .deadline
+                        .frames
+                        .or(slot.call_deadline_frames)
+                        .unwrap_or(default_frames);
+                    // `frames` runs of the driver, this one included (at least one).
+                    let expiry = Expiry {
+                        frame: self.frame + u64::from(frames.max(1)) - 1,
+                        frames,
+                    };
+                    slot.send_call(world, entity, caller, &params, expiry);
                 }
                 Outbound::Failed {
                     id,

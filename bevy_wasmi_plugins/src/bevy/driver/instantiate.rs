@@ -9,7 +9,7 @@ use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::lifecycle::{INIT_METHOD, InitParams};
 
 use super::ModDriver;
-use super::lifecycle::{InFlight, Phase};
+use super::lifecycle::Phase;
 use crate::bevy::asset::{WasmModAsset, WasmModSettings};
 use crate::bevy::mods::{ModStatus, WasmMod};
 use crate::bevy::permissions::ModPermissions;
@@ -69,8 +69,12 @@ impl ModDriver {
                 if let Some(fuel) = asset_settings.max_fuel_per_activation {
                     limits.max_fuel_per_activation = fuel;
                 }
+                if let Some(fuel) = asset_settings.max_fuel_per_call {
+                    limits.max_fuel_per_call = fuel;
+                }
                 limits
             });
+            slot.call_deadline_frames = asset_settings.call_deadline_frames;
             let config = ModConfig::default()
                 .with_limits(limits)
                 .with_name(&*slot.name);
@@ -87,17 +91,19 @@ impl ModDriver {
                 INIT_METHOD,
                 &InitParams::new(mod_config.as_deref(), slot.state.as_deref()),
             );
-            for waiting in slot.waiting.drain(..) {
-                let handle = instance.call(&waiting.caller.method, &waiting.params);
-                slot.in_flight.push(InFlight {
-                    caller: waiting.caller,
-                    handle,
-                });
+            slot.instance = Some(instance);
+            for waiting in std::mem::take(&mut slot.waiting) {
+                slot.send_call(
+                    world,
+                    entity,
+                    waiting.caller,
+                    &waiting.params,
+                    waiting.expiry,
+                );
             }
             // Events follow the new instance's manifest, once `plugin.init` answers (a
             // reloaded version may want other events, and should not get any first).
             slot.events.clear();
-            slot.instance = Some(instance);
             slot.phase = Phase::Starting(init);
             slot.set_status(world, entity, ModStatus::Starting);
             self.publish(entity);

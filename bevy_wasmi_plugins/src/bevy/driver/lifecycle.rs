@@ -34,12 +34,35 @@ const SHUTDOWN_FRAMES: u32 = 120;
 pub(super) struct InFlight {
     pub(super) caller: Caller,
     pub(super) handle: CallHandle,
+    pub(super) expiry: Expiry,
 }
 
 /// A game → mod call waiting for the mod to start.
 pub(super) struct Waiting {
     pub(super) caller: Caller,
     pub(super) params: Box<RawValue>,
+    pub(super) expiry: Expiry,
+}
+
+/// When a game → mod call fails unanswered: in the driver's frame `frame`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Expiry {
+    pub(super) frame: u64,
+    /// Its deadline in frames, for the error message.
+    pub(super) frames: u32,
+}
+
+impl Expiry {
+    /// The error of a call to `name` that reached this expiry.
+    pub(super) fn error(self, name: &str, method: &str) -> ResponseError {
+        ResponseError::new(
+            ErrorCode::DeadlineExceeded,
+            format!(
+                "mod `{name}` did not answer `{method}` within its deadline of {} frames",
+                self.frames
+            ),
+        )
+    }
 }
 
 /// Where a mod is, as the driver sees it (the game sees [`ModStatus`]).
@@ -73,6 +96,8 @@ pub(super) struct Slot {
     pub(super) crashes: u32,
     pub(super) retry_at: Option<Instant>,
     pub(super) fuel_frame: u64,
+    /// Its `.meta` file's deadline in frames for game → mod calls, if it sets one.
+    pub(super) call_deadline_frames: Option<u32>,
     /// Where its status is published for [`ModRpc`](crate::bevy::rpc::ModRpc).
     pub(super) directory: Directory,
 }
@@ -102,6 +127,7 @@ impl Slot {
             crashes: 0,
             retry_at: None,
             fuel_frame: 0,
+            call_deadline_frames: None,
             directory,
         }
     }
@@ -158,6 +184,72 @@ impl Slot {
             world.trigger(changed.clone());
         }
         world.write_message(changed);
+    }
+
+    /// Sends a game → mod call to the running instance (with the call's own fuel
+    /// deadline, if it has one) and keeps it in flight; one refused before it was sent
+    /// (too large, input queue full) is answered now, as the mod may not run again soon.
+    pub(super) fn send_call(
+        &mut self,
+        world: &mut World,
+        entity: Entity,
+        caller: Caller,
+        params: &RawValue,
+        expiry: Expiry,
+    ) {
+        let Some(instance) = &mut self.instance else {
+            self.waiting.push(Waiting {
+                caller,
+                params: params.to_owned(),
+                expiry,
+            });
+            return;
+        };
+        let handle = match caller.deadline.fuel {
+            Some(fuel) => instance.call_with_deadline(&caller.method, params, fuel),
+            None => instance.call(&caller.method, params),
+        };
+        if let Some(outcome) = handle.try_result() {
+            caller.answer(world, Some(entity), outcome);
+            return;
+        }
+        self.in_flight.push(InFlight {
+            caller,
+            handle,
+            expiry,
+        });
+    }
+
+    /// Fails the calls that reached their expiry by `frame` with `-32007`; the mod is
+    /// told nothing and carries on, and its late answers are dropped.
+    pub(super) fn expire_calls(&mut self, world: &mut World, entity: Entity, frame: u64) {
+        let mut expired = Vec::new();
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if self.in_flight[i].expiry.frame <= frame {
+                let call = self.in_flight.swap_remove(i);
+                let error = call.expiry.error(&self.name, &call.caller.method);
+                if let Some(instance) = &mut self.instance {
+                    instance.cancel_call(call.handle.id(), error.clone());
+                }
+                expired.push((call.caller, error));
+            } else {
+                i += 1;
+            }
+        }
+        let mut i = 0;
+        while i < self.waiting.len() {
+            if self.waiting[i].expiry.frame <= frame {
+                let call = self.waiting.swap_remove(i);
+                let error = call.expiry.error(&self.name, &call.caller.method);
+                expired.push((call.caller, error));
+            } else {
+                i += 1;
+            }
+        }
+        for (caller, error) in expired {
+            caller.answer(world, Some(entity), Err(error));
+        }
     }
 
     /// Fails every call waiting for this mod.

@@ -9,12 +9,14 @@
 //! 4. [`delivery`]: hands the game's calls, notifications and events to the mods;
 //! 5. [`scheduler`]: runs every mod that has work with its fuel slice, round-robin under
 //!    the frame's wall-time budget, serving its host calls against the `World` right
-//!    away through the [`world_host`].
+//!    away through the [`world_host`];
+//! 6. [`deadlines`]: fails the game's calls that passed their deadline in frames.
 //!
 //! Each mod is a [`Slot`](lifecycle::Slot), whose state machine (`Phase`) lives in
 //! [`lifecycle`]; the `plugin.init` / `plugin.shutdown` messages are the protocol crate's
 //! (`bevy_wasmi_plugins_protocol::lifecycle`).
 
+mod deadlines;
 mod delivery;
 mod hot_reload;
 mod instantiate;
@@ -49,6 +51,8 @@ pub(crate) struct ModDriver {
     directory: Directory,
     asset_events: MessageCursor<AssetEvent<WasmModAsset>>,
     runtime: Runtime,
+    /// How many times the driver has run: the clock of call deadlines in frames.
+    frame: u64,
 }
 
 impl ModDriver {
@@ -67,6 +71,7 @@ impl ModDriver {
             directory,
             asset_events: MessageCursor::default(),
             runtime,
+            frame: 0,
         }
     }
 
@@ -130,6 +135,7 @@ pub(crate) fn drive_mods(world: &mut World) {
             driver.start(world);
             driver.deliver(world);
             driver.run(world, &methods);
+            driver.expire_calls(world);
         });
     });
 }

@@ -478,6 +478,23 @@ impl ModInstance {
         }
     }
 
+    /// Completes the pending call `id` with `error` and forgets it, as an embedder does
+    /// when the call passed a deadline of its own (frames, wall time). A late answer
+    /// from the mod is then dropped like any answer to an unknown id. Returns `false`
+    /// when no such call is pending (it was answered or failed already).
+    pub fn cancel_call(&mut self, id: &RequestId, error: ResponseError) -> bool {
+        let RequestId::Number(number) = id else {
+            return false;
+        };
+        match self.pending.remove(number) {
+            Some(pending) => {
+                pending.sender.send(Err(error));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Exposes the guest for embedders that need the raw layer.
     pub fn guest(&self) -> &Guest {
         &self.guest
