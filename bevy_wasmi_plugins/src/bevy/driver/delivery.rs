@@ -34,7 +34,7 @@ impl ModDriver {
                         continue;
                     };
                     if matches!(slot.phase, Phase::Down) {
-                        let error = slot.down_error();
+                        let error = slot.down_error(world, entity);
                         caller.answer(world, Some(entity), Err(error));
                         continue;
                     }

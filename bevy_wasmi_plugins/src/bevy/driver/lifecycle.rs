@@ -85,7 +85,6 @@ pub(super) struct Slot {
     pub(super) asset: AssetId<WasmModAsset>,
     pub(super) instance: Option<ModInstance>,
     pub(super) phase: Phase,
-    pub(super) status: ModStatus,
     pub(super) in_flight: Vec<InFlight>,
     pub(super) waiting: Vec<Waiting>,
     pub(super) events: Vec<String>,
@@ -116,7 +115,6 @@ impl Slot {
             asset,
             instance: None,
             phase: Phase::Loading,
-            status: ModStatus::Loading,
             in_flight: Vec::new(),
             waiting: Vec::new(),
             events: Vec::new(),
@@ -151,10 +149,12 @@ impl Slot {
         }
     }
 
-    /// The error a call to this mod gets while it is down: its crash or exit.
-    pub(super) fn down_error(&self) -> ResponseError {
-        self.status
-            .refusal(&self.name)
+    /// The error a call to this mod gets while it is down: its crash or exit, as its
+    /// [`ModStatus`] component (the one place the status is kept) says.
+    pub(super) fn down_error(&self, world: &World, entity: Entity) -> ResponseError {
+        world
+            .get::<ModStatus>(entity)
+            .and_then(|status| status.refusal(&self.name))
             .unwrap_or_else(|| self.not_running())
     }
 
@@ -167,10 +167,12 @@ impl Slot {
 
     /// Updates the status component, the directory and the message, if the kind changed.
     pub(super) fn set_status(&mut self, world: &mut World, entity: Entity, status: ModStatus) {
-        if self.status.same_kind(&status) {
+        if world
+            .get::<ModStatus>(entity)
+            .is_some_and(|current| current.same_kind(&status))
+        {
             return;
         }
-        self.status = status.clone();
         self.directory
             .set_refusal(entity, status.refusal(&self.name));
         let changed = ModStatusChanged {
