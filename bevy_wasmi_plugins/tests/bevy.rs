@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 // it, where cargo would take them for test crates of their own).
 #[path = "bevy/calls.rs"]
 mod calls;
+#[path = "bevy/costs.rs"]
+mod costs;
 #[path = "bevy/lifecycle.rs"]
 mod lifecycle;
 #[path = "bevy/loading.rs"]

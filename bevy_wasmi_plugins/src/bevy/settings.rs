@@ -31,6 +31,12 @@ pub struct WasmiPluginsSettings {
     /// loads. Default: 600 (10 seconds at 60 frames a second). The fuel deadline is
     /// [`Limits::max_fuel_per_call`].
     pub call_deadline_frames: u32,
+    /// Fuel a mod pays for each `world.*` or host method call it makes, for the host's
+    /// work, on top of [`Limits::fuel_per_message`]. Default: 1 000.
+    pub fuel_per_host_call: u64,
+    /// Fuel a mod pays per entity a `world.*` call visits (a query, per entity it
+    /// scans). Default: 100.
+    pub fuel_per_entity: u64,
 }
 
 impl Default for WasmiPluginsSettings {
@@ -42,6 +48,8 @@ impl Default for WasmiPluginsSettings {
             default_permissions: ModPermissions::default(),
             restart_policy: RestartPolicy::never(),
             call_deadline_frames: 600,
+            fuel_per_host_call: 1_000,
+            fuel_per_entity: 100,
         }
     }
 }

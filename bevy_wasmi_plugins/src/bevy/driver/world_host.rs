@@ -13,9 +13,10 @@ use bevy_wasmi_plugins_protocol::{Notification, Outcome, Request, ResponseError}
 
 use super::lifecycle::Slot;
 use crate::bevy::calls::ModNotification;
-use crate::bevy::ecs_methods;
+use crate::bevy::ecs_methods::{self, Work};
 use crate::bevy::host_methods::{CallingMod, HostMethods};
 use crate::bevy::permissions::{ModPermissions, denied};
+use crate::bevy::settings::with_settings;
 use crate::runtime::{ModError, ModHost, RunStatus};
 
 impl Slot {
@@ -30,6 +31,8 @@ impl Slot {
         deadline: Option<Instant>,
     ) -> Option<Result<RunStatus, ModError>> {
         let instance = self.instance.as_mut()?;
+        let (per_call, per_entity) =
+            with_settings(world, |s| (s.fuel_per_host_call, s.fuel_per_entity));
         let mut host = WorldHost {
             world,
             methods,
@@ -37,6 +40,10 @@ impl Slot {
             name: &self.name,
             permissions: &self.permissions,
             deadline,
+            max_answer: instance.limits().max_message_size,
+            per_call,
+            per_entity,
+            owed: 0,
         };
         Some(instance.run(self.fuel_per_frame, &mut host))
     }
@@ -51,6 +58,13 @@ struct WorldHost<'a> {
     permissions: &'a ModPermissions,
     /// When the frame's wall-time budget is spent.
     deadline: Option<Instant>,
+    /// The mod's message cap: no answer longer than this is computed in full.
+    max_answer: usize,
+    /// Fuel per `world.*` or host method call, and per entity a `world.*` call visits.
+    per_call: u64,
+    per_entity: u64,
+    /// Fuel for the host's work not yet charged to the mod.
+    owed: u64,
 }
 
 impl ModHost for WorldHost<'_> {
@@ -59,18 +73,32 @@ impl ModHost for WorldHost<'_> {
             .is_some_and(|deadline| Instant::now() >= deadline)
     }
 
+    fn take_fuel(&mut self) -> u64 {
+        std::mem::take(&mut self.owed)
+    }
+
     fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome {
         let method: &str = &request.method;
+        self.owed = self.owed.saturating_add(self.per_call);
         if method.starts_with("world.") {
-            return ecs_methods::serve(
+            let mut work = Work {
+                max_answer: self.max_answer,
+                entities: 0,
+            };
+            let outcome = ecs_methods::serve(
                 self.world,
                 self.permissions,
                 self.entity,
                 mod_name,
                 method,
                 request.params,
+                &mut work,
             )
             .unwrap_or_else(|| Err(ResponseError::method_not_found(method)));
+            self.owed = self
+                .owed
+                .saturating_add(work.entities.saturating_mul(self.per_entity));
+            return outcome;
         }
         if !self.methods.methods.contains_key(method) {
             return Err(ResponseError::method_not_found(method));

@@ -23,6 +23,8 @@ mod query;
 mod reflect;
 mod resources;
 
+use std::cell::Cell;
+
 use crate::bevy::bevy_prelude::*;
 use bevy_ecs::reflect::AppTypeRegistry;
 use bevy_ecs::resource::IsResource;
@@ -92,6 +94,15 @@ fn uncount_spawned(
     }
 }
 
+/// What serving a `world.*` call may cost and did cost: the longest answer the mod
+/// takes (its message cap; an answer that would be longer stops being computed), and
+/// the entities the call visited, which the mod pays fuel for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Work {
+    pub(crate) max_answer: usize,
+    pub(crate) entities: u64,
+}
+
 /// Serves `method` if it is one of the `world.*` methods, for the mod at `mod_entity`.
 pub(crate) fn serve(
     world: &mut World,
@@ -100,19 +111,22 @@ pub(crate) fn serve(
     mod_name: &str,
     method: &str,
     params: Option<&RawValue>,
+    work: &mut Work,
 ) -> Option<Outcome> {
     let ecs = Ecs {
         permissions,
         mod_entity,
         mod_name,
         method,
+        max_answer: work.max_answer,
+        entities: Cell::new(0),
         // The one place the type registry is looked up; a cheap handle on it.
         registry: world
             .get_resource::<AppTypeRegistry>()
             .cloned()
             .unwrap_or_default(),
     };
-    Some(match method {
+    let outcome = match method {
         BRP_QUERY_METHOD => ecs.parse(params).and_then(|p| ecs.query(world, p)),
         BRP_GET_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.get_components(world, p)),
         BRP_SPAWN_ENTITY_METHOD => ecs.parse(params).and_then(|p| ecs.spawn_entity(world, p)),
@@ -129,7 +143,9 @@ pub(crate) fn serve(
             .parse::<Option<BrpListComponentsParams>>(params)
             .and_then(|p| ecs.list_components(world, p)),
         _ => return None,
-    })
+    };
+    work.entities = work.entities.saturating_add(ecs.entities.get());
+    Some(outcome)
 }
 
 /// One `world.*` request: who asks, what they may do, and the type registry.
@@ -139,9 +155,18 @@ struct Ecs<'a> {
     mod_name: &'a str,
     method: &'a str,
     registry: AppTypeRegistry,
+    /// The longest answer the mod takes, in bytes.
+    max_answer: usize,
+    /// Entities visited so far.
+    entities: Cell<u64>,
 }
 
 impl Ecs<'_> {
+    /// Counts one entity visited, for the fuel the mod pays.
+    fn visit(&self) {
+        self.entities.set(self.entities.get().saturating_add(1));
+    }
+
     fn parse<T: for<'de> Deserialize<'de>>(
         &self,
         params: Option<&RawValue>,
@@ -171,6 +196,7 @@ impl Ecs<'_> {
 
     /// The entity, if it exists; mods' own entities cannot be changed by mods.
     fn entity(&self, world: &World, bits: u64, changes: bool) -> Result<Entity, ResponseError> {
+        self.visit();
         let entity = entity_from_bits(bits)?;
         let entity_ref = world.get_entity(entity).map_err(|_| {
             error(

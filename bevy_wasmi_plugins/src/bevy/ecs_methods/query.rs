@@ -8,10 +8,9 @@ use bevy_ecs::reflect::ReflectComponent;
 use bevy_ecs::resource::IsResource;
 use bevy_ecs::world::FilteredEntityRef;
 use bevy_reflect::TypeRegistry;
-use bevy_wasmi_plugins_protocol::brp::{
-    BrpQueryParams, BrpQueryResponse, BrpQueryRow, ComponentSelector,
-};
-use bevy_wasmi_plugins_protocol::{Outcome, ResponseError, to_raw};
+use bevy_wasmi_plugins_protocol::brp::{BrpQueryParams, BrpQueryRow, ComponentSelector};
+use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::Ecs;
@@ -113,8 +112,12 @@ impl Ecs<'_> {
         builder.without::<WasmMod>().without::<IsResource>();
         let mut query = builder.build();
         let all = data.option == ComponentSelector::All;
-        let mut rows = BrpQueryResponse::new();
+        // The answer is written row by row and given up once it is longer than the mod
+        // takes: no more entities are visited for an answer that cannot be sent.
+        let mut answer = vec![b'['];
+        let mut rows = 0usize;
         for row in query.iter(world) {
+            self.visit();
             let entity = row.id();
             let mut components = Map::new();
             for (path, _, reflect) in required.iter().chain(&optional) {
@@ -136,13 +139,34 @@ impl Ecs<'_> {
                     ((*path).to_owned(), Value::Bool(present))
                 })
                 .collect();
-            rows.push(BrpQueryRow {
+            if rows > 0 {
+                answer.push(b',');
+            }
+            rows += 1;
+            let row = BrpQueryRow {
                 entity: entity.to_bits(),
                 components,
                 has,
-            });
+            };
+            serde_json::to_writer(&mut answer, &row)
+                .map_err(|e| ResponseError::internal(format!("a row did not serialize: {e}")))?;
+            if answer.len() >= self.max_answer {
+                return Err(ResponseError::new(
+                    ErrorCode::MessageTooLarge,
+                    format!(
+                        "the answer to world.query is longer than the message cap of mod \
+                         `{}` ({} bytes); it was given up after {rows} entities: require \
+                         more component types, filter, or ask for fewer components",
+                        self.mod_name, self.max_answer
+                    ),
+                ));
+            }
         }
-        to_raw(&rows)
+        answer.push(b']');
+        let answer = String::from_utf8(answer)
+            .map_err(|e| ResponseError::internal(format!("an answer is not UTF-8: {e}")))?;
+        RawValue::from_string(answer)
+            .map_err(|e| ResponseError::internal(format!("an answer is not JSON: {e}")))
     }
 
     /// Adds every reflectable component of `entity` the mod may read.

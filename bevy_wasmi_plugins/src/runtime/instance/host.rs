@@ -33,6 +33,16 @@ pub trait ModHost {
     fn should_pause(&mut self) -> bool {
         false
     }
+
+    /// Fuel the host's own work for the mod cost since it was last asked (say, per
+    /// entity a query visited), charged to the mod on top of
+    /// [`Limits::fuel_per_message`](crate::runtime::Limits::fuel_per_message), so a
+    /// mod cannot keep the host busy for free. Asked once each time the host has served
+    /// what the mod sent; what a slice cannot cover is owed and paid from the next.
+    /// Nothing, by default.
+    fn take_fuel(&mut self) -> u64 {
+        0
+    }
 }
 
 /// A host with no methods: every request is answered with method-not-found.

@@ -123,6 +123,11 @@ impl ModInstance {
         })
     }
 
+    /// The limits the instance was made with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The mod's name.
     pub fn name(&self) -> &str {
         self.guest.name()

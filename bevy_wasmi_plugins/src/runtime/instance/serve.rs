@@ -180,6 +180,7 @@ impl ModInstance {
             judge(valid, line)?;
         }
         self.lines_pos = self.lines.len() - rest.len();
+        cost = cost.saturating_add(host.take_fuel());
         if !self.replies.is_empty() {
             self.guest.write_stdin(&self.replies);
             self.replies.clear();
