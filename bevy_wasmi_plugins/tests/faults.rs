@@ -10,8 +10,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request};
 use bevy_wasmi_plugins::runtime::{
-    Guest, GuestStatus, Limits, ModConfig, ModError, ModErrorKind, ModHost, ModInstance, NoHost,
-    RunStatus, Runtime, TrapCode,
+    Limits, ModConfig, ModError, ModErrorKind, ModHost, ModInstance, NoHost, RunStatus, Runtime,
+    TrapCode,
 };
 
 fn compile(name: &str, wat: &str) -> Result<bevy_wasmi_plugins::runtime::ModModule, ModError> {
@@ -160,97 +160,6 @@ fn a_memory_bomb_hits_the_memory_cap() {
         "mod `bomb` ran out of memory: it may use at most 4194304 bytes"
     );
     assert!(mod_.memory_size() <= 4 << 20);
-}
-
-/// Runs `wat`'s `_start`, which loops `iterations` times over an instruction that fails
-/// without trapping, and then writes the failures it counted to stdout as 4 bytes.
-fn failures_counted(name: &str, wat: &str) -> u32 {
-    let runtime = Runtime::new();
-    let module = runtime
-        .compile(name, &wat::parse_str(wat).expect("valid WAT"))
-        .expect("compiles");
-    let limits = Limits::default().with_max_memory(1 << 20);
-    let config = ModConfig::default().with_limits(limits);
-    let mut guest = Guest::new(&runtime, &module, &config).expect("instantiates");
-    let status = loop {
-        match guest
-            .resume(50_000_000)
-            .expect("the loop runs without a fault")
-        {
-            GuestStatus::OutOfFuel => continue,
-            status => break status,
-        }
-    };
-    assert_eq!(status, GuestStatus::Exited(0));
-    let mut out = Vec::new();
-    guest.take_stdout(&mut out);
-    u32::from_le_bytes(out[..4].try_into().unwrap())
-}
-
-/// A module whose `_start` runs `fail` (an expression giving -1 when it fails) a million
-/// times, counting the failures at address 0, and writes the count.
-fn failing_loop(setup: &str, fail: &str) -> String {
-    format!(
-        r#"(module
-            (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
-            {setup}
-            (func (export "_start") (local $i i32)
-                (block $done (loop $l
-                    (if (i32.eq ({fail}) (i32.const -1))
-                        (then (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br_if $l (i32.lt_u (local.get $i) (i32.const 1000000)))))
-                (i32.store (i32.const 8) (i32.const 0))
-                (i32.store (i32.const 12) (i32.const 4))
-                (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 16)))))"#
-    )
-}
-
-#[test]
-fn a_million_failing_memory_grows_each_return_minus_one() {
-    // Refused by the module's own maximum, by the host's memory cap (1 MiB = 16 pages),
-    // and past the 4 GiB address space: `-1` each time, as WebAssembly says, and the
-    // host's stack does not grow with them (wasmi issue: a failure path that is not a
-    // sibling call nests the native stack once per failure).
-    for (name, memory, delta) in [
-        ("at-its-maximum", "(memory (export \"memory\") 1 1)", 100),
-        ("at-the-cap", "(memory (export \"memory\") 16)", 1),
-        ("past-4-gib", "(memory (export \"memory\") 1)", 0x10000),
-    ] {
-        let wat = failing_loop(memory, &format!("memory.grow (i32.const {delta})"));
-        assert_eq!(failures_counted(name, &wat), 1_000_000, "{name}");
-    }
-}
-
-#[test]
-fn a_million_failing_table_grows_each_return_minus_one() {
-    let wat = failing_loop(
-        "(memory (export \"memory\") 1) (table 1 1 funcref)",
-        "table.grow (ref.null func) (i32.const 5)",
-    );
-    assert_eq!(failures_counted("table-at-its-maximum", &wat), 1_000_000);
-    let wat = failing_loop(
-        "(memory (export \"memory\") 1) (table 1 funcref)",
-        "table.grow (ref.null func) (i32.const 200000)",
-    );
-    assert_eq!(failures_counted("table-at-the-cap", &wat), 1_000_000);
-}
-
-#[test]
-fn a_million_failing_host_calls_each_return_their_errno() {
-    // The error paths of host functions: an iovec array out of bounds (EFAULT = 21) and
-    // `poll_oneoff` with no subscriptions (EINVAL = 28), a million times in one run.
-    let wat = failing_loop(
-        "(memory (export \"memory\") 1)",
-        "i32.sub (call $w (i32.const 1) (i32.const -8) (i32.const 1) (i32.const 16)) (i32.const 22)",
-    );
-    assert_eq!(failures_counted("bad-iovecs", &wat), 1_000_000);
-    let wat = failing_loop(
-        r#"(import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
-           (memory (export "memory") 1)"#,
-        "i32.sub (call $poll (i32.const 100) (i32.const 200) (i32.const 0) (i32.const 300)) (i32.const 29)",
-    );
-    assert_eq!(failures_counted("empty-poll", &wat), 1_000_000);
 }
 
 #[test]
