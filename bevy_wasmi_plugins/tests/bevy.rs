@@ -24,6 +24,8 @@ mod costs;
 mod lifecycle;
 #[path = "bevy/loading.rs"]
 mod loading;
+#[path = "bevy/permissions.rs"]
+mod permissions;
 #[path = "bevy/world.rs"]
 mod world;
 

@@ -1,0 +1,199 @@
+//! Mods that send too much, too fast, or nonsense: floods of notifications and lines,
+//! garbage answered with garbage, batches past the cap. Each message costs the mod
+//! fuel, the host serves a capped number per run (the rest waits, nothing is lost), and
+//! a mod that keeps sending invalid lines is stopped.
+
+#![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
+
+// Under Node (`scripts/web-test.sh`) the same tests run through wasm-bindgen-test.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request};
+use bevy_wasmi_plugins::runtime::{
+    Limits, ModConfig, ModHost, ModInstance, NoHost, RunStatus, Runtime,
+};
+
+/// A host that counts the notifications it gets.
+#[derive(Default)]
+struct Counter(usize);
+
+impl ModHost for Counter {
+    fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+        NoHost.request("", request)
+    }
+
+    fn notification(&mut self, _: &str, _: &bevy_wasmi_plugins::protocol::Notification<'_>) {
+        self.0 += 1;
+    }
+}
+
+/// `_start` writes the line at 200 (`len` bytes) `times` times, reading stdin after each
+/// write when `read` is set (so each line is a new activation), then waits for input.
+fn writer(name: &str, line: &str, times: u32, read: bool, limits: Limits) -> ModInstance {
+    let wat = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 200) "{line}\n")
+            (func (export "_start") (local $i i32)
+                (i32.store (i32.const 0) (i32.const 200))
+                (i32.store (i32.const 4) (i32.const {len}))
+                (i32.store (i32.const 16) (i32.const 1000))
+                (i32.store (i32.const 20) (i32.const 4096))
+                (block $done (loop $l
+                    (br_if $done (i32.ge_u (local.get $i) (i32.const {times})))
+                    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                    {read}
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $l)))
+                (loop $idle
+                    (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+                    (br $idle))))"#,
+        line = line.replace('"', "\\\""),
+        len = line.len() + 1,
+        read = if read {
+            "(drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))"
+        } else {
+            ""
+        },
+    );
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile(name, &wat::parse_str(&wat).expect("valid WAT"))
+        .expect("compiles");
+    ModInstance::new(&runtime, &module, &ModConfig::default().with_limits(limits))
+        .expect("instantiates")
+}
+
+#[test]
+fn a_mod_that_answers_every_error_with_garbage_is_stopped() {
+    // Each garbage line earns a parse error, which the mod reads, and answers with
+    // more garbage: an exchange that ends each activation, so the fuel cap per
+    // activation never stops it. The cap on invalid lines in a row does.
+    let mut mod_ = writer("pingpong", "garbage", u32::MAX, true, Limits::default());
+    let pending = mod_.call("anything", &());
+    // Stopped within its first run.
+    let error = mod_.run(10_000_000, &mut NoHost).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `pingpong` sent 101 invalid messages in a row (the last: `garbage`); it was stopped"
+    );
+    let answer = pending.try_result().expect("the pending call completed");
+    assert_eq!(answer.unwrap_err().code, ErrorCode::ModCrashed.code());
+}
+
+#[test]
+fn valid_messages_between_invalid_ones_reset_the_count() {
+    // 99 garbage lines, a notification, 99 more, and so on: never 101 in a row.
+    let line = r#"{"jsonrpc":"2.0","method":"n"}"#;
+    let limits = Limits::default().with_max_invalid_messages(3);
+    let mut garbled = writer("garbled", "x", 3, false, limits.clone());
+    assert_eq!(
+        garbled.run(10_000_000, &mut NoHost).unwrap(),
+        RunStatus::Idle
+    );
+    let mut mixed = writer("mixed", line, 5, false, limits);
+    let mut counter = Counter::default();
+    assert_eq!(
+        mixed.run(10_000_000, &mut counter).unwrap(),
+        RunStatus::Idle
+    );
+    assert_eq!(counter.0, 5);
+    let mut over = writer(
+        "over",
+        "x",
+        4,
+        false,
+        Limits::default().with_max_invalid_messages(3),
+    );
+    let error = over.run(10_000_000, &mut NoHost).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `over` sent 4 invalid messages in a row (the last: `x`); it was stopped"
+    );
+}
+
+#[test]
+fn every_message_costs_the_mod_fuel() {
+    let line = r#"{"jsonrpc":"2.0","method":"n"}"#;
+    let cheap = Limits::default().with_fuel_per_message(0);
+    let dear = Limits::default().with_fuel_per_message(5_000);
+    let mut counter = Counter::default();
+    let mut free = writer("free", line, 100, false, cheap);
+    free.run(100_000_000, &mut counter).unwrap();
+    let mut paid = writer("paid", line, 100, false, dear);
+    paid.run(100_000_000, &mut counter).unwrap();
+    assert_eq!(counter.0, 200);
+    assert_eq!(paid.total_fuel() - free.total_fuel(), 100 * 5_000);
+}
+
+#[test]
+fn a_notification_flood_is_served_over_several_runs_and_nothing_is_lost() {
+    // 3,000 notifications written without a pause; at most 1,000 are served per run,
+    // and the mod is not resumed until the rest are.
+    let line = r#"{"jsonrpc":"2.0","method":"n"}"#;
+    let limits = Limits::default().with_max_messages_per_run(1_000);
+    let mut flood = writer("flood", line, 3_000, false, limits);
+    let mut counter = Counter::default();
+    let mut served = Vec::new();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let status = flood.run(100_000_000, &mut counter).unwrap();
+        served.push(counter.0);
+        if status == RunStatus::Idle {
+            break;
+        }
+        assert_eq!(status, RunStatus::Yielded);
+        assert!(runs < 10, "{served:?}");
+    }
+    assert_eq!(counter.0, 3_000);
+    assert!(
+        served.windows(2).all(|w| w[1] - w[0] <= 1_000),
+        "{served:?}"
+    );
+    assert!(served[0] <= 1_000 && runs >= 3, "{served:?}");
+}
+
+#[test]
+fn fuel_a_slice_cannot_cover_is_owed_and_paid_from_the_next_one() {
+    // 10 messages at 1,000 fuel each, with slices of 2,000: the mod runs again only
+    // once its debt is paid, and no run uses more than its slice.
+    let line = r#"{"jsonrpc":"2.0","method":"n"}"#;
+    let mut mod_ = writer("debtor", line, 10, false, Limits::default());
+    let mut counter = Counter::default();
+    let mut runs = 0;
+    while mod_.run(2_000, &mut counter).unwrap() != RunStatus::Idle {
+        assert!(mod_.last_fuel() <= 2_000);
+        runs += 1;
+        assert!(runs < 1_000);
+    }
+    assert_eq!(counter.0, 10);
+    assert!(mod_.total_fuel() >= 10_000);
+}
+
+#[test]
+fn a_batch_gets_at_most_one_message_of_answers_and_the_rest_is_not_run() {
+    // Four requests whose answers are 400 KB each, under a 1 MiB cap: two are run and
+    // answered, the third's answer would pass the cap and is refused, the fourth is
+    // refused without being run.
+    #[derive(Default)]
+    struct Big(usize);
+    impl ModHost for Big {
+        fn request(&mut self, _: &str, _: &Request<'_>) -> Outcome {
+            self.0 += 1;
+            bevy_wasmi_plugins::protocol::to_raw(&"x".repeat(400_000))
+        }
+    }
+    let request = |id: u32| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"big"}}"#);
+    let batch = format!("[{}]", (1..=4).map(request).collect::<Vec<_>>().join(","));
+    let limits = Limits::default().with_max_message_size(1 << 20);
+    let mut mod_ = writer("batcher", &batch, 1, false, limits);
+    let mut host = Big::default();
+    mod_.run(100_000_000, &mut host).unwrap();
+    assert_eq!(host.0, 3);
+    // A batch costs each of its messages.
+    assert!(mod_.total_fuel() >= 4_000);
+}
