@@ -313,3 +313,32 @@ fn the_mod_components_are_registered_for_reflection() {
         );
     }
 }
+
+#[test]
+fn mods_loading_at_once_are_started_over_several_frames_within_the_budget() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    // A budget no instantiation fits in: one mod starts per frame.
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .with_frame_budget(Duration::from_nanos(1)),
+        false,
+    );
+    let handle: Handle<WasmModAsset> = app.world().resource::<AssetServer>().load("mods/echo.wasm");
+    let mods: Vec<Entity> = (0..5)
+        .map(|_| app.world_mut().spawn(WasmMod::new(handle.clone())).id())
+        .collect();
+    let mut most_in_one_frame = 0;
+    update_until(&mut app, 500, "all started", |world| {
+        let started = world
+            .resource_mut::<Messages<ModStatusChanged>>()
+            .drain()
+            .filter(|changed| matches!(changed.status, ModStatus::Starting))
+            .count();
+        most_in_one_frame = most_in_one_frame.max(started);
+        mods.iter()
+            .all(|&entity| matches!(status(world, entity), ModStatus::Idle))
+    });
+    assert_eq!(most_in_one_frame, 1);
+}

@@ -17,10 +17,18 @@ use crate::bevy::settings::with_settings;
 use crate::runtime::{ModConfig, ModErrorKind, ModInstance};
 
 impl ModDriver {
-    /// Instantiates mods whose asset is ready; marks failed loads.
+    /// Instantiates mods whose asset is ready; marks failed loads. Instantiating is
+    /// spread over frames: once a frame's wall-time budget is spent on it (after at
+    /// least one mod), the rest start next frame, so hundreds of mods loading at once
+    /// do not freeze the game.
     pub(super) fn start(&mut self, world: &mut World) {
         let now = Instant::now();
+        let budget = with_settings(world, |s| s.frame_budget);
+        let mut started_any = false;
         for &entity in &self.order {
+            if started_any && now.elapsed() >= budget {
+                return;
+            }
             let Some(slot) = self.slots.get_mut(&entity) else {
                 continue;
             };
@@ -105,6 +113,7 @@ impl ModDriver {
             // reloaded version may want other events, and should not get any first).
             slot.events.clear();
             slot.phase = Phase::Starting(init);
+            started_any = true;
             slot.set_status(world, entity, ModStatus::Starting);
             self.publish(entity);
         }

@@ -119,7 +119,9 @@ impl ModDriver {
             .unwrap_or_else(|| format!("mod-{entity}"));
         // Two mods of one file get distinct names in logs, messages and calls by name:
         // the second is `name#2`, and so on. A replaced mod keeps its name if it can.
-        let taken = |candidate: &str| self.slots.values().any(|slot| *slot.name == *candidate);
+        let names: std::collections::HashSet<&str> =
+            self.slots.values().map(|slot| &*slot.name).collect();
+        let taken = |candidate: &str| names.contains(candidate);
         let name: Arc<str> = match &replaced {
             Some(old) if old.split('#').next() == Some(base.as_str()) && !taken(old) => old.clone(),
             _ if !taken(&base) => base.into(),
