@@ -158,6 +158,49 @@ fn a_notification_flood_is_served_over_several_runs_and_nothing_is_lost() {
 }
 
 #[test]
+fn past_the_hosts_deadline_a_run_stops_between_the_requests_of_one_burst() {
+    // 100 requests written before the mod waits (a pipelined flood), and a host whose
+    // deadline passes after every 10th: each run serves 10 of them and yields, the
+    // next run serves the next 10, and none is lost. (Before, one run served all 100,
+    // however long the host took: the Bevy layer's frame budget did not hold.)
+    #[derive(Default)]
+    struct Deadline {
+        served: usize,
+        pause_at: usize,
+    }
+    impl ModHost for Deadline {
+        fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+            self.served += 1;
+            NoHost.request("", request)
+        }
+        fn should_pause(&mut self) -> bool {
+            self.served >= self.pause_at
+        }
+    }
+    let line = r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#;
+    let mut flood = writer("pipeliner", line, 100, false, Limits::default());
+    let mut host = Deadline::default();
+    let mut runs = 0;
+    loop {
+        host.pause_at = host.served + 10;
+        let status = flood.run(100_000_000, &mut host).unwrap();
+        runs += 1;
+        assert!(
+            host.served <= host.pause_at,
+            "run {runs} served {}",
+            host.served
+        );
+        if status == RunStatus::Idle {
+            break;
+        }
+        assert_eq!(status, RunStatus::Yielded);
+        assert!(runs < 100);
+    }
+    assert_eq!(host.served, 100);
+    assert!(runs >= 10, "{runs} runs");
+}
+
+#[test]
 fn fuel_a_slice_cannot_cover_is_owed_and_paid_from_the_next_one() {
     // 10 messages at 1,000 fuel each, with slices of 2,000: the mod runs again only
     // once its debt is paid, and no run uses more than its slice.

@@ -17,8 +17,8 @@ const MAX_LOG_LINE: usize = 8 * 1024;
 
 impl ModInstance {
     /// Passes stderr lines to the host and serves complete stdout lines, until `served`
-    /// (the messages served in this run) reaches the per-run cap; the rest stays for the
-    /// next run. Returns the fuel the served messages cost.
+    /// (the messages served in this run) reaches the per-run cap or the host's
+    /// [`ModHost::should_pause`] says so; the rest stays for the next run. Returns the fuel the served messages cost.
     ///
     /// Returns an error when the replies the mod has not read would pass the input cap
     /// (a mod that sends without ever reading), or when it sent too many invalid lines
@@ -72,7 +72,15 @@ impl ModInstance {
             }
             Ok(())
         };
+        let served_before = *served;
         while !rest.is_empty() && *served < max_served {
+            // Past the host's deadline (the frame's wall-time budget) the rest waits for
+            // the next run, as over the per-run cap: a mod that writes many requests
+            // before it waits would otherwise have them all served at once, however long
+            // they take. At least one message is served per call, so the mod advances.
+            if *served > served_before && host.should_pause() {
+                break;
+            }
             let (line, after) = match memchr::memchr(b'\n', rest) {
                 Some(end) => (&rest[..end], &rest[end + 1..]),
                 None => (rest, &[][..]),
