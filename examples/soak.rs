@@ -114,6 +114,9 @@ struct Args {
     /// Print Bevy's log (warnings and errors) to stderr.
     #[arg(long)]
     log: bool,
+    /// Run only these hostile mods (comma-separated names; all of them by default).
+    #[arg(long, value_delimiter = ',')]
+    hostile: Option<Vec<String>>,
 }
 
 /// A component the `world` mod may read and write; it writes huge strings into it.
@@ -136,8 +139,13 @@ struct Soak {
     measuring: bool,
     /// Healthy calls are sent in frames before this one.
     send_until: u64,
+    /// The hostile mods that run.
+    hostile: Vec<&'static str>,
     /// The mod entities, by name.
     mods: BTreeMap<&'static str, Entity>,
+    /// When the driver started this frame, and how long it took in each measured frame.
+    drive_started: Option<Instant>,
+    drive_times: Vec<Duration>,
     /// Healthy calls in flight: the sum expected and the frame it was sent in.
     pending: HashMap<ModCallId, (i64, u64)>,
     sent: u64,
@@ -215,6 +223,23 @@ fn write_meta(mods: &Path, name: &str, settings: &str) -> std::io::Result<()> {
 
 /// Builds the app, warms it up, runs the frames, prints the report; the exit code.
 fn soak(args: &Args, dir: &Path) -> ExitCode {
+    let hostile: Vec<&'static str> = match &args.hostile {
+        None => HOSTILE_MODS.to_vec(),
+        Some(names) => {
+            let unknown: Vec<&String> = names
+                .iter()
+                .filter(|n| !n.is_empty() && !HOSTILE_MODS.contains(&n.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                eprintln!("soak: unknown hostile mods {unknown:?}; they are {HOSTILE_MODS:?}");
+                return ExitCode::FAILURE;
+            }
+            HOSTILE_MODS
+                .into_iter()
+                .filter(|h| names.iter().any(|n| n == h))
+                .collect()
+        }
+    };
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins,
@@ -242,6 +267,7 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
     app.register_type::<Blob>()
         .insert_resource(Soak {
             send_until: args.frames.saturating_sub(args.drain),
+            hostile,
             deaf_path: dir.join("mods/deaf.wasm"),
             ..default()
         })
@@ -250,14 +276,17 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
         .add_systems(
             Update,
             (
-                send_calls.before(WasmiPluginsSystems::Drive),
-                (read_answers, read_statuses, read_notifications)
+                (send_calls, mark_drive_start)
+                    .chain()
+                    .before(WasmiPluginsSystems::Drive),
+                (mark_drive_end, read_answers, read_statuses, read_notifications)
                     .after(WasmiPluginsSystems::Drive),
             ),
         );
     let budget = app.world().resource::<WasmiPluginsSettings>().frame_budget;
 
     // Warm-up: until every mod has started once (not measured).
+    let mod_count = HEALTHY.len() + app.world().resource::<Soak>().hostile.len();
     let warm_up_started = Instant::now();
     let mut warm_up = 0;
     let started = loop {
@@ -265,7 +294,7 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
             return fail_panicked(&message);
         }
         warm_up += 1;
-        if all_started(app.world_mut()) {
+        if all_started(app.world_mut(), mod_count) {
             break true;
         }
         if warm_up >= WARM_UP_FRAMES {
@@ -314,6 +343,8 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
     let p50 = percentile(&sorted, 50);
     let p99 = percentile(&sorted, 99);
     let max = sorted.last().copied().unwrap_or_default();
+    let mut drive = soak.drive_times.clone();
+    drive.sort_unstable();
     println!("soak: {} frames run ({} warm-up frames before them, {:.1} s), in {:.1} s",
         frame_times.len(),
         warm_up,
@@ -326,6 +357,12 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
         ms(p99),
         ms(max),
         ms(budget)
+    );
+    println!(
+        "of which the driver (WasmiPluginsSystems::Drive): p50 {} ms, p99 {} ms, max {} ms",
+        ms(percentile(&drive, 50)),
+        ms(percentile(&drive, 99)),
+        ms(drive.last().copied().unwrap_or_default()),
     );
     println!(
         "RSS: start {}, middle {}, end {}",
@@ -346,7 +383,7 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
         println!("  {problem}");
     }
     println!("hostile mods:");
-    for name in HOSTILE_MODS {
+    for &name in &soak.hostile {
         let crashes = soak.crashes.get(name).copied().unwrap_or(0);
         let restarted = restarts.get(name).copied().unwrap_or(0);
         let status = statuses.get(name).map_or("?", String::as_str);
@@ -456,7 +493,7 @@ fn spawn_mods(mut commands: Commands, assets: Res<AssetServer>, mut soak: ResMut
         let entity = commands.spawn(WasmMod::new(handle)).id();
         soak.mods.insert(name, entity);
     }
-    for name in HOSTILE_MODS {
+    for name in soak.hostile.clone() {
         let handle = assets.load(format!("mods/{name}.wasm"));
         let config = serde_json::json!({
             "mode": name,
@@ -475,10 +512,22 @@ fn spawn_mods(mut commands: Commands, assets: Res<AssetServer>, mut soak: ResMut
     }
 }
 
-/// Whether every mod has started once (has its `ModInfo`).
-fn all_started(world: &mut World) -> bool {
+/// Whether all `mods` have started once (have their `ModInfo`).
+fn all_started(world: &mut World, mods: usize) -> bool {
     let mut infos = world.query::<&ModInfo>();
-    infos.iter(world).count() == HEALTHY.len() + HOSTILE_MODS.len()
+    infos.iter(world).count() == mods
+}
+
+fn mark_drive_start(mut soak: ResMut<Soak>) {
+    soak.drive_started = Some(Instant::now());
+}
+
+fn mark_drive_end(mut soak: ResMut<Soak>) {
+    if let Some(started) = soak.drive_started.take()
+        && soak.measuring
+    {
+        soak.drive_times.push(started.elapsed());
+    }
 }
 
 /// Before the driver: the tick for every mod, the healthy calls, and the reload.
@@ -499,7 +548,7 @@ fn send_calls(rpc: Res<ModRpc>, mut soak: ResMut<Soak>) {
             }
         }
     }
-    if frame > 0 && frame % RELOAD_EVERY == 0 {
+    if frame > 0 && frame % RELOAD_EVERY == 0 && soak.hostile.contains(&"deaf") {
         match std::fs::write(&soak.deaf_path, HOSTILE) {
             Ok(()) => soak.rewrites += 1,
             Err(error) => soak
@@ -559,10 +608,12 @@ fn read_statuses(mut changes: MessageReader<ModStatusChanged>, mut soak: ResMut<
 /// After the driver: notifications counted by mod.
 fn read_notifications(mut notifications: MessageReader<ModNotification>, mut soak: ResMut<Soak>) {
     for notification in notifications.read() {
-        *soak
-            .notifications
-            .entry(notification.name.to_string())
-            .or_default() += 1;
+        match soak.notifications.get_mut(&*notification.name) {
+            Some(count) => *count += 1,
+            None => {
+                soak.notifications.insert(notification.name.to_string(), 1);
+            }
+        }
     }
 }
 
@@ -611,8 +662,9 @@ fn hostile_that_did_nothing(
     frames: u64,
 ) -> Vec<&'static str> {
     let crashed = |name: &str| soak.crashes.get(name).copied().unwrap_or(0) > 0;
-    HOSTILE_MODS
-        .into_iter()
+    soak.hostile
+        .iter()
+        .copied()
         .filter(|&name| {
             let did = match name {
                 "notify_flood" => soak.notifications.get(name).copied().unwrap_or(0) > 0,
