@@ -279,7 +279,12 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
                 (send_calls, mark_drive_start)
                     .chain()
                     .before(WasmiPluginsSystems::Drive),
-                (mark_drive_end, read_answers, read_statuses, read_notifications)
+                (
+                    mark_drive_end,
+                    read_answers,
+                    read_statuses,
+                    read_notifications,
+                )
                     .after(WasmiPluginsSystems::Drive),
             ),
         );
@@ -345,7 +350,8 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
     let max = sorted.last().copied().unwrap_or_default();
     let mut drive = soak.drive_times.clone();
     drive.sort_unstable();
-    println!("soak: {} frames run ({} warm-up frames before them, {:.1} s), in {:.1} s",
+    println!(
+        "soak: {} frames run ({} warm-up frames before them, {:.1} s), in {:.1} s",
         frame_times.len(),
         warm_up,
         warm_up_started.elapsed().saturating_sub(wall).as_secs_f64(),
@@ -551,9 +557,9 @@ fn send_calls(rpc: Res<ModRpc>, mut soak: ResMut<Soak>) {
     if frame > 0 && frame % RELOAD_EVERY == 0 && soak.hostile.contains(&"deaf") {
         match std::fs::write(&soak.deaf_path, HOSTILE) {
             Ok(()) => soak.rewrites += 1,
-            Err(error) => soak
-                .problems
-                .push(format!("frame {frame}: could not rewrite deaf.wasm: {error}")),
+            Err(error) => soak.problems.push(format!(
+                "frame {frame}: could not rewrite deaf.wasm: {error}"
+            )),
         }
     }
 }
@@ -670,7 +676,9 @@ fn hostile_that_did_nothing(
                 "notify_flood" => soak.notifications.get(name).copied().unwrap_or(0) > 0,
                 "request_flood" => soak.flood_calls > 0,
                 // A reload takes at least 120 frames (the unanswered `plugin.shutdown`).
-                "deaf" => frames < RELOAD_EVERY + 200 || restarts.get(name).copied().unwrap_or(0) > 0,
+                "deaf" => {
+                    frames < RELOAD_EVERY + 200 || restarts.get(name).copied().unwrap_or(0) > 0
+                }
                 "world" => blob_len.is_some_and(|n| n > 1000),
                 _ => crashed(name),
             };
@@ -693,7 +701,9 @@ fn ms(d: Duration) -> String {
 }
 
 fn mib(bytes: Option<u64>) -> String {
-    bytes.map_or("n/a".to_owned(), |b| format!("{:.1} MiB", b as f64 / f64::from(1 << 20)))
+    bytes.map_or("n/a".to_owned(), |b| {
+        format!("{:.1} MiB", b as f64 / f64::from(1 << 20))
+    })
 }
 
 /// The process's resident memory (`VmRSS` in `/proc/self/status`), where there is one.

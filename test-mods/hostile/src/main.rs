@@ -333,10 +333,9 @@ impl Hostile {
                 return;
             }
             3 => {
-                let mut params = format!(
-                    r#"{{"entity":{entity},"components":{{"{component}":{{"data":"#
-                )
-                .into_bytes();
+                let mut params =
+                    format!(r#"{{"entity":{entity},"components":{{"{component}":{{"data":"#)
+                        .into_bytes();
                 params.extend_from_slice(&deep_array(config.depth));
                 params.extend_from_slice(b"}}}");
                 raw_request(
