@@ -554,7 +554,7 @@ fn send_calls(rpc: Res<ModRpc>, mut soak: ResMut<Soak>) {
             }
         }
     }
-    if frame > 0 && frame % RELOAD_EVERY == 0 && soak.hostile.contains(&"deaf") {
+    if frame > 0 && frame.is_multiple_of(RELOAD_EVERY) && soak.hostile.contains(&"deaf") {
         match std::fs::write(&soak.deaf_path, HOSTILE) {
             Ok(()) => soak.rewrites += 1,
             Err(error) => soak.problems.push(format!(

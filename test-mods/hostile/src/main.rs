@@ -177,9 +177,9 @@ fn garbage() -> ! {
         let _ = out.flush();
         n += 1;
         line.clear();
-        match stdin.read_until(b'\n', &mut line) {
-            Ok(0) => std::process::exit(0),
-            Ok(_) | Err(_) => {}
+        // Input closed: the host is done with it.
+        if let Ok(0) = stdin.read_until(b'\n', &mut line) {
+            std::process::exit(0);
         }
     }
 }
