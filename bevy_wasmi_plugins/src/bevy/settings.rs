@@ -37,6 +37,10 @@ pub struct WasmiPluginsSettings {
     /// Fuel a mod pays per entity a `world.*` call visits (a query, per entity it
     /// scans). Default: 100.
     pub fuel_per_entity: u64,
+    /// Longest params of one `world.*` call, in bytes; a longer call is refused with
+    /// `-32004` before it is parsed. One call is served whole (parsing and reflection
+    /// cannot stop halfway), so this bounds the host's work per call. Default: 64 KiB.
+    pub max_world_params: usize,
 }
 
 impl Default for WasmiPluginsSettings {
@@ -50,6 +54,7 @@ impl Default for WasmiPluginsSettings {
             call_deadline_frames: 600,
             fuel_per_host_call: 1_000,
             fuel_per_entity: 100,
+            max_world_params: 64 * 1024,
         }
     }
 }

@@ -51,7 +51,7 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use wasmi::{CompilationMode, Config, Engine, ExternType, Linker, Module};
+use wasmi::{CompilationMode, Config, CustomFuelCosts, Engine, ExternType, Linker, Module};
 
 pub use clock::{Clock, ClockId, SystemClock, VirtualClock};
 pub use error::{ModError, ModErrorKind, TrapCode};
@@ -90,6 +90,16 @@ impl Runtime {
         let mut config = Config::default();
         config
             .consume_fuel(true)
+            // Bulk memory and table work (`memory.grow`, `.fill`, `.copy`, `.init`) at 8
+            // bytes per unit of fuel, not wasmi's default 64: at 64 a 1-million-fuel
+            // slice could fill or grow tens of MiB, milliseconds of host time (seen in
+            // the soak's memory bomb). 8 bytes is about what a unit of fuel buys in time
+            // (~0.5 ns) when the host copies memory.
+            .fuel_cost(CustomFuelCosts {
+                bytes_copied_per_fuel: 8,
+                fuel_per_bytes_translated: 7,
+                fuel_per_bytes_validated: 2,
+            })
             .compilation_mode(CompilationMode::Eager);
         let engine = Engine::new(&config);
         let mut linker = Linker::new(&engine);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::bevy::bevy_prelude::*;
 use bevy_platform::time::Instant;
-use bevy_wasmi_plugins_protocol::{Notification, Outcome, Request, ResponseError};
+use bevy_wasmi_plugins_protocol::{ErrorCode, Notification, Outcome, Request, ResponseError};
 
 use super::lifecycle::Slot;
 use crate::bevy::calls::ModNotification;
@@ -31,8 +31,9 @@ impl Slot {
         deadline: Option<Instant>,
     ) -> Option<Result<RunStatus, ModError>> {
         let instance = self.instance.as_mut()?;
-        let (per_call, per_entity) =
-            with_settings(world, |s| (s.fuel_per_host_call, s.fuel_per_entity));
+        let (per_call, per_entity, max_world_params) = with_settings(world, |s| {
+            (s.fuel_per_host_call, s.fuel_per_entity, s.max_world_params)
+        });
         let mut host = WorldHost {
             world,
             methods,
@@ -43,6 +44,7 @@ impl Slot {
             max_answer: instance.limits().max_message_size,
             per_call,
             per_entity,
+            max_world_params,
             owed: 0,
         };
         Some(instance.run(self.fuel_per_frame, &mut host))
@@ -63,6 +65,8 @@ struct WorldHost<'a> {
     /// Fuel per `world.*` or host method call, and per entity a `world.*` call visits.
     per_call: u64,
     per_entity: u64,
+    /// Longest params of a `world.*` call.
+    max_world_params: usize,
     /// Fuel for the host's work not yet charged to the mod.
     owed: u64,
 }
@@ -81,6 +85,17 @@ impl ModHost for WorldHost<'_> {
         let method: &str = &request.method;
         self.owed = self.owed.saturating_add(self.per_call);
         if method.starts_with("world.") {
+            let size = request.params.map_or(0, |params| params.get().len());
+            if size > self.max_world_params {
+                return Err(ResponseError::new(
+                    ErrorCode::MessageTooLarge,
+                    format!(
+                        "the params of {method} from mod `{mod_name}` are {size} bytes, more \
+                         than a world.* call may have ({} bytes)",
+                        self.max_world_params
+                    ),
+                ));
+            }
             let mut work = Work {
                 max_answer: self.max_answer,
                 entities: 0,
