@@ -10,8 +10,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request};
 use bevy_wasmi_plugins::runtime::{
-    Limits, ModConfig, ModError, ModErrorKind, ModHost, ModInstance, NoHost, RunStatus, Runtime,
-    TrapCode,
+    Guest, GuestStatus, Limits, ModConfig, ModError, ModErrorKind, ModHost, ModInstance, NoHost,
+    RunStatus, Runtime, TrapCode,
 };
 
 fn compile(name: &str, wat: &str) -> Result<bevy_wasmi_plugins::runtime::ModModule, ModError> {
@@ -518,4 +518,41 @@ fn a_trap_after_a_refused_growth_is_not_out_of_memory() {
         "mod `divider` trapped: integer divide by zero"
     );
     assert_eq!(error.error_code(), ErrorCode::ModCrashed);
+}
+
+#[test]
+fn bulk_memory_work_costs_a_unit_of_fuel_per_8_bytes() {
+    // `memory.fill` and `memory.copy` of 64 KiB, and growing by one 64 KiB page, against
+    // the same module doing nothing: each costs 65 536 / 8 = 8 192 fuel (wasmi's
+    // default is 64 bytes a unit, which let a memory bomb's slice run for milliseconds).
+    let fuel_of = |name: &str, body: &str| {
+        let wat =
+            format!(r#"(module (memory (export "memory") 2) (func (export "_start") {body}))"#);
+        let runtime = Runtime::new();
+        let module = runtime
+            .compile(name, &wat::parse_str(&wat).unwrap())
+            .unwrap();
+        let mut guest = Guest::new(&runtime, &module, &ModConfig::default()).unwrap();
+        assert_eq!(guest.resume(10_000_000).unwrap(), GuestStatus::Exited(0));
+        guest.total_fuel()
+    };
+    let nothing = fuel_of(
+        "nothing",
+        "(memory.fill (i32.const 0) (i32.const 1) (i32.const 0))",
+    );
+    for (name, body) in [
+        (
+            "fill",
+            "(memory.fill (i32.const 0) (i32.const 1) (i32.const 65536))",
+        ),
+        (
+            "copy",
+            "(memory.copy (i32.const 65536) (i32.const 0) (i32.const 65536))",
+        ),
+        ("grow", "(drop (memory.grow (i32.const 1)))"),
+    ] {
+        let extra = fuel_of(name, body) - nothing;
+        // Give or take the few instructions around it.
+        assert!((8_192 - 16..8_192 + 16).contains(&extra), "{name}: {extra}");
+    }
 }

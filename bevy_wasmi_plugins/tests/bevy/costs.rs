@@ -110,3 +110,61 @@ fn a_query_answer_over_the_message_cap_is_given_up_without_visiting_every_entity
         "20 000 rows of ids alone are over 16 KiB too"
     );
 }
+
+#[test]
+fn world_params_over_the_cap_are_refused_before_they_are_parsed() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let target = app.world_mut().spawn(Position { x: 1.0, y: 1.0 }).id();
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_write::<Position>()),
+    );
+    // 70 000 bytes of params, over the 64 KiB cap: refused whole, nothing changed.
+    let padding = "x".repeat(70_000);
+    let error = relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({
+            "entity": target.to_bits(),
+            "components": { position_path(): { "x": 5.0, "y": 5.0 } },
+            "padding": padding,
+        }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, ErrorCode::MessageTooLarge.code());
+    assert!(
+        error
+            .message
+            .starts_with("the params of world.insert_components from mod `echo` are 700")
+            && error
+                .message
+                .ends_with("more than a world.* call may have (65536 bytes)"),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        *app.world().get::<Position>(target).unwrap(),
+        Position { x: 1.0, y: 1.0 }
+    );
+    // The cap is a setting.
+    app.world_mut()
+        .resource_mut::<WasmiPluginsSettings>()
+        .max_world_params = 1 << 20;
+    relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({
+            "entity": target.to_bits(),
+            "components": { position_path(): { "x": 5.0, "y": 5.0 } },
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        *app.world().get::<Position>(target).unwrap(),
+        Position { x: 5.0, y: 5.0 }
+    );
+}
