@@ -158,3 +158,107 @@ macro_rules! register_plugin {
 pub mod __private {
     pub use crate::runtime::{Executor, Meta, Responder, Task, run};
 }
+
+/// Entry points for the fuzz targets in `fuzz/` (built with `cargo fuzz`); not part of
+/// the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    use std::collections::VecDeque;
+
+    use crate::Plugin;
+    use crate::protocol::fast_parse;
+    use crate::runtime::io::Io;
+    use crate::runtime::lines::{Line, LineReader};
+    use crate::runtime::{Meta, serve};
+
+    /// Input read in the given chunks (each read returns at most one chunk); writes are
+    /// kept.
+    struct Chunks {
+        chunks: VecDeque<Vec<u8>>,
+        out: Vec<u8>,
+    }
+
+    impl Io for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> usize {
+            let Some(mut chunk) = self.chunks.pop_front() else {
+                return 0;
+            };
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            if n < chunk.len() {
+                self.chunks.push_front(chunk.split_off(n));
+            }
+            n
+        }
+
+        fn write(&mut self, bytes: &[u8]) -> bool {
+            self.out.extend_from_slice(bytes);
+            true
+        }
+    }
+
+    fn chunks(chunks: &[&[u8]]) -> Chunks {
+        Chunks {
+            // An empty read means the end of input: leave empty chunks out.
+            chunks: chunks
+                .iter()
+                .filter(|c| !c.is_empty())
+                .map(|c| c.to_vec())
+                .collect(),
+            out: Vec::new(),
+        }
+    }
+
+    /// The lines the mod's line reader hands out for input read in `input`'s chunks,
+    /// as its main loop reads them (`None`: a line over `max` bytes). Panics if the start
+    /// of a line read from the buffer, finished on the line, differs from `fast_parse`
+    /// of the line.
+    pub fn lines(max: usize, input: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
+        let mut io = chunks(input);
+        let mut reader = LineReader::new(max);
+        let mut out = Vec::new();
+        let mut push = |line: Line<'_>| {
+            out.push(match line {
+                Line::Complete(bytes) => Some(bytes.to_vec()),
+                Line::TooLarge => None,
+            })
+        };
+        while reader.fill(&mut io) {
+            while !reader.is_empty() {
+                let Some((line, head)) = reader.next_fast_line() else {
+                    break;
+                };
+                if let (Line::Complete(line), Some(head)) = (&line, head)
+                    && let Some(fast) = head.finish(line)
+                {
+                    assert_eq!(
+                        format!("{fast:?}"),
+                        format!("{:?}", fast_parse(line)),
+                        "the head read from the buffer does not fit its line"
+                    );
+                }
+                push(line);
+            }
+        }
+        if let Some(line) = reader.rest() {
+            push(line);
+        }
+        out
+    }
+
+    /// Runs `P`'s main loop on input read in `input`'s chunks, with lines capped at
+    /// `max` bytes and a host that never answers; returns what it wrote to stdout.
+    pub fn run<P: Plugin>(max: usize, input: &[&[u8]]) -> Vec<u8> {
+        let mut io = chunks(input);
+        serve::<P>(
+            &Meta {
+                name: "fuzz",
+                version: "0.0.0",
+            },
+            &mut io,
+            max,
+        );
+        io.out
+    }
+}

@@ -21,6 +21,9 @@
 pub mod asset;
 pub mod calls;
 pub mod ecs_methods;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host_methods;
 pub mod mods;
 pub mod permissions;

@@ -11,7 +11,7 @@
 mod dispatch;
 mod executor;
 pub(crate) mod io;
-mod lines;
+pub(crate) mod lines;
 pub(crate) mod state;
 
 pub use dispatch::Responder;

@@ -1,0 +1,23 @@
+//! The entry point the `world_methods` fuzz target (`fuzz/`) calls: the `world.*`
+//! methods without a running app. Compiled only by `cargo fuzz` (`cfg(fuzzing)`).
+
+use bevy::prelude::*;
+use bevy_wasmi_plugins_protocol::Outcome;
+use serde_json::value::RawValue;
+
+use crate::bevy::permissions::ModPermissions;
+
+/// Serves `method` with `params` as [the driver does](super::ecs_methods) for the mod at
+/// `mod_entity`; `None` if it is not a `world.*` method.
+#[doc(hidden)]
+pub fn serve_world_method(
+    world: &mut World,
+    permissions: &ModPermissions,
+    mod_entity: Entity,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Option<Outcome> {
+    // Inserted by the plugin in an app.
+    world.init_resource::<super::ecs_methods::SpawnCounts>();
+    super::ecs_methods::serve(world, permissions, mod_entity, "fuzz", method, params)
+}
