@@ -361,6 +361,10 @@ fn slow_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
         .iter()
         .fold(0u64, |n, &digit| n * 10 + u64::from(digit - b'0'));
     let value = if negative {
+        if magnitude == 0 {
+            // `-0` is a float to serde_json, so `parse_frame` refuses it as an id.
+            return None;
+        }
         0i64.checked_sub_unsigned(magnitude)?
     } else {
         i64::try_from(magnitude).ok()?
@@ -602,6 +606,7 @@ mod tests {
         for bad in [
             &b""[..],
             b"-",
+            b"-0",
             b"00",
             b"-01",
             b"1e3",

@@ -322,6 +322,28 @@ fn escaped_method_names_are_decoded() {
     assert_eq!(n.method, "abc");
 }
 
+/// Found by the `protocol_fast` fuzz target: the fast path read the id `-0` as the
+/// integer 0, while `parse_frame` (serde_json reads `-0` as a float) refuses it, so the
+/// same line was a request on one path and an Invalid Request on the other.
+#[test]
+fn fast_paths_refuse_negative_zero_ids_as_parse_frame_does() {
+    let request = br#"{"jsonrpc":"2.0","id":-0,"method":"a"}"#;
+    assert!(fast_parse(request).is_none());
+    assert!(matches!(
+        parse_frame(request),
+        Ok(Frame::Single(Err(Invalid { id: None, .. })))
+    ));
+    assert!(fast_parse(br#"{"jsonrpc":"2.0","id":-0,"result":1}"#).is_none());
+    assert!(fast_head(br#"{"jsonrpc":"2.0","id":-0,"method":"a"}"#).is_none());
+    // Other negative ids still take the fast path.
+    let Some(Fast::Message(Message::Request(r))) =
+        fast_parse(br#"{"jsonrpc":"2.0","id":-10,"method":"a"}"#)
+    else {
+        panic!()
+    };
+    assert_eq!(r.id, RequestId::Number(-10));
+}
+
 #[test]
 fn fast_result_matches_the_writer_and_nothing_else() {
     let mut out = Vec::new();
