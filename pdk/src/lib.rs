@@ -233,7 +233,7 @@ pub mod __fuzz {
                     && let Some(fast) = head.finish(line)
                 {
                     assert_eq!(
-                        format!("{fast:?}"),
+                        format!("{:?}", Some(fast)),
                         format!("{:?}", fast_parse(line)),
                         "the head read from the buffer does not fit its line"
                     );

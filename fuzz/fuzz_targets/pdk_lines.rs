@@ -1,0 +1,98 @@
+//! The PDK's line reader and dispatch on arbitrary input in arbitrary chunks.
+//!
+//! Input: one byte choosing the line cap, then chunks, each a length byte and that many
+//! bytes (the last may be short). Checked:
+//!
+//! - the line reader hands out exactly the input split at `\n` (a trivial splitter), a
+//!   line longer than the cap as "too large", the last unterminated piece as a line;
+//! - where the reader read a line's start from its buffer in the fixed wire form, that
+//!   head finished on the line gives what `fast_parse` gives (checked inside the PDK);
+//! - the mod's whole main loop (reader, parser, dispatch, executor, a plugin with a few
+//!   methods, one of which calls the host) does not panic on the same input, and every
+//!   line it writes is one JSON value.
+
+#![no_main]
+
+use bevy_wasmi_plugins_pdk::__fuzz;
+use bevy_wasmi_plugins_pdk::prelude::*;
+use libfuzzer_sys::fuzz_target;
+
+/// A plugin with a few methods of each kind (no state: nothing is kept between runs).
+#[derive(Default)]
+struct Fuzz;
+
+impl Plugin for Fuzz {
+    fn methods(methods: &mut Methods<Self>) {
+        methods
+            .add("add", |_: &'static Self, (a, b): (i64, i64)| async move {
+                Ok(a.wrapping_add(b))
+            })
+            .add("echo", |_: &'static Self, params: Json| async move {
+                Ok(params)
+            })
+            .add("ask", |_: &'static Self, params: Json| async move {
+                // Never answered by this host: the task waits until the input ends.
+                let answer: Json = host::call("host.ask", &params).await?;
+                host::notify("fuzz.asked", &[answer])?;
+                Ok("done")
+            })
+            .add("fail", |_: &'static Self| async move {
+                Err::<(), _>(Error::new(-32050, "failed on purpose"))
+            });
+    }
+
+    fn events() -> &'static [&'static str] {
+        &["tick"]
+    }
+}
+
+/// The caps tried: tiny, around the reader's 4 KiB initial buffer, and the default.
+const CAPS: [usize; 8] = [0, 1, 7, 64, 4095, 4096, 4097, 1 << 20];
+
+/// The input split at `\n`, as the reader must hand it out.
+fn expected(max: usize, stream: &[u8]) -> Vec<Option<Vec<u8>>> {
+    let mut lines: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
+    // After the last `\n`: a line only if something is there.
+    if lines.last().is_some_and(|last| last.is_empty()) {
+        lines.pop();
+    }
+    lines
+        .into_iter()
+        .map(|line| (line.len() <= max).then(|| line.to_vec()))
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&cap, mut rest)) = data.split_first() else {
+        return;
+    };
+    let max = CAPS[usize::from(cap) % CAPS.len()];
+    // Long chunks from a high length byte, so that lines can pass the 4 KiB buffer.
+    let mut chunks: Vec<&[u8]> = Vec::new();
+    while let Some((&len, tail)) = rest.split_first() {
+        let len = if len >= 0xf0 {
+            usize::from(len - 0xf0) * 512
+        } else {
+            usize::from(len)
+        };
+        let (chunk, tail) = tail.split_at(len.min(tail.len()));
+        chunks.push(chunk);
+        rest = tail;
+    }
+    let stream = chunks.concat();
+
+    assert_eq!(
+        __fuzz::lines(max, &chunks),
+        expected(max, &stream),
+        "lines differ from the input split at \\n"
+    );
+
+    let out = __fuzz::run::<Fuzz>(max, &chunks);
+    for line in out.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
+        assert!(
+            serde_json::from_slice::<serde_json::Value>(line).is_ok(),
+            "the mod wrote a line that is not JSON: {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+});
