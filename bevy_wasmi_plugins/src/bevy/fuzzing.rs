@@ -1,7 +1,7 @@
 //! The entry point the `world_methods` fuzz target (`fuzz/`) calls: the `world.*`
 //! methods without a running app. Compiled only by `cargo fuzz` (`cfg(fuzzing)`).
 
-use bevy::prelude::*;
+use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::Outcome;
 use serde_json::value::RawValue;
 
@@ -19,5 +19,18 @@ pub fn serve_world_method(
 ) -> Option<Outcome> {
     // Inserted by the plugin in an app.
     world.init_resource::<super::ecs_methods::SpawnCounts>();
-    super::ecs_methods::serve(world, permissions, mod_entity, "fuzz", method, params)
+    // The driver's default: a mod's message cap.
+    let mut work = super::ecs_methods::Work {
+        max_answer: bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE,
+        entities: 0,
+    };
+    super::ecs_methods::serve(
+        world,
+        permissions,
+        mod_entity,
+        "fuzz",
+        method,
+        params,
+        &mut work,
+    )
 }
