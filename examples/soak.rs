@@ -40,8 +40,9 @@
 //! - the p99 of the plugin's share of a frame (the driver,
 //!   `WasmiPluginsSystems::Drive`) is within the plugin's frame budget
 //!   ([`WasmiPluginsSettings::frame_budget`], 4 ms) plus half of it, for the piece of
-//!   work (a fuel slice, a message) under way when the budget runs out; the whole
-//!   frame, with the game's own systems on top, is printed beside it;
+//!   work (a fuel slice, a message) under way when the budget runs out (3 budgets in
+//!   an unoptimised build, where Bevy and the host are several times slower per piece);
+//!   the whole frame, with the game's own systems on top, is printed beside it;
 //! - every hostile mod did misbehave (crashed, flooded, reloaded or called `world.*`),
 //!   so that a soak where nothing hostile happened cannot pass.
 //!
@@ -458,12 +459,18 @@ fn soak(args: &Args, dir: &Path) -> ExitCode {
     // The budget is what the mods may take of a frame; the game's own systems come on
     // top, so the check is on the plugin's share. The budget is checked between pieces of
     // work (a mod's fuel slice, one message), and the piece under way when it passes
-    // finishes: half a budget more is allowed for that.
+    // finishes: half a budget more is allowed for that. In an unoptimised build (CI's
+    // shorter run) only wasmi and serde_json are optimised, Bevy and the host's own code
+    // take several times longer per piece, and 3 budgets are allowed.
     let drive_p99 = percentile(&drive, 99);
-    let allowed = budget + budget / 2;
+    let (allowed, why) = if cfg!(debug_assertions) {
+        (budget * 3, "×3 in an unoptimised build")
+    } else {
+        (budget + budget / 2, "+50 %")
+    };
     if drive_p99 > allowed {
         failures.push(format!(
-            "the driver's p99, {} ms, is over the frame budget of {} ms (+50 %: {} ms)",
+            "the driver's p99, {} ms, is over the frame budget of {} ms ({why}: {} ms)",
             ms(drive_p99),
             ms(budget),
             ms(allowed)
