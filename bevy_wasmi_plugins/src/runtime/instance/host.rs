@@ -28,9 +28,10 @@ pub trait ModHost {
 
     /// Whether the mod should pause now, before it is resumed again within the same run
     /// (say, the frame's wall-time budget is spent): `true` ends the run with
-    /// [`RunStatus::Yielded`], and the mod goes on at the next run. Asked after the
-    /// host has served what the mod sent, and between the messages of one burst of
-    /// output (those not served yet wait for the next run). Never, by default.
+    /// [`RunStatus::Yielded`](super::RunStatus::Yielded), and the mod goes on at the
+    /// next run. Asked after the host has served what the mod sent, and between the
+    /// messages of one burst of output (those not served yet wait for the next run).
+    /// Never, by default.
     fn should_pause(&mut self) -> bool {
         false
     }

@@ -18,7 +18,8 @@ const MAX_LOG_LINE: usize = 8 * 1024;
 impl ModInstance {
     /// Passes stderr lines to the host and serves complete stdout lines, until `served`
     /// (the messages served in this run) reaches the per-run cap or the host's
-    /// [`ModHost::should_pause`] says so; the rest stays for the next run. Returns the fuel the served messages cost.
+    /// [`ModHost::should_pause`] says so; the rest stays for the next run. Returns the
+    /// fuel the served messages cost.
     ///
     /// Returns an error when the replies the mod has not read would pass the input cap
     /// (a mod that sends without ever reading), or when it sent too many invalid lines
