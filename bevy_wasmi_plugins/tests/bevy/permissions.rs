@@ -187,3 +187,75 @@ fn a_wildcard_grant_does_not_reach_bevys_own_types() {
     assert!(!ModPermissions::trusted().may_read(time));
     assert!(ModPermissions::trusted().may_read(<Frozen as TypePath>::type_path()));
 }
+
+#[test]
+fn despawn_never_reaches_host_method_systems_mods_or_stale_and_foreign_ids() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.init_resource::<Doubled>()
+        .add_host_method("host.double", double);
+    // A camera-like entity the game spawned, and a mod whose entity has a parent.
+    let camera = app.world_mut().spawn((Name::new("camera"), Frozen)).id();
+    let grants = ModPermissions::default()
+        .allow_spawn(4)
+        .allow_despawn()
+        .allow_host_methods("host.double");
+    let echo = start_mod(&mut app, "echo", Some(grants));
+    let parent = app.world_mut().spawn_empty().id();
+    app.world_mut().entity_mut(echo).insert(ChildOf(parent));
+    let systems: Vec<Entity> = app
+        .world_mut()
+        .query_filtered::<Entity, With<bevy::ecs::system::SystemIdMarker>>()
+        .iter(app.world())
+        .collect();
+    assert!(
+        !systems.is_empty(),
+        "the host method is a registered system"
+    );
+    // One the mod spawned and then despawned: its id is stale.
+    let stale = relay(
+        &mut app,
+        echo,
+        "world.spawn_entity",
+        json!({ "components": {} }),
+    )
+    .unwrap()["entity"]
+        .as_u64()
+        .unwrap();
+    relay(
+        &mut app,
+        echo,
+        "world.despawn_entity",
+        json!({ "entity": stale }),
+    )
+    .unwrap();
+    let mut targets: Vec<(u64, i32)> = vec![
+        (camera.to_bits(), -32006),
+        (echo.to_bits(), -32006),
+        (parent.to_bits(), -32006),
+        (stale, -23401),
+        // An id no entity ever had (index far past the world's), and one that is not
+        // an entity at all (a generation of 0 with a zero index).
+        (Entity::from_raw_u32(4_000_000).unwrap().to_bits(), -23401),
+        (0, -23401),
+    ];
+    targets.extend(systems.iter().map(|system| (system.to_bits(), -32006)));
+    for (entity, code) in targets {
+        let error = relay(
+            &mut app,
+            echo,
+            "world.despawn_entity",
+            json!({ "entity": entity }),
+        )
+        .unwrap_err();
+        assert_eq!(error.code, code, "{entity}: {}", error.message);
+    }
+    // Everything is still there, and the host method still answers.
+    for entity in [camera, echo, parent].into_iter().chain(systems) {
+        assert!(app.world().get_entity(entity).is_ok(), "{entity}");
+    }
+    assert_eq!(
+        relay(&mut app, echo, "host.double", json!([21])).unwrap(),
+        json!(42)
+    );
+}
