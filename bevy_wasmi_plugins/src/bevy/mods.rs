@@ -9,6 +9,7 @@ use bevy_wasmi_plugins_protocol::ResponseError;
 use serde_json::value::RawValue;
 
 use crate::bevy::asset::WasmModAsset;
+use crate::bevy::calls::CallDeadline;
 use crate::runtime::{ModError, ModErrorKind};
 
 /// A mod: spawn an entity with this component and the driver starts the mod once its
@@ -37,6 +38,11 @@ pub struct WasmMod {
     /// The configuration handed to the mod's `plugin.init` (JSON).
     #[reflect(ignore)]
     pub config: Option<Arc<RawValue>>,
+    /// This mod's deadline for the game's calls; what it leaves `None` comes from the
+    /// mod's `.meta` file, then the plugin's settings (a call's own deadline wins over
+    /// all).
+    #[reflect(ignore)]
+    pub call_deadline: CallDeadline,
 }
 
 impl WasmMod {
@@ -46,6 +52,7 @@ impl WasmMod {
         WasmMod {
             handle,
             config: None,
+            call_deadline: CallDeadline::default(),
         }
     }
 
@@ -54,6 +61,14 @@ impl WasmMod {
     #[must_use]
     pub fn with_config(mut self, config: &impl serde::Serialize) -> Self {
         self.config = serde_json::value::to_raw_value(config).ok().map(Arc::from);
+        self
+    }
+
+    /// Sets this mod's deadline for the game's calls, in frames and/or fuel (see
+    /// [`CallDeadline`]).
+    #[must_use]
+    pub fn with_call_deadline(mut self, deadline: CallDeadline) -> Self {
+        self.call_deadline = deadline;
         self
     }
 }

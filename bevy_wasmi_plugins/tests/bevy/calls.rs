@@ -305,7 +305,7 @@ fn a_call_past_its_deadline_in_frames_fails_and_the_mod_carries_on() {
 }
 
 #[test]
-fn the_plugin_and_a_meta_file_set_a_mods_deadline_in_frames() {
+fn the_plugin_a_meta_file_and_the_entity_set_a_mods_deadline_in_frames() {
     let assets = asset_dir(&[("echo", ECHO), ("other", ECHO)]);
     std::fs::write(
         assets.join("mods/echo.wasm.meta"),
@@ -341,10 +341,25 @@ fn the_plugin_and_a_meta_file_set_a_mods_deadline_in_frames() {
         outcome.unwrap_err().message,
         "mod `echo` did not answer `sleep` within its deadline of 5 frames"
     );
-    // A call's own deadline wins over both.
-    let call = rpc.call_with_deadline(echo, "echo", &json!([1]), CallDeadline::frames(1));
+    // The entity's deadline wins over its `.meta` file's (a second mod of `echo.wasm`).
+    let handle = app.world().resource::<AssetServer>().load("mods/echo.wasm");
+    let second = app
+        .world_mut()
+        .spawn(WasmMod::new(handle).with_call_deadline(CallDeadline::frames(3)))
+        .id();
+    update_until(&mut app, 500, "started", |world| {
+        matches!(status(world, second), ModStatus::Idle)
+    });
+    let (outcome, frames) = run_until_answered(&mut app, &rpc.call(second, "sleep", &slow), 100);
+    assert_eq!(frames, 3);
+    assert_eq!(
+        outcome.unwrap_err().message,
+        "mod `echo#2` did not answer `sleep` within its deadline of 3 frames"
+    );
+    // A call's own deadline wins over all.
+    let call = rpc.call_with_deadline(second, "echo", &json!([1]), CallDeadline::frames(1));
     let (outcome, frames) = run_until_answered(&mut app, &call, 1000);
-    // `echo` still sleeps (300 ms) when the call arrives, so it cannot answer in time.
+    // `echo#2` still sleeps (300 ms) when the call arrives, so it cannot answer in time.
     assert_eq!(frames, 1);
     assert_eq!(
         outcome.unwrap_err().code,

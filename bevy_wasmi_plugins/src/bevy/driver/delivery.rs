@@ -9,6 +9,7 @@ use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use super::ModDriver;
 use super::lifecycle::{Expiry, Phase};
 use crate::bevy::mailbox::{Outbound, report};
+use crate::bevy::mods::WasmMod;
 use crate::bevy::settings::with_settings;
 
 impl ModDriver {
@@ -17,7 +18,7 @@ impl ModDriver {
         while let Ok(outbound) = self.inbox.try_recv() {
             match outbound {
                 Outbound::Call {
-                    caller,
+                    mut caller,
                     target,
                     params,
                 } => {
@@ -37,6 +38,12 @@ impl ModDriver {
                         let error = slot.down_error(world, entity);
                         caller.answer(world, Some(entity), Err(error));
                         continue;
+                    }
+                    // The call's own deadline, else its mod's (the entity's, then the
+                    // `.meta` file's), else the plugin's.
+                    if let Some(own) = world.get::<WasmMod>(entity).map(|m| m.call_deadline) {
+                        caller.deadline.frames = caller.deadline.frames.or(own.frames);
+                        caller.deadline.fuel = caller.deadline.fuel.or(own.fuel);
                     }
                     let frames = caller
                         .deadline
