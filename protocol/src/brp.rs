@@ -55,6 +55,16 @@ pub const BRP_MUTATE_COMPONENTS_METHOD: &str = "world.mutate_components";
 pub const BRP_WRITE_MESSAGE_METHOD: &str = "world.write_message";
 /// `world.list_components`: the registered component types, or an entity's.
 pub const BRP_LIST_COMPONENTS_METHOD: &str = "world.list_components";
+/// `world.reparent_entities`: entities given a new parent, or none.
+pub const BRP_REPARENT_ENTITIES_METHOD: &str = "world.reparent_entities";
+/// `world.list_resources`: the registered resource types.
+pub const BRP_LIST_RESOURCES_METHOD: &str = "world.list_resources";
+/// `world.remove_resources`: a resource removed.
+pub const BRP_REMOVE_RESOURCES_METHOD: &str = "world.remove_resources";
+/// `world.mutate_resources`: one field of a resource set.
+pub const BRP_MUTATE_RESOURCES_METHOD: &str = "world.mutate_resources";
+/// `world.trigger_event`: a Bevy event triggered (observers run).
+pub const BRP_TRIGGER_EVENT_METHOD: &str = "world.trigger_event";
 
 /// The params of `world.query`:
 /// `{"data":{"components":[…],"option":[…] or "all","has":[…]},"filter":{"without":[…],"with":[…]},"strict":false}`.
@@ -287,6 +297,65 @@ pub struct BrpWriteMessageParams {
     #[serde(default)]
     pub value: Option<Value>,
 }
+
+/// The params of `world.reparent_entities`: `{"entities":[E,…],"parent":E}`, or without
+/// `parent` (or `null`) to take the entities out of their parents; the result is `null`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrpReparentEntitiesParams {
+    /// The bits of the entities that become children of `parent`.
+    pub entities: Vec<u64>,
+    /// The new parent's bits; `None` removes the entities' `ChildOf`.
+    #[serde(default)]
+    pub parent: Option<u64>,
+}
+
+/// The result of `world.list_resources`: the type paths of the registered resources the
+/// mod may read, sorted.
+pub type BrpListResourcesResponse = Vec<String>;
+
+/// The params of `world.remove_resources`: `{"resource":P}`; the result is `null`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrpRemoveResourcesParams {
+    /// The resource's type path.
+    pub resource: String,
+}
+
+/// The params of `world.mutate_resources`: `{"resource":P,"path":".x","value":…}`; the
+/// result is `null`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrpMutateResourcesParams {
+    /// The resource's type path.
+    pub resource: String,
+    /// The reflection path of the field to set (`GetPath`); empty (or left out) for the
+    /// whole resource.
+    #[serde(default)]
+    pub path: String,
+    /// The field's new value.
+    pub value: Value,
+}
+
+/// The params of `world.trigger_event`: `{"event":P,"value":…}`; the result is `null`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrpTriggerEventParams {
+    /// The event's type path (a type with `#[reflect(Event)]`).
+    pub event: String,
+    /// The event; `None` (`null` or left out) is `{}`, which fits an event without
+    /// fields.
+    #[serde(default)]
+    pub value: Option<Value>,
+}
+
+mod bulk;
+mod inspect;
+mod watch;
+
+pub use bulk::*;
+pub use inspect::*;
+pub use watch::*;
 
 #[cfg(test)]
 mod tests;

@@ -46,6 +46,9 @@ pub enum ErrorCode {
     ComponentError,
     /// `-23403` (Bevy Remote Protocol): the entity does not have that component.
     ComponentNotPresent,
+    /// `-23404` (Bevy Remote Protocol): `world.reparent_entities` would make an entity
+    /// its own parent.
+    SelfReparent,
     /// `-23501` (Bevy Remote Protocol): a resource or message type that is unknown, not
     /// reflectable, or whose value did not deserialize.
     ResourceError,
@@ -55,7 +58,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::ParseError,
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotFound,
@@ -72,6 +75,7 @@ impl ErrorCode {
         ErrorCode::EntityNotFound,
         ErrorCode::ComponentError,
         ErrorCode::ComponentNotPresent,
+        ErrorCode::SelfReparent,
         ErrorCode::ResourceError,
         ErrorCode::ResourceNotPresent,
     ];
@@ -95,6 +99,7 @@ impl ErrorCode {
             ErrorCode::EntityNotFound => -23401,
             ErrorCode::ComponentError => -23402,
             ErrorCode::ComponentNotPresent => -23403,
+            ErrorCode::SelfReparent => -23404,
             ErrorCode::ResourceError => -23501,
             ErrorCode::ResourceNotPresent => -23502,
         }
@@ -124,6 +129,7 @@ impl ErrorCode {
             ErrorCode::EntityNotFound => "Entity not found",
             ErrorCode::ComponentError => "Component error",
             ErrorCode::ComponentNotPresent => "Component not present",
+            ErrorCode::SelfReparent => "Self reparent",
             ErrorCode::ResourceError => "Resource error",
             ErrorCode::ResourceNotPresent => "Resource not present",
         }

@@ -197,3 +197,87 @@ fn resources_and_messages() {
         None
     );
 }
+
+#[test]
+fn the_rest_of_brp() {
+    round_trip(
+        BrpReparentEntitiesParams {
+            entities: vec![5, 6],
+            parent: Some(7),
+        },
+        r#"{"entities":[5,6],"parent":7}"#,
+    );
+    assert_eq!(
+        serde_json::from_str::<BrpReparentEntitiesParams>(r#"{"entities":[5]}"#)
+            .unwrap()
+            .parent,
+        None
+    );
+    round_trip(
+        BrpMutateResourcesParams {
+            resource: "game::Score".into(),
+            path: ".points".into(),
+            value: json!(4),
+        },
+        r#"{"resource":"game::Score","path":".points","value":4}"#,
+    );
+    round_trip(
+        BrpTriggerEventParams {
+            event: "game::Boom".into(),
+            value: Some(json!({ "power": 2 })),
+        },
+        r#"{"event":"game::Boom","value":{"power":2}}"#,
+    );
+    round_trip(
+        BrpObserveParams {
+            event: "game::Boom".into(),
+            entity: None,
+        },
+        r#"{"event":"game::Boom","entity":null}"#,
+    );
+    round_trip(
+        BrpScheduleGraphParams {
+            schedule_label: "Update".into(),
+        },
+        r#"{"schedule_label":"Update"}"#,
+    );
+    round_trip(
+        BrpListComponentsWatchingResponse {
+            added: vec!["game::Hp".into()],
+            removed: vec![],
+        },
+        r#"{"added":["game::Hp"],"removed":[]}"#,
+    );
+    round_trip(BrpWatchResponse { watch: 2 }, r#"{"watch":2}"#);
+    round_trip(WatchCancelParams { watch: 2 }, r#"{"watch":2}"#);
+}
+
+#[test]
+fn bulk_shapes_are_compact() {
+    round_trip(
+        BulkMutateComponentsParams {
+            component: "game::Velocity".into(),
+            path: ".x".into(),
+            entities: vec![(1, json!(2.5)), (3, json!(-1.0))],
+        },
+        r#"{"component":"game::Velocity","path":".x","entities":[[1,2.5],[3,-1.0]]}"#,
+    );
+    round_trip(
+        BulkQueryParams {
+            components: vec!["game::Velocity".into()],
+            filter: BrpQueryFilter::default(),
+        },
+        r#"{"components":["game::Velocity"],"filter":{"without":[],"with":[]}}"#,
+    );
+    let errors: BulkResponse =
+        serde_json::from_str(r#"[[9,{"code":-23401,"message":"Entity 9 not found"}]]"#).unwrap();
+    assert_eq!(errors.unwrap()[0].1.code, -23401);
+    let all_done: BulkResponse = serde_json::from_str("null").unwrap();
+    assert!(all_done.is_none());
+    // A mistyped member is an error that names it, not a silent default.
+    let e = serde_json::from_str::<BulkMutateComponentsParams>(
+        r#"{"component":"game::Velocity","entity":[[1,2]]}"#,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("entity"), "{e}");
+}

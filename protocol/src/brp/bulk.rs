@@ -1,0 +1,91 @@
+//! The `bulk.*` methods: this project's extension for many entities in one call, where
+//! BRP has one call per entity. Not BRP methods (BRP has no `bulk.` namespace), so a
+//! BRP client cannot mistake them for its own.
+//!
+//! The shapes are compact, because on the mod's side JSON is the cost: one type path
+//! per call (not per entity), and an entity's value next to its id in a two-element
+//! array. Their params may be as long as the mod's message cap (not the smaller cap of a
+//! `world.*` call); a longer write is split by the mod.
+//!
+//! ```
+//! use bevy_wasmi_plugins_protocol::brp::BulkMutateComponentsParams;
+//! use serde_json::json;
+//!
+//! let params = BulkMutateComponentsParams {
+//!     component: "my_game::Velocity".into(),
+//!     path: String::new(),
+//!     entities: vec![(4294967298, json!({"x": 1.0, "y": 0.0}))],
+//! };
+//! assert_eq!(
+//!     serde_json::to_string(&params).unwrap(),
+//!     r#"{"component":"my_game::Velocity","path":"","entities":[[4294967298,{"x":1.0,"y":0.0}]]}"#
+//! );
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::BrpQueryFilter;
+use crate::ResponseError;
+
+/// `bulk.mutate_components`: one component type (or one field of it) set on many
+/// entities. Params [`BulkMutateComponentsParams`], result [`BulkResponse`].
+pub const BULK_MUTATE_COMPONENTS_METHOD: &str = "bulk.mutate_components";
+/// `bulk.insert_components`: one component type inserted (or replaced) on many
+/// entities. Params [`BulkInsertComponentsParams`], result [`BulkResponse`].
+pub const BULK_INSERT_COMPONENTS_METHOD: &str = "bulk.insert_components";
+/// `bulk.query`: `world.query` with rows as arrays. Params [`BulkQueryParams`], result
+/// [`BulkQueryResponse`].
+pub const BULK_QUERY_METHOD: &str = "bulk.query";
+
+/// The params of `bulk.mutate_components`:
+/// `{"component":P,"path":".x","entities":[[E,value],…]}`.
+///
+/// Each entity is done as `world.mutate_components` would do it, independently: one
+/// that fails is reported and the others are still applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkMutateComponentsParams {
+    /// The component's type path.
+    pub component: String,
+    /// The reflection path of the field to set (`GetPath`); empty (or left out) for the
+    /// whole component.
+    #[serde(default)]
+    pub path: String,
+    /// The entities' bits, each with its new value (of the field at `path`).
+    pub entities: Vec<(u64, Value)>,
+}
+
+/// The params of `bulk.insert_components`: `{"component":P,"entities":[[E,value],…]}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkInsertComponentsParams {
+    /// The component's type path.
+    pub component: String,
+    /// The entities' bits, each with its component's value.
+    pub entities: Vec<(u64, Value)>,
+}
+
+/// The result of a `bulk.*` write: `null` when every entity was done, else
+/// `[[E,{"code":…,"message":…}],…]`, the entities that were not, with BRP's error for
+/// each. An error for the whole call (a wrong shape, a type the mod may not write, an
+/// unknown type) is the call's error instead, and then no entity was changed.
+pub type BulkResponse = Option<Vec<(u64, ResponseError)>>;
+
+/// The params of `bulk.query`: `{"components":[P,…],"filter":{"with":[…],"without":[…]}}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkQueryParams {
+    /// The type paths of the components an entity must have, fetched in this order.
+    pub components: Vec<String>,
+    /// Which entities to include or exclude.
+    #[serde(default)]
+    pub filter: BrpQueryFilter,
+}
+
+/// One `bulk.query` row: `[E,[value,…]]`, the values in the order of
+/// [`BulkQueryParams::components`].
+pub type BulkQueryRow = (u64, Vec<Value>);
+
+/// The result of `bulk.query`.
+pub type BulkQueryResponse = Vec<BulkQueryRow>;
