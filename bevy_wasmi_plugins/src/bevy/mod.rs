@@ -34,6 +34,7 @@ pub mod source;
 
 mod driver;
 mod mailbox;
+mod watch;
 
 /// The preludes of the Bevy crates this layer is built on, in one import for its files.
 /// The crate depends on Bevy's sub-crates, not on `bevy`, so a game's own choice of

@@ -85,6 +85,19 @@ pub struct BulkQueryParams {
     /// Which entities to include or exclude.
     #[serde(default)]
     pub filter: BrpQueryFilter,
+    /// Rows to leave out first (paging: an answer must fit in the mod's message cap,
+    /// 1 MiB by default, which holds about 8 000 rows of `Transform` + a small
+    /// component). The order is the world's iteration order, stable while the matching
+    /// entities do not change.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip: usize,
+    /// The most rows to answer with (all when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One `bulk.query` row: `[E,[value,…]]`, the values in the order of

@@ -266,6 +266,8 @@ fn bulk_shapes_are_compact() {
         BulkQueryParams {
             components: vec!["game::Velocity".into()],
             filter: BrpQueryFilter::default(),
+            skip: 0,
+            limit: None,
         },
         r#"{"components":["game::Velocity"],"filter":{"without":[],"with":[]}}"#,
     );

@@ -35,20 +35,45 @@ struct Mode {
     mode: String,
 }
 
-/// A `Vec3` as reflection writes it: `[x,y,z]`, or `{"x":…}` without glam's serde.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Vec3 {
-    Array([f32; 3]),
-    Struct { x: f32, y: f32 },
-}
+/// A `Vec3`'s x and y as reflection writes it: `[x,y,z]`, or `{"x":…,"y":…,"z":…}`
+/// without glam's serde; read without buffering (serde's untagged enums buffer).
+struct Vec3([f32; 2]);
 
 impl Vec3 {
     fn xy(&self) -> [f32; 2] {
-        match *self {
-            Vec3::Array([x, y, _]) => [x, y],
-            Vec3::Struct { x, y } => [x, y],
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Vec3 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Vec3;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Vec3")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Vec3, A::Error> {
+                let x = a.next_element()?.unwrap_or(0.0);
+                let y = a.next_element()?.unwrap_or(0.0);
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Vec3([x, y]))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Vec3, A::Error> {
+                let mut xy = [0.0; 2];
+                while let Some(key) = a.next_key::<&str>()? {
+                    match key {
+                        "x" => xy[0] = a.next_value()?,
+                        "y" => xy[1] = a.next_value()?,
+                        _ => {
+                            a.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Vec3(xy))
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -113,7 +138,8 @@ impl Steer {
     }
 
     async fn bulk_query(&self) -> Result<usize, Error> {
-        let rows: Vec<(u64, (Transform, Velocity))> = host::call(
+        // The velocity is required but not used: skipped, not parsed.
+        let rows: Vec<(u64, (Transform, serde::de::IgnoredAny))> = host::call(
             BULK_QUERY_METHOD,
             &BulkQueryParams {
                 components: vec![TRANSFORM.into(), VELOCITY.into()],

@@ -99,6 +99,8 @@ impl ModDriver {
                 INIT_METHOD,
                 &InitParams::new(mod_config.as_deref(), slot.state.as_deref()),
             );
+            // A new instance (a restart or a reload) holds none of the old one's watches.
+            crate::bevy::watch::Watches::end_all(world, entity);
             slot.instance = Some(instance);
             for waiting in std::mem::take(&mut slot.waiting) {
                 slot.send_call(

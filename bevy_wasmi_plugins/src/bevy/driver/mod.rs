@@ -23,6 +23,7 @@ mod instantiate;
 mod lifecycle;
 mod scheduler;
 pub(crate) mod tracking;
+mod watches;
 mod world_host;
 
 use std::collections::HashMap;
@@ -136,6 +137,7 @@ pub(crate) fn drive_mods(world: &mut World) {
             driver.deliver(world);
             driver.run(world, &methods);
             driver.expire_calls(world);
+            driver.deliver_watches(world);
         });
     });
 }

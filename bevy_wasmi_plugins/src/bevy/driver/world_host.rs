@@ -9,7 +9,12 @@ use std::sync::Arc;
 
 use crate::bevy::bevy_prelude::*;
 use bevy_platform::time::Instant;
-use bevy_wasmi_plugins_protocol::{ErrorCode, Notification, Outcome, Request, ResponseError};
+use bevy_wasmi_plugins_protocol::brp::{
+    InfoObject, MethodObject, OpenRpcDocument, RPC_DISCOVER_METHOD,
+};
+use bevy_wasmi_plugins_protocol::{
+    ErrorCode, Notification, Outcome, Request, ResponseError, to_raw,
+};
 
 use super::lifecycle::Slot;
 use crate::bevy::calls::ModNotification;
@@ -88,8 +93,11 @@ impl ModHost for WorldHost<'_> {
     fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome {
         let method: &str = &request.method;
         self.owed = self.owed.saturating_add(self.per_call);
+        if method == RPC_DISCOVER_METHOD {
+            return self.discover();
+        }
         let bulk = method.starts_with("bulk.");
-        if method.starts_with("world.") || bulk {
+        if method.starts_with("world.") || bulk || ecs_methods::INSPECTION.contains(&method) {
             // `bulk.*` params may be as long as the mod's message cap, which the runtime
             // has already checked; they are made for many entities.
             let size = request.params.map_or(0, |params| params.get().len());
@@ -157,6 +165,48 @@ impl ModHost for WorldHost<'_> {
 
     fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
         warn!("mod `{mod_name}`: {warning}");
+    }
+}
+
+impl WorldHost<'_> {
+    /// `rpc.discover`: the `world.*`, `bulk.*` and inspection methods, and the game's
+    /// host methods the mod may call (their schemas are not known: no params listed).
+    fn discover(&self) -> Outcome {
+        let mut methods: Vec<MethodObject> = ecs_methods::ECS_METHODS
+            .iter()
+            .chain(&[RPC_DISCOVER_METHOD])
+            .map(|name| MethodObject {
+                name: (*name).to_owned(),
+                summary: Some(if name.starts_with("bulk.") || name.starts_with("watch.") {
+                    "bevy_wasmi_plugins extension (not BRP)".to_owned()
+                } else {
+                    "Bevy Remote Protocol 0.19".to_owned()
+                }),
+                ..MethodObject::default()
+            })
+            .collect();
+        let mut host: Vec<&String> = self
+            .methods
+            .methods
+            .keys()
+            .filter(|name| self.permissions.may_call(name))
+            .collect();
+        host.sort_unstable();
+        methods.extend(host.into_iter().map(|name| MethodObject {
+            name: name.clone(),
+            summary: Some("host method of the game".to_owned()),
+            ..MethodObject::default()
+        }));
+        to_raw(&OpenRpcDocument {
+            openrpc: "1.3.2".to_owned(),
+            info: InfoObject {
+                title: "bevy_wasmi_plugins host".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                description: Some(format!("the methods mod `{}` may call", self.name)),
+            },
+            methods,
+            servers: None,
+        })
     }
 }
 

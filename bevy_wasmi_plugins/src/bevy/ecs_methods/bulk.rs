@@ -140,8 +140,16 @@ impl Ecs<'_> {
         let mut answer = Vec::with_capacity(4096);
         answer.push(b'[');
         let mut rows = 0usize;
-        for row in query.iter(world) {
+        let limit = p.limit.unwrap_or(usize::MAX);
+        for (i, row) in query
+            .iter(world)
+            .enumerate()
+            .take(p.skip.saturating_add(limit))
+        {
             self.visit();
+            if i < p.skip {
+                continue;
+            }
             if rows > 0 {
                 answer.push(b',');
             }

@@ -20,9 +20,11 @@
 
 mod bulk;
 mod components;
+mod inspect;
 mod query;
 mod reflect;
 mod resources;
+mod watch;
 
 pub use bulk::MAX_BULK_ERRORS;
 
@@ -40,6 +42,14 @@ use bevy_wasmi_plugins_protocol::brp::{
     BRP_WRITE_MESSAGE_METHOD, BULK_INSERT_COMPONENTS_METHOD, BULK_MUTATE_COMPONENTS_METHOD,
     BULK_QUERY_METHOD, BrpListComponentsParams,
 };
+use bevy_wasmi_plugins_protocol::brp::{
+    BRP_GET_COMPONENTS_AND_WATCH_METHOD, BRP_LIST_COMPONENTS_AND_WATCH_METHOD, BRP_OBSERVE_METHOD,
+    WATCH_CANCEL_METHOD,
+};
+use bevy_wasmi_plugins_protocol::brp::{
+    BRP_REGISTRY_SCHEMA_METHOD, BRP_SCHEDULE_GRAPH_METHOD, BRP_SCHEDULE_LIST_METHOD,
+    RPC_DISCOVER_METHOD,
+};
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde::Deserialize;
 use serde_json::Value;
@@ -49,9 +59,9 @@ use crate::bevy::mods::WasmMod;
 use crate::bevy::permissions::{ModPermissions, denied};
 use reflect::{entity_from_bits, error};
 
-/// The `world.*` (and this project's `bulk.*`) methods mods can call (with permission);
-/// the subscriptions and the read-only inspection methods are listed apart.
-pub const ECS_METHODS: [&str; 19] = [
+/// The `world.*` methods mods can call (with permission), this project's `bulk.*` and
+/// `watch.cancel`, and the read-only inspection methods.
+pub const ECS_METHODS: [&str; 26] = [
     BRP_QUERY_METHOD,
     BRP_GET_COMPONENTS_METHOD,
     BRP_SPAWN_ENTITY_METHOD,
@@ -71,6 +81,24 @@ pub const ECS_METHODS: [&str; 19] = [
     BULK_MUTATE_COMPONENTS_METHOD,
     BULK_INSERT_COMPONENTS_METHOD,
     BULK_QUERY_METHOD,
+    BRP_GET_COMPONENTS_AND_WATCH_METHOD,
+    BRP_LIST_COMPONENTS_AND_WATCH_METHOD,
+    BRP_OBSERVE_METHOD,
+    WATCH_CANCEL_METHOD,
+    BRP_REGISTRY_SCHEMA_METHOD,
+    BRP_SCHEDULE_LIST_METHOD,
+    BRP_SCHEDULE_GRAPH_METHOD,
+];
+
+/// The methods outside `world.*` and `bulk.*` that this module serves too (read-only,
+/// or about the mod's own watches). `rpc.discover` is answered by the driver, which
+/// knows the host methods.
+pub(crate) const INSPECTION: [&str; 5] = [
+    BRP_REGISTRY_SCHEMA_METHOD,
+    BRP_SCHEDULE_LIST_METHOD,
+    BRP_SCHEDULE_GRAPH_METHOD,
+    RPC_DISCOVER_METHOD,
+    WATCH_CANCEL_METHOD,
 ];
 
 /// Marks an entity a mod spawned with `world.spawn_entity`: `0` is the mod's entity.
@@ -196,6 +224,21 @@ pub(crate) fn serve(
         BULK_MUTATE_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.bulk_mutate(world, p)),
         BULK_INSERT_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.bulk_insert(world, p)),
         BULK_QUERY_METHOD => ecs.parse(params).and_then(|p| ecs.bulk_query(world, p)),
+        BRP_GET_COMPONENTS_AND_WATCH_METHOD => ecs
+            .parse(params)
+            .and_then(|p| ecs.watch_components(world, p)),
+        BRP_LIST_COMPONENTS_AND_WATCH_METHOD => {
+            ecs.parse(params).and_then(|p| ecs.watch_list(world, p))
+        }
+        BRP_OBSERVE_METHOD => ecs.parse(params).and_then(|p| ecs.watch_event(world, p)),
+        WATCH_CANCEL_METHOD => ecs.parse(params).and_then(|p| ecs.cancel_watch(world, p)),
+        BRP_REGISTRY_SCHEMA_METHOD => ecs.parse(params).and_then(|p| ecs.registry_schema(p)),
+        BRP_SCHEDULE_LIST_METHOD => ecs
+            .parse::<Option<Value>>(params)
+            .and_then(|_| inspect::schedule_list(world)),
+        BRP_SCHEDULE_GRAPH_METHOD => ecs
+            .parse(params)
+            .and_then(|p| inspect::schedule_graph(world, p)),
         _ => return None,
     };
     work.entities = work.entities.saturating_add(ecs.entities.get());

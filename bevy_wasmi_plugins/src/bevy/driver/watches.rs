@@ -1,0 +1,45 @@
+//! Once a frame, after the mods ran: each live mod's watch notifications
+//! (`watch.changed`) go to its stdin; the watches of a mod without an instance (stopped,
+//! crashed, reloading, despawned) end.
+
+use crate::bevy::bevy_prelude::*;
+use bevy_wasmi_plugins_protocol::brp::WATCH_CHANGED_NOTIFICATION;
+
+use super::ModDriver;
+use crate::bevy::watch::Watches;
+
+impl ModDriver {
+    pub(super) fn deliver_watches(&mut self, world: &mut World) {
+        let Some(watching) = world
+            .get_resource::<Watches>()
+            .map(|w| w.by_mod.keys().copied().collect::<Vec<_>>())
+        else {
+            return;
+        };
+        for entity in watching {
+            let live = self
+                .slots
+                .get(&entity)
+                .is_some_and(|slot| slot.instance.is_some());
+            if !live {
+                Watches::end_all(world, entity);
+                continue;
+            }
+            let notes = Watches::changes(world, entity);
+            let Some(slot) = self.slots.get_mut(&entity) else {
+                continue;
+            };
+            let Some(instance) = slot.instance.as_mut() else {
+                continue;
+            };
+            for note in notes {
+                if let Err(error) = instance.notify(WATCH_CHANGED_NOTIFICATION, &note) {
+                    warn!(
+                        "watch {} of mod `{}`: notification not delivered: {error}",
+                        note.watch, slot.name
+                    );
+                }
+            }
+        }
+    }
+}
