@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 // The tests, by topic, in `tests/bevy/` (a test crate's root looks for its modules beside
 // it, where cargo would take them for test crates of their own).
+#[path = "bevy/brp_rest.rs"]
+mod brp_rest;
 #[path = "bevy/calls.rs"]
 mod calls;
 #[path = "bevy/costs.rs"]
@@ -26,6 +28,8 @@ mod lifecycle;
 mod loading;
 #[path = "bevy/permissions.rs"]
 mod permissions;
+#[path = "bevy/watch.rs"]
+mod watch;
 #[path = "bevy/world.rs"]
 mod world;
 

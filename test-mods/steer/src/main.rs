@@ -10,6 +10,9 @@
 //! - `"write"`: one `bulk.mutate_components` for the entities the last query saw.
 //!
 //! It answers with the number of entities it steered (or read).
+//!
+//! For the watch tests: `relay {method, params}` calls any host method, and `watched`
+//! answers (and forgets) the `watch.changed` notifications received so far.
 
 use std::cell::RefCell;
 
@@ -28,6 +31,14 @@ const VELOCITY: &str = "steer::Velocity";
 struct Steer {
     /// The entities and positions the last query saw.
     seen: RefCell<Vec<(u64, [f32; 2])>>,
+    /// The `watch.changed` notifications not yet asked for (at most 1000).
+    notes: RefCell<Vec<Json>>,
+}
+
+#[derive(Deserialize)]
+struct Relay {
+    method: String,
+    params: Box<serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +109,21 @@ fn steer([x, y]: [f32; 2]) -> Velocity {
 
 impl Plugin for Steer {
     fn methods(methods: &mut Methods<Self>) {
-        methods.add("steer", Self::steer);
+        methods
+            .add("steer", Self::steer)
+            .add("relay", |_: &'static Self, r: Relay| async move {
+                host::call_raw(&r.method, &r.params).await
+            })
+            .add("watched", |this: &'static Self| async move {
+                Ok(std::mem::take(&mut *this.notes.borrow_mut()))
+            });
+    }
+
+    async fn notification(&'static self, method: &str, params: Params<'_>) {
+        let mut notes = self.notes.borrow_mut();
+        if method == "watch.changed" && notes.len() < 1000 {
+            notes.push(params.to_json());
+        }
     }
 }
 
