@@ -27,7 +27,6 @@ impl Ecs<'_> {
         let mut watches = world.get_resource_or_init::<Watches>();
         let mine = watches.by_mod.entry(self.mod_entity).or_default();
         if mine.watches.len() >= MAX_WATCHES_PER_MOD {
-            drop(watches);
             let watch = Watch {
                 id: 0,
                 last_run,
