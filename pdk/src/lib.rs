@@ -100,23 +100,32 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
 
 mod de;
+pub mod ecs;
 mod error;
 pub mod host;
 mod json;
 mod logger;
+mod mod_state;
 mod plugin;
 mod runtime;
 
 pub use bevy_wasmi_plugins_protocol as protocol;
+pub use ecs::world;
 pub use error::Error;
+pub use host::HostMethod;
 pub use json::{Init, Json, Params};
 pub use log;
-pub use plugin::{Handler, Methods, Plugin};
+pub use mod_state::State;
+pub use plugin::{Event, EventHandler, EventOutcome, Handler, Methods, Plugin};
 
 /// What a mod names: `use bevy_wasmi_plugins_pdk::prelude::*;`.
 pub mod prelude {
+    pub use crate::ecs::{Component, Entity, Has, Message, Resource, Trigger, With, Without};
     pub use crate::protocol::ErrorCode;
-    pub use crate::{Error, Init, Json, Methods, Params, Plugin, host, log, register_plugin};
+    pub use crate::{
+        Error, Event, HostMethod, Init, Json, Methods, Params, Plugin, State, host, log,
+        register_plugin, world,
+    };
 }
 
 /// Writes the mod's `main`, which runs the plugin until the host closes stdin.
