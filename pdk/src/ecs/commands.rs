@@ -27,6 +27,12 @@ thread_local! {
     static NO_BULK: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Forgets that the host had no bulk calls (tests run many hosts on a thread).
+#[cfg(test)]
+pub(crate) fn reset_bulk() {
+    NO_BULK.set(false);
+}
+
 /// Writes to the world collected in the mod, then sent with [`Commands::flush`] as one
 /// message: the mutations of one component type (and field path) as one
 /// `bulk.mutate_components` call (this project's many-entity extension of BRP), the

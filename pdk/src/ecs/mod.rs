@@ -38,6 +38,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use bundle::Bundle;
+#[cfg(test)]
+pub(crate) use commands::reset_bulk;
 pub use query::{Has, QueryData, QueryFilter, With, Without};
 
 /// A Bevy component the game lets mods reach: its type path and its JSON form.
