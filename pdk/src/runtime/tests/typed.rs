@@ -201,7 +201,7 @@ fn an_answer_of_the_wrong_shape_names_the_type_and_the_field() {
         ),
         (
             json!([{"components": {}}]),
-            "the answer to world.query did not fit a list of rows: missing field `entity` at line 1 column 17",
+            "the answer to world.query did not fit a list of rows: missing field `entity` at line 1 column 18",
         ),
     ] {
         let mut lines = Vec::new();
