@@ -1,16 +1,15 @@
 //! Typed queries: [`QueryData`] (what a row fetches), [`QueryFilter`] (which entities
 //! match), and reading the host's rows without building a JSON tree.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
-use super::{Component, Entity, misfit};
-use crate::Error;
-use crate::protocol::brp::{BRP_QUERY_METHOD, BrpQuery, BrpQueryFilter, ComponentSelector};
+use super::{Component, Entity};
+use crate::protocol::brp::{BrpQuery, BrpQueryFilter, ComponentSelector};
 
 /// What one row of a [`world::query`](crate::world::query) fetches, and its Rust type.
 ///
@@ -21,20 +20,51 @@ use crate::protocol::brp::{BRP_QUERY_METHOD, BrpQuery, BrpQueryFilter, Component
 /// - [`Has<T>`]: whether the entity has it (a `bool`);
 /// - [`Entity`]: the row's entity;
 /// - tuples of these, up to eight (nest tuples for more).
+///
+/// The rows are read in one pass, each value straight into its Rust type.
 pub trait QueryData {
     /// What a row turns into.
     type Item;
 
+    /// The values of one row read so far.
+    #[doc(hidden)]
+    type Slots: Default;
+
     /// Adds the type paths this data needs to `query`.
     fn describe(query: &mut BrpQuery);
 
-    /// Reads the item from one row of the answer.
-    ///
-    /// # Errors
-    ///
-    /// When a value is missing or does not fit its type (`-32603`, naming the type and
-    /// serde's account of the field).
-    fn read(row: &Row<'_>) -> Result<Self::Item, Error>;
+    /// Reads the next value of `map` if it is the component at `path` this data wants;
+    /// false when it does not want it (the value is then still unread).
+    #[doc(hidden)]
+    fn component<'de, M: MapAccess<'de>>(
+        slots: &mut Self::Slots,
+        path: &str,
+        map: &mut M,
+    ) -> Result<bool, M::Error>;
+
+    /// Notes the row's `has` answer for `path`.
+    #[doc(hidden)]
+    fn has(slots: &mut Self::Slots, path: &str, has: bool);
+
+    /// The item of a row of `entity`, or what is missing.
+    #[doc(hidden)]
+    fn finish(slots: Self::Slots, entity: u64) -> Result<Self::Item, String>;
+}
+
+/// Reads the component's value into `slot` when `path` is `T`'s.
+fn take<'de, T: Component, M: MapAccess<'de>>(
+    slot: &mut Option<T>,
+    path: &str,
+    map: &mut M,
+) -> Result<bool, M::Error> {
+    if path != T::TYPE_PATH {
+        return Ok(false);
+    }
+    let value = map
+        .next_value::<T>()
+        .map_err(|e| de::Error::custom(format_args!("{}: {e}", T::TYPE_PATH)))?;
+    *slot = Some(value);
+    Ok(true)
 }
 
 /// Which entities a [`world::query`](crate::world::query) matches: `()` (all),
@@ -71,35 +101,51 @@ impl QueryFilter for () {
 
 impl QueryData for Entity {
     type Item = Entity;
+    type Slots = ();
 
     fn describe(_: &mut BrpQuery) {}
 
-    fn read(row: &Row<'_>) -> Result<Entity, Error> {
-        Ok(Entity(row.entity))
+    fn component<'de, M: MapAccess<'de>>(
+        _: &mut (),
+        _: &str,
+        _: &mut M,
+    ) -> Result<bool, M::Error> {
+        Ok(false)
+    }
+
+    fn has(_: &mut (), _: &str, _: bool) {}
+
+    fn finish(_: (), entity: u64) -> Result<Entity, String> {
+        Ok(Entity(entity))
     }
 }
 
 impl<T: Component> QueryData for T {
     type Item = T;
+    type Slots = Option<T>;
 
     fn describe(query: &mut BrpQuery) {
         query.components.push(T::TYPE_PATH.into());
     }
 
-    fn read(row: &Row<'_>) -> Result<T, Error> {
-        match row.component::<T>()? {
-            Some(value) => Ok(value),
-            None => Err(misfit(
-                BRP_QUERY_METHOD,
-                T::TYPE_PATH,
-                format_args!("entity {} has no value for it", row.entity),
-            )),
-        }
+    fn component<'de, M: MapAccess<'de>>(
+        slot: &mut Option<T>,
+        path: &str,
+        map: &mut M,
+    ) -> Result<bool, M::Error> {
+        take(slot, path, map)
+    }
+
+    fn has(_: &mut Option<T>, _: &str, _: bool) {}
+
+    fn finish(slot: Option<T>, entity: u64) -> Result<T, String> {
+        slot.ok_or_else(|| format!("{}: entity {entity} has no value for it", T::TYPE_PATH))
     }
 }
 
 impl<T: Component> QueryData for Option<T> {
     type Item = Option<T>;
+    type Slots = Option<T>;
 
     fn describe(query: &mut BrpQuery) {
         match &mut query.option {
@@ -108,37 +154,75 @@ impl<T: Component> QueryData for Option<T> {
         }
     }
 
-    fn read(row: &Row<'_>) -> Result<Option<T>, Error> {
-        row.component::<T>()
+    fn component<'de, M: MapAccess<'de>>(
+        slot: &mut Option<T>,
+        path: &str,
+        map: &mut M,
+    ) -> Result<bool, M::Error> {
+        take(slot, path, map)
+    }
+
+    fn has(_: &mut Option<T>, _: &str, _: bool) {}
+
+    fn finish(slot: Option<T>, _: u64) -> Result<Option<T>, String> {
+        Ok(slot)
     }
 }
 
 impl<T: Component> QueryData for Has<T> {
     type Item = bool;
+    type Slots = bool;
 
     fn describe(query: &mut BrpQuery) {
         query.has.push(T::TYPE_PATH.into());
     }
 
-    fn read(row: &Row<'_>) -> Result<bool, Error> {
-        Ok(row
-            .has
-            .iter()
-            .any(|&(path, has)| has && path == T::TYPE_PATH))
+    fn component<'de, M: MapAccess<'de>>(
+        _: &mut bool,
+        _: &str,
+        _: &mut M,
+    ) -> Result<bool, M::Error> {
+        Ok(false)
+    }
+
+    fn has(slot: &mut bool, path: &str, has: bool) {
+        if path == T::TYPE_PATH {
+            *slot = has;
+        }
+    }
+
+    fn finish(slot: bool, _: u64) -> Result<bool, String> {
+        Ok(slot)
     }
 }
 
 macro_rules! tuple_query {
-    ($($t:ident),*) => {
+    ($($t:ident $i:tt),*) => {
         impl<$($t: QueryData),*> QueryData for ($($t,)*) {
             type Item = ($($t::Item,)*);
+            type Slots = ($($t::Slots,)*);
 
             fn describe(query: &mut BrpQuery) {
                 $($t::describe(query);)*
             }
 
-            fn read(row: &Row<'_>) -> Result<Self::Item, Error> {
-                Ok(($($t::read(row)?,)*))
+            fn component<'de, M: MapAccess<'de>>(
+                slots: &mut Self::Slots,
+                path: &str,
+                map: &mut M,
+            ) -> Result<bool, M::Error> {
+                $(if $t::component(&mut slots.$i, path, map)? {
+                    return Ok(true);
+                })*
+                Ok(false)
+            }
+
+            fn has(slots: &mut Self::Slots, path: &str, has: bool) {
+                $($t::has(&mut slots.$i, path, has);)*
+            }
+
+            fn finish(slots: Self::Slots, entity: u64) -> Result<Self::Item, String> {
+                Ok(($($t::finish(slots.$i, entity)?,)*))
             }
         }
 
@@ -150,111 +234,143 @@ macro_rules! tuple_query {
     };
 }
 
-tuple_query!(A);
-tuple_query!(A, B);
-tuple_query!(A, B, C);
-tuple_query!(A, B, C, D);
-tuple_query!(A, B, C, D, E);
-tuple_query!(A, B, C, D, E, F);
-tuple_query!(A, B, C, D, E, F, G);
-tuple_query!(A, B, C, D, E, F, G, H);
+tuple_query!(A 0);
+tuple_query!(A 0, B 1);
+tuple_query!(A 0, B 1, C 2);
+tuple_query!(A 0, B 1, C 2, D 3);
+tuple_query!(A 0, B 1, C 2, D 3, E 4);
+tuple_query!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_query!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_query!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
-/// One row of a `world.query` answer, its values still JSON text:
-/// `{"entity":E,"components":{P:value,…},"has":{P:bool,…}}`.
-pub struct Row<'a> {
-    /// The entity's bits.
-    pub entity: u64,
-    /// The fetched values, by type path.
-    components: Vec<(&'a str, &'a RawValue)>,
-    /// The `has` answers, by type path.
-    has: Vec<(&'a str, bool)>,
-}
+/// The rows of a `world.query` answer, read in one pass: what
+/// [`world::query`](crate::world::query) deserializes the host's result as.
+pub(crate) struct Rows<D: QueryData>(pub(crate) Vec<D::Item>);
 
-impl Row<'_> {
-    /// The value of component `T`, if the row has one.
-    ///
-    /// # Errors
-    ///
-    /// When the value does not fit `T`.
-    pub fn component<T: Component>(&self) -> Result<Option<T>, Error> {
-        let Some(&(_, raw)) = self
-            .components
-            .iter()
-            .find(|(path, _)| *path == T::TYPE_PATH)
-        else {
-            return Ok(None);
-        };
-        serde_json::from_str(raw.get())
-            .map(Some)
-            .map_err(|e| misfit(BRP_QUERY_METHOD, T::TYPE_PATH, e))
+impl<'de, D: QueryData> Deserialize<'de> for Rows<D> {
+    fn deserialize<De: de::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        deserializer.deserialize_seq(RowsVisitor::<D>(PhantomData))
     }
-}
-
-/// Reads the rows of a `world.query` answer and turns each into `D::Item`.
-pub(crate) fn read_rows<D: QueryData>(json: &str) -> Result<Vec<D::Item>, Error> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let items = serde::Deserializer::deserialize_seq(&mut de, RowsVisitor::<D>(PhantomData))
-        .map_err(|e| misfit(BRP_QUERY_METHOD, "a list of rows", e))?;
-    de.end()
-        .map_err(|e| misfit(BRP_QUERY_METHOD, "a list of rows", e))?;
-    items
 }
 
 struct RowsVisitor<D>(PhantomData<fn() -> D>);
 
 impl<'de, D: QueryData> Visitor<'de> for RowsVisitor<D> {
-    type Value = Result<Vec<D::Item>, Error>;
+    type Value = Rows<D>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list of rows")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Rows<D>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(row) = seq.next_element::<Row<'de>>()? {
-            match D::read(&row) {
-                Ok(item) => items.push(item),
-                Err(error) => return Ok(Err(error)),
-            }
+        while let Some(Row(item)) = seq.next_element_seed(RowSeed::<D>(PhantomData))? {
+            items.push(item);
         }
-        Ok(Ok(items))
+        Ok(Rows(items))
     }
 }
 
-impl<'de> Deserialize<'de> for Row<'de> {
-    fn deserialize<De: de::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
-        deserializer.deserialize_map(RowVisitor)
+/// One row, `{"entity":E,"components":{P:value,…},"has":{P:bool,…}}`, read as `D`.
+struct Row<T>(T);
+
+struct RowSeed<D>(PhantomData<fn() -> D>);
+
+impl<'de, D: QueryData> DeserializeSeed<'de> for RowSeed<D> {
+    type Value = Row<D::Item>;
+
+    fn deserialize<De: de::Deserializer<'de>>(self, deserializer: De) -> Result<Self::Value, De::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-struct RowVisitor;
-
-impl<'de> Visitor<'de> for RowVisitor {
-    type Value = Row<'de>;
+impl<'de, D: QueryData> Visitor<'de> for RowSeed<D> {
+    type Value = Row<D::Item>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a row {\"entity\", \"components\", \"has\"}")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Row<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entity = None;
-        let mut components = Vec::new();
-        let mut has = Vec::new();
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match key {
+        let mut slots = D::Slots::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match &*key.0 {
                 "entity" => entity = Some(map.next_value::<u64>()?),
-                "components" => map.next_value_seed(Pairs(&mut components))?,
-                "has" => map.next_value_seed(Pairs(&mut has))?,
+                "components" => map.next_value_seed(Fields::<D> {
+                    slots: &mut slots,
+                    has: false,
+                })?,
+                "has" => map.next_value_seed(Fields::<D> {
+                    slots: &mut slots,
+                    has: true,
+                })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Row {
-            entity: entity.ok_or_else(|| de::Error::missing_field("entity"))?,
-            components,
-            has,
-        })
+        let entity = entity.ok_or_else(|| de::Error::missing_field("entity"))?;
+        D::finish(slots, entity).map(Row).map_err(de::Error::custom)
+    }
+}
+
+/// A row's `components` (or `has`) object, each value read into `D`'s slots.
+struct Fields<'s, D: QueryData> {
+    slots: &'s mut D::Slots,
+    has: bool,
+}
+
+impl<'de, D: QueryData> DeserializeSeed<'de> for Fields<'_, D> {
+    type Value = ();
+
+    fn deserialize<De: de::Deserializer<'de>>(self, deserializer: De) -> Result<(), De::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, D: QueryData> Visitor<'de> for Fields<'_, D> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object keyed by type path")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if self.has {
+                let has = map.next_value::<bool>()?;
+                D::has(self.slots, &key.0, has);
+            } else if !D::component(self.slots, &key.0, &mut map)? {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An object's key, borrowed from the input unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<De: de::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.into())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 

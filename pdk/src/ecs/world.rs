@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
 use super::bundle::Entries;
-use super::query::{QueryData, QueryFilter, read_rows};
+use super::query::{QueryData, QueryFilter, Rows};
 use super::{Bundle, Component, Entity, Message, Resource, Trigger, misfit};
 use crate::protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_GET_COMPONENTS_METHOD, BRP_GET_RESOURCES_METHOD,
@@ -83,8 +83,8 @@ pub async fn query<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error
     };
     D::describe(&mut params.data);
     F::describe(&mut params.filter);
-    let rows: Json = host::call_raw(BRP_QUERY_METHOD, &params).await?;
-    read_rows::<D>(rows.get())
+    let rows: Rows<D> = host::call(BRP_QUERY_METHOD, &params).await?;
+    Ok(rows.0)
 }
 
 /// Component `T` of `entity`, through `world.get_components`.

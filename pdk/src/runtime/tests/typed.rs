@@ -187,21 +187,21 @@ fn an_answer_of_the_wrong_shape_names_the_type_and_the_field() {
     assert_eq!(error["code"], -32603);
     assert_eq!(
         error["message"],
-        "the answer to world.query did not fit game::Pos: missing field `y` at line 1 column 9"
+        "the host's result did not have the expected type: game::Pos: missing field `y` at line 1 column 37"
     );
     // A required component missing from a row, and rows that are not rows.
     for (answer, message) in [
         (
             json!([{"entity": 4, "components": {}}]),
-            "the answer to world.query did not fit game::Pos: entity 4 has no value for it",
+            "the host's result did not have the expected type: game::Pos: entity 4 has no value for it at line 1 column 29",
         ),
         (
             json!({"entity": 4}),
-            "the answer to world.query did not fit a list of rows: invalid type: map, expected a list of rows at line 1 column 0",
+            "the host's result did not have the expected type: invalid type: map, expected a list of rows at line 1 column 0",
         ),
         (
             json!([{"components": {}}]),
-            "the answer to world.query did not fit a list of rows: missing field `entity` at line 1 column 18",
+            "the host's result did not have the expected type: missing field `entity` at line 1 column 18",
         ),
     ] {
         let mut lines = Vec::new();
