@@ -105,11 +105,7 @@ impl QueryData for Entity {
 
     fn describe(_: &mut BrpQuery) {}
 
-    fn component<'de, M: MapAccess<'de>>(
-        _: &mut (),
-        _: &str,
-        _: &mut M,
-    ) -> Result<bool, M::Error> {
+    fn component<'de, M: MapAccess<'de>>(_: &mut (), _: &str, _: &mut M) -> Result<bool, M::Error> {
         Ok(false)
     }
 
@@ -279,7 +275,10 @@ struct RowSeed<D>(PhantomData<fn() -> D>);
 impl<'de, D: QueryData> DeserializeSeed<'de> for RowSeed<D> {
     type Value = Row<D::Item>;
 
-    fn deserialize<De: de::Deserializer<'de>>(self, deserializer: De) -> Result<Self::Value, De::Error> {
+    fn deserialize<De: de::Deserializer<'de>>(
+        self,
+        deserializer: De,
+    ) -> Result<Self::Value, De::Error> {
         deserializer.deserialize_map(self)
     }
 }

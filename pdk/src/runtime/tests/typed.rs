@@ -421,3 +421,53 @@ fn typed_events_are_listed_and_dispatched() {
     assert_eq!(lines[1]["result"], json!([41, "Space"]));
     assert_eq!(lines.len(), 2);
 }
+
+#[test]
+fn batch_answers_in_the_fixed_form_and_mixed_ones_reach_their_calls() {
+    #[derive(Default)]
+    struct Pairs;
+    impl Plugin for Pairs {
+        fn methods(methods: &mut Methods<Self>) {
+            methods.add("go", |_: &'static Self| async move {
+                let (a, b) = host::batch(|| (DOUBLE.call(&[1]), DOUBLE.call(&[2])));
+                let (c, d) = host::batch(|| (DOUBLE.call(&[3]), DOUBLE.call(&[4])));
+                let d = d.await.map_err(|e| e.code());
+                Ok(format!(
+                    "{:?} {:?} {:?} {d:?}",
+                    a.await?,
+                    b.await?,
+                    c.await?
+                ))
+            });
+        }
+    }
+    let mut round = 0;
+    let (out, _) = run_with::<Pairs>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"go\"}\n",
+        1 << 20,
+        |_| {
+            round += 1;
+            match round {
+                // The host's own form, answered in reverse order.
+                1 => concat!(
+                    r#"[{"jsonrpc":"2.0","id":2,"result":4},"#,
+                    r#"{"jsonrpc":"2.0","id":1,"result":2}]"#,
+                    "\n"
+                )
+                .to_owned(),
+                // An error among the answers: the full parser.
+                2 => concat!(
+                    r#"[{"jsonrpc":"2.0","id":3,"result":6},"#,
+                    r#"{"jsonrpc":"2.0","id":4,"error":{"code":-32050,"message":"no"}}]"#,
+                    "\n"
+                )
+                .to_owned(),
+                _ => String::new(),
+            }
+        },
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some(r#"{"jsonrpc":"2.0","id":1,"result":"2 4 6 Err(-32050)"}"#)
+    );
+}
