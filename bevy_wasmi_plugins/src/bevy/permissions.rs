@@ -99,6 +99,10 @@ pub struct ModPermissions {
     pub write: Access,
     /// Message types the mod may write with `world.write_message`. Default: none.
     pub messages: Access,
+    /// Event types the mod may trigger with `world.trigger_event`. Default: none.
+    /// (Observing an event with `world.observe+watch` needs [`read`](Self::read) access
+    /// to its type instead.)
+    pub events: Access,
     /// How many entities spawned by the mod (`world.spawn_entity`) may be alive at
     /// once. Default: 0, no spawning.
     pub spawn: u32,
@@ -114,6 +118,7 @@ impl Default for ModPermissions {
             read: Access::None,
             write: Access::None,
             messages: Access::None,
+            events: Access::None,
             spawn: 0,
             despawn: false,
         }
@@ -140,6 +145,7 @@ impl ModPermissions {
             read: Access::All,
             write: Access::All,
             messages: Access::All,
+            events: Access::All,
             spawn: u32::MAX,
             despawn: true,
         }
@@ -196,6 +202,13 @@ impl ModPermissions {
         self
     }
 
+    /// Allows triggering event `E` (`world.trigger_event`).
+    #[must_use]
+    pub fn allow_event<E: TypePath>(mut self) -> Self {
+        self.events.add(E::type_path());
+        self
+    }
+
     /// Allows spawning entities, at most `quota` of them alive at once.
     #[must_use]
     pub fn allow_spawn(mut self, quota: u32) -> Self {
@@ -223,6 +236,11 @@ impl ModPermissions {
     /// Whether the mod may write the type with this path.
     pub fn may_write(&self, type_path: &str) -> bool {
         self.write.allows_type(type_path)
+    }
+
+    /// Whether the mod may trigger the event type with this path.
+    pub fn may_trigger(&self, type_path: &str) -> bool {
+        self.events.allows_type(type_path)
     }
 
     /// Whether the mod may write the message type with this path.

@@ -43,9 +43,12 @@ pub const BULK_QUERY_METHOD: &str = "bulk.query";
 ///
 /// Each entity is done as `world.mutate_components` would do it, independently: one
 /// that fails is reported and the others are still applied.
+///
+/// `V` is the type of the values: [`Value`] by default, or a mod's own type (the
+/// component's, or the field's at `path`), which saves building a JSON tree per entity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BulkMutateComponentsParams {
+pub struct BulkMutateComponentsParams<V = Value> {
     /// The component's type path.
     pub component: String,
     /// The reflection path of the field to set (`GetPath`); empty (or left out) for the
@@ -53,17 +56,18 @@ pub struct BulkMutateComponentsParams {
     #[serde(default)]
     pub path: String,
     /// The entities' bits, each with its new value (of the field at `path`).
-    pub entities: Vec<(u64, Value)>,
+    pub entities: Vec<(u64, V)>,
 }
 
-/// The params of `bulk.insert_components`: `{"component":P,"entities":[[E,value],…]}`.
+/// The params of `bulk.insert_components`: `{"component":P,"entities":[[E,value],…]}`
+/// (`V` as in [`BulkMutateComponentsParams`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BulkInsertComponentsParams {
+pub struct BulkInsertComponentsParams<V = Value> {
     /// The component's type path.
     pub component: String,
     /// The entities' bits, each with its component's value.
-    pub entities: Vec<(u64, Value)>,
+    pub entities: Vec<(u64, V)>,
 }
 
 /// The result of a `bulk.*` write: `null` when every entity was done, else
@@ -84,8 +88,9 @@ pub struct BulkQueryParams {
 }
 
 /// One `bulk.query` row: `[E,[value,…]]`, the values in the order of
-/// [`BulkQueryParams::components`].
-pub type BulkQueryRow = (u64, Vec<Value>);
+/// [`BulkQueryParams::components`]. `V` may be a mod's own tuple of the components'
+/// types (`(u64, (Transform, Velocity))` reads `[E,[t,v]]`).
+pub type BulkQueryRow<V = Vec<Value>> = (u64, V);
 
 /// The result of `bulk.query`.
-pub type BulkQueryResponse = Vec<BulkQueryRow>;
+pub type BulkQueryResponse<V = Vec<Value>> = Vec<BulkQueryRow<V>>;

@@ -34,12 +34,14 @@ impl Slot {
         let (per_call, per_entity, max_world_params) = with_settings(world, |s| {
             (s.fuel_per_host_call, s.fuel_per_entity, s.max_world_params)
         });
+        let caller = ecs_methods::Caller::new(world, &self.permissions, entity, &self.name);
         let mut host = WorldHost {
             world,
             methods,
             entity,
             name: &self.name,
             permissions: &self.permissions,
+            caller,
             deadline,
             max_answer: instance.limits().max_message_size,
             per_call,
@@ -58,6 +60,8 @@ struct WorldHost<'a> {
     entity: Entity,
     name: &'a Arc<str>,
     permissions: &'a ModPermissions,
+    /// What its `world.*` calls share, looked up once per run slice.
+    caller: ecs_methods::Caller<'a>,
     /// When the frame's wall-time budget is spent.
     deadline: Option<Instant>,
     /// The mod's message cap: no answer longer than this is computed in full.
@@ -84,9 +88,12 @@ impl ModHost for WorldHost<'_> {
     fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome {
         let method: &str = &request.method;
         self.owed = self.owed.saturating_add(self.per_call);
-        if method.starts_with("world.") {
+        let bulk = method.starts_with("bulk.");
+        if method.starts_with("world.") || bulk {
+            // `bulk.*` params may be as long as the mod's message cap, which the runtime
+            // has already checked; they are made for many entities.
             let size = request.params.map_or(0, |params| params.get().len());
-            if size > self.max_world_params {
+            if !bulk && size > self.max_world_params {
                 return Err(ResponseError::new(
                     ErrorCode::MessageTooLarge,
                     format!(
@@ -100,16 +107,9 @@ impl ModHost for WorldHost<'_> {
                 max_answer: self.max_answer,
                 entities: 0,
             };
-            let outcome = ecs_methods::serve(
-                self.world,
-                self.permissions,
-                self.entity,
-                mod_name,
-                method,
-                request.params,
-                &mut work,
-            )
-            .unwrap_or_else(|| Err(ResponseError::method_not_found(method)));
+            let outcome =
+                ecs_methods::serve(self.world, &self.caller, method, request.params, &mut work)
+                    .unwrap_or_else(|| Err(ResponseError::method_not_found(method)));
             self.owed = self
                 .owed
                 .saturating_add(work.entities.saturating_mul(self.per_entity));

@@ -3,18 +3,19 @@
 
 use crate::bevy::bevy_prelude::*;
 use bevy_ecs::reflect::ReflectComponent;
-use bevy_reflect::{PartialReflect, TypeRegistry};
+use bevy_reflect::{PartialReflect, TypePath, TypeRegistry};
 use bevy_wasmi_plugins_protocol::brp::{
     BrpDespawnEntityParams, BrpGetComponentsParams, BrpGetComponentsResponse,
     BrpInsertComponentsParams, BrpListComponentsParams, BrpMutateComponentsParams,
-    BrpRemoveComponentsParams, BrpSpawnEntityParams, BrpSpawnEntityResponse,
+    BrpRemoveComponentsParams, BrpReparentEntitiesParams, BrpSpawnEntityParams,
+    BrpSpawnEntityResponse,
 };
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde_json::{Map, Value};
 
 use super::Ecs;
 use super::reflect::{
-    deserialize, deserialize_concrete, error, not_a_resource, reflect_component, serialize,
+    deserialize_concrete, error, not_a_resource, reflect_component, serialize, set_at_path,
 };
 use crate::bevy::permissions::denied;
 
@@ -177,37 +178,56 @@ impl Ecs<'_> {
                     format!("Component `{}` not present in entity {entity}", p.component),
                 )
             })?;
-        let path_error = |e: &dyn std::fmt::Display| {
-            error(
-                ErrorCode::ComponentError,
-                format!("`{}` has no field at path `{}`: {e}", p.component, p.path),
-            )
-        };
-        let field = component
-            .reflect_path_mut(p.path.as_str())
-            .map_err(|e| path_error(&e))?;
-        let field_type = field
-            .get_represented_type_info()
-            .map(|info| info.type_path())
-            .and_then(|path| registry.get_with_type_path(path))
-            .ok_or_else(|| {
-                error(
-                    ErrorCode::ComponentError,
-                    format!(
-                        "the field at `{}` of `{}` has a type that is not registered",
-                        p.path, p.component
-                    ),
-                )
-            })?;
-        let value = deserialize(field_type, &registry, &p.value, ErrorCode::ComponentError)?;
-        field.try_apply(value.as_ref()).map_err(|e| {
-            error(
-                ErrorCode::ComponentError,
-                format!("could not set `{}` of `{}`: {e}", p.path, p.component),
-            )
-        })?;
+        set_at_path(
+            &mut *component,
+            &registry,
+            &p.component,
+            &p.path,
+            &p.value,
+            ErrorCode::ComponentError,
+        )?;
         to_raw(&())
     }
+    /// `world.reparent_entities`: needs write access to `ChildOf`; mods' and resources'
+    /// entities are refused, and so is a parent that is one of the entities or one of
+    /// their descendants (`-23404`), as a cycle would hang whatever walks the hierarchy.
+    pub(super) fn reparent(&self, world: &mut World, p: BrpReparentEntitiesParams) -> Outcome {
+        self.check_write(ChildOf::type_path())?;
+        let mut children = Vec::with_capacity(p.entities.len());
+        for bits in &p.entities {
+            children.push(self.entity(world, *bits, true)?);
+        }
+        let Some(parent) = p.parent else {
+            for child in children {
+                world.entity_mut(child).remove::<ChildOf>();
+            }
+            return to_raw(&());
+        };
+        let parent = self.entity(world, parent, true)?;
+        // The parent and its ancestors must not be among the new children.
+        let mut next = Some(parent);
+        while let Some(ancestor) = next {
+            if children.contains(&ancestor) {
+                let what = if ancestor == parent {
+                    format!("Cannot make entity {parent} its own parent")
+                } else {
+                    format!(
+                        "Cannot make entity {ancestor} an ancestor of itself: {parent} is its \
+                         descendant"
+                    )
+                };
+                return Err(error(ErrorCode::SelfReparent, what));
+            }
+            self.visit();
+            next = world.get::<ChildOf>(ancestor).map(ChildOf::parent);
+        }
+        let mut parent = world.entity_mut(parent);
+        for child in children {
+            parent.add_child(child);
+        }
+        to_raw(&())
+    }
+
     pub(super) fn list_components(
         &self,
         world: &mut World,

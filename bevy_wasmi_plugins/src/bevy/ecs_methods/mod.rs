@@ -18,10 +18,13 @@
 //! the reflection helpers they share. The BRP's request and response shapes are the
 //! protocol crate's ([`bevy_wasmi_plugins_protocol::brp`]), which mods use too.
 
+mod bulk;
 mod components;
 mod query;
 mod reflect;
 mod resources;
+
+pub use bulk::MAX_BULK_ERRORS;
 
 use std::cell::Cell;
 
@@ -31,19 +34,24 @@ use bevy_ecs::resource::IsResource;
 use bevy_wasmi_plugins_protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_GET_COMPONENTS_METHOD, BRP_GET_RESOURCES_METHOD,
     BRP_INSERT_COMPONENTS_METHOD, BRP_INSERT_RESOURCES_METHOD, BRP_LIST_COMPONENTS_METHOD,
-    BRP_MUTATE_COMPONENTS_METHOD, BRP_QUERY_METHOD, BRP_REMOVE_COMPONENTS_METHOD,
-    BRP_SPAWN_ENTITY_METHOD, BRP_WRITE_MESSAGE_METHOD, BrpListComponentsParams,
+    BRP_LIST_RESOURCES_METHOD, BRP_MUTATE_COMPONENTS_METHOD, BRP_MUTATE_RESOURCES_METHOD,
+    BRP_QUERY_METHOD, BRP_REMOVE_COMPONENTS_METHOD, BRP_REMOVE_RESOURCES_METHOD,
+    BRP_REPARENT_ENTITIES_METHOD, BRP_SPAWN_ENTITY_METHOD, BRP_TRIGGER_EVENT_METHOD,
+    BRP_WRITE_MESSAGE_METHOD, BULK_INSERT_COMPONENTS_METHOD, BULK_MUTATE_COMPONENTS_METHOD,
+    BULK_QUERY_METHOD, BrpListComponentsParams,
 };
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::bevy::mods::WasmMod;
 use crate::bevy::permissions::{ModPermissions, denied};
 use reflect::{entity_from_bits, error};
 
-/// The `world.*` methods mods can call (with permission).
-pub const ECS_METHODS: [&str; 11] = [
+/// The `world.*` (and this project's `bulk.*`) methods mods can call (with permission);
+/// the subscriptions and the read-only inspection methods are listed apart.
+pub const ECS_METHODS: [&str; 19] = [
     BRP_QUERY_METHOD,
     BRP_GET_COMPONENTS_METHOD,
     BRP_SPAWN_ENTITY_METHOD,
@@ -55,6 +63,14 @@ pub const ECS_METHODS: [&str; 11] = [
     BRP_MUTATE_COMPONENTS_METHOD,
     BRP_WRITE_MESSAGE_METHOD,
     BRP_LIST_COMPONENTS_METHOD,
+    BRP_REPARENT_ENTITIES_METHOD,
+    BRP_LIST_RESOURCES_METHOD,
+    BRP_REMOVE_RESOURCES_METHOD,
+    BRP_MUTATE_RESOURCES_METHOD,
+    BRP_TRIGGER_EVENT_METHOD,
+    BULK_MUTATE_COMPONENTS_METHOD,
+    BULK_INSERT_COMPONENTS_METHOD,
+    BULK_QUERY_METHOD,
 ];
 
 /// Marks an entity a mod spawned with `world.spawn_entity`: `0` is the mod's entity.
@@ -103,28 +119,52 @@ pub(crate) struct Work {
     pub(crate) entities: u64,
 }
 
-/// Serves `method` if it is one of the `world.*` methods, for the mod at `mod_entity`.
+/// What every `world.*` call of one mod in one run slice shares, looked up once per
+/// slice (not per call): who asks, what it may do, and the type registry.
+pub(crate) struct Caller<'a> {
+    pub(crate) permissions: &'a ModPermissions,
+    pub(crate) mod_entity: Entity,
+    pub(crate) mod_name: &'a str,
+    pub(crate) registry: AppTypeRegistry,
+}
+
+impl<'a> Caller<'a> {
+    /// The caller for a mod's run slice.
+    pub(crate) fn new(
+        world: &World,
+        permissions: &'a ModPermissions,
+        mod_entity: Entity,
+        mod_name: &'a str,
+    ) -> Self {
+        Caller {
+            permissions,
+            mod_entity,
+            mod_name,
+            // A cheap handle on the registry (an `Arc`).
+            registry: world
+                .get_resource::<AppTypeRegistry>()
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Serves `method` if it is one of the `world.*` or `bulk.*` methods, for `caller`.
 pub(crate) fn serve(
     world: &mut World,
-    permissions: &ModPermissions,
-    mod_entity: Entity,
-    mod_name: &str,
+    caller: &Caller<'_>,
     method: &str,
     params: Option<&RawValue>,
     work: &mut Work,
 ) -> Option<Outcome> {
     let ecs = Ecs {
-        permissions,
-        mod_entity,
-        mod_name,
+        permissions: caller.permissions,
+        mod_entity: caller.mod_entity,
+        mod_name: caller.mod_name,
         method,
         max_answer: work.max_answer,
         entities: Cell::new(0),
-        // The one place the type registry is looked up; a cheap handle on it.
-        registry: world
-            .get_resource::<AppTypeRegistry>()
-            .cloned()
-            .unwrap_or_default(),
+        registry: &caller.registry,
     };
     let outcome = match method {
         BRP_QUERY_METHOD => ecs.parse(params).and_then(|p| ecs.query(world, p)),
@@ -142,6 +182,20 @@ pub(crate) fn serve(
         BRP_LIST_COMPONENTS_METHOD => ecs
             .parse::<Option<BrpListComponentsParams>>(params)
             .and_then(|p| ecs.list_components(world, p)),
+        BRP_REPARENT_ENTITIES_METHOD => ecs.parse(params).and_then(|p| ecs.reparent(world, p)),
+        BRP_LIST_RESOURCES_METHOD => ecs
+            .parse::<Option<Value>>(params)
+            .and_then(|_| ecs.list_resources()),
+        BRP_REMOVE_RESOURCES_METHOD => ecs
+            .parse(params)
+            .and_then(|p| ecs.remove_resource(world, p)),
+        BRP_MUTATE_RESOURCES_METHOD => ecs
+            .parse(params)
+            .and_then(|p| ecs.mutate_resource(world, p)),
+        BRP_TRIGGER_EVENT_METHOD => ecs.parse(params).and_then(|p| ecs.trigger_event(world, p)),
+        BULK_MUTATE_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.bulk_mutate(world, p)),
+        BULK_INSERT_COMPONENTS_METHOD => ecs.parse(params).and_then(|p| ecs.bulk_insert(world, p)),
+        BULK_QUERY_METHOD => ecs.parse(params).and_then(|p| ecs.bulk_query(world, p)),
         _ => return None,
     };
     work.entities = work.entities.saturating_add(ecs.entities.get());
@@ -154,7 +208,7 @@ struct Ecs<'a> {
     mod_entity: Entity,
     mod_name: &'a str,
     method: &'a str,
-    registry: AppTypeRegistry,
+    registry: &'a AppTypeRegistry,
     /// The longest answer the mod takes, in bytes.
     max_answer: usize,
     /// Entities visited so far.

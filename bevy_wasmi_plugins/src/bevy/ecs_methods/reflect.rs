@@ -4,7 +4,9 @@
 use crate::bevy::bevy_prelude::*;
 use bevy_ecs::reflect::{ReflectComponent, ReflectResource};
 use bevy_reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
-use bevy_reflect::{PartialReflect, ReflectFromReflect, TypeRegistration, TypeRegistry};
+use bevy_reflect::{
+    GetPath, PartialReflect, Reflect, ReflectFromReflect, TypeRegistration, TypeRegistry,
+};
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde::de::DeserializeSeed;
 use serde_json::Value;
@@ -116,4 +118,50 @@ pub(super) fn deserialize_concrete(
         .from_reflect(dynamic.as_ref())
         .map(|value| value.into_partial_reflect())
         .ok_or_else(|| error(code, format!("`{path}` could not be built from {value}")))
+}
+
+/// Sets the field at `path` (`GetPath`; empty: the whole value) of `target`, a reflected
+/// value of the type at `type_path`, to `value`; errors have `code` and name the type
+/// and the path.
+pub(super) fn set_at_path(
+    target: &mut dyn Reflect,
+    registry: &TypeRegistry,
+    type_path: &str,
+    path: &str,
+    value: &Value,
+    code: ErrorCode,
+) -> Result<(), ResponseError> {
+    let field = target.reflect_path_mut(path).map_err(|e| {
+        error(
+            code,
+            format!("`{type_path}` has no field at path `{path}`: {e}"),
+        )
+    })?;
+    let field_type = field
+        .get_represented_type_info()
+        .map(|info| info.type_path())
+        .and_then(|path| registry.get_with_type_path(path))
+        .ok_or_else(|| {
+            error(
+                code,
+                format!("the field at `{path}` of `{type_path}` has a type that is not registered"),
+            )
+        })?;
+    let value = TypedReflectDeserializer::new(field_type, registry)
+        .deserialize(value)
+        .map_err(|e| {
+            error(
+                code,
+                format!(
+                    "`{type_path}` at path `{path}` (a `{}`) is invalid: {e}",
+                    field_type.type_info().type_path()
+                ),
+            )
+        })?;
+    field.try_apply(value.as_ref()).map_err(|e| {
+        error(
+            code,
+            format!("could not set `{path}` of `{type_path}`: {e}"),
+        )
+    })
 }

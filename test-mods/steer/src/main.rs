@@ -1,0 +1,183 @@
+//! Benchmark mod for `benches/ecs.rs`: `steer` reads every entity with a `Transform` and
+//! a `steer::Velocity` and writes each a new `Velocity` (a quarter turn of its position,
+//! so it circles the origin), the way the `mode` says:
+//!
+//! - `"bulk"`: `bulk.query` + one `bulk.mutate_components` (this project's extension);
+//! - `"brp_bulk"`: BRP's `world.query` + one `bulk.mutate_components`;
+//! - `"per_entity"`: `world.query` + one `world.mutate_components` per entity (BRP alone);
+//! - `"query"`: `bulk.query` only (the entities are remembered for `"write"`);
+//! - `"query_brp"`: `world.query` only;
+//! - `"write"`: one `bulk.mutate_components` for the entities the last query saw.
+//!
+//! It answers with the number of entities it steered (or read).
+
+use std::cell::RefCell;
+
+use bevy_wasmi_plugins_pdk::prelude::*;
+use bevy_wasmi_plugins_pdk::protocol::brp::{
+    BRP_MUTATE_COMPONENTS_METHOD, BRP_QUERY_METHOD, BULK_MUTATE_COMPONENTS_METHOD,
+    BULK_QUERY_METHOD, BrpMutateComponentsParams, BrpQuery, BrpQueryParams, BrpQueryRow,
+    BulkMutateComponentsParams, BulkQueryParams, BulkResponse,
+};
+use serde::{Deserialize, Serialize};
+
+const TRANSFORM: &str = "bevy_transform::components::transform::Transform";
+const VELOCITY: &str = "steer::Velocity";
+
+#[derive(Default)]
+struct Steer {
+    /// The entities and positions the last query saw.
+    seen: RefCell<Vec<(u64, [f32; 2])>>,
+}
+
+#[derive(Deserialize)]
+struct Mode {
+    mode: String,
+}
+
+/// A `Vec3` as reflection writes it: `[x,y,z]`, or `{"x":…}` without glam's serde.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Vec3 {
+    Array([f32; 3]),
+    Struct { x: f32, y: f32 },
+}
+
+impl Vec3 {
+    fn xy(&self) -> [f32; 2] {
+        match *self {
+            Vec3::Array([x, y, _]) => [x, y],
+            Vec3::Struct { x, y } => [x, y],
+        }
+    }
+}
+
+/// The one field of `Transform` the mod uses.
+#[derive(Deserialize)]
+struct Transform {
+    translation: Vec3,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Velocity {
+    x: f32,
+    y: f32,
+}
+
+fn steer([x, y]: [f32; 2]) -> Velocity {
+    Velocity {
+        x: -y * 0.5,
+        y: x * 0.5,
+    }
+}
+
+impl Plugin for Steer {
+    fn methods(methods: &mut Methods<Self>) {
+        methods.add("steer", Self::steer);
+    }
+}
+
+impl Steer {
+    async fn steer(&'static self, mode: Mode) -> Result<usize, Error> {
+        match mode.mode.as_str() {
+            "bulk" => {
+                self.bulk_query().await?;
+                self.write().await
+            }
+            "brp_bulk" => {
+                self.brp_query().await?;
+                self.write().await
+            }
+            "per_entity" => {
+                self.brp_query().await?;
+                let seen = self.seen.borrow().clone();
+                for (entity, position) in &seen {
+                    let () = host::call(
+                        BRP_MUTATE_COMPONENTS_METHOD,
+                        &BrpMutateComponentsParams {
+                            entity: *entity,
+                            component: VELOCITY.into(),
+                            path: String::new(),
+                            value: serde_json::to_value(steer(*position))?,
+                        },
+                    )
+                    .await?;
+                }
+                Ok(seen.len())
+            }
+            "query" => self.bulk_query().await,
+            "query_brp" => self.brp_query().await,
+            "write" => self.write().await,
+            other => Err(Error::invalid_params(format!("no mode `{other}`"))),
+        }
+    }
+
+    async fn bulk_query(&self) -> Result<usize, Error> {
+        let rows: Vec<(u64, (Transform, Velocity))> = host::call(
+            BULK_QUERY_METHOD,
+            &BulkQueryParams {
+                components: vec![TRANSFORM.into(), VELOCITY.into()],
+                ..BulkQueryParams::default()
+            },
+        )
+        .await?;
+        let mut seen = self.seen.borrow_mut();
+        seen.clear();
+        seen.extend(rows.iter().map(|(e, (t, _))| (*e, t.translation.xy())));
+        Ok(seen.len())
+    }
+
+    async fn brp_query(&self) -> Result<usize, Error> {
+        let rows: Vec<BrpQueryRow> = host::call(
+            BRP_QUERY_METHOD,
+            &BrpQueryParams {
+                data: BrpQuery {
+                    components: vec![TRANSFORM.into(), VELOCITY.into()],
+                    ..BrpQuery::default()
+                },
+                ..BrpQueryParams::default()
+            },
+        )
+        .await?;
+        let mut seen = self.seen.borrow_mut();
+        seen.clear();
+        for row in rows {
+            let transform = row
+                .components
+                .get(TRANSFORM)
+                .ok_or_else(|| Error::internal("a row without its Transform"))?;
+            let transform = Transform::deserialize(transform)?;
+            seen.push((row.entity, transform.translation.xy()));
+        }
+        Ok(seen.len())
+    }
+
+    async fn write(&self) -> Result<usize, Error> {
+        let entities: Vec<(u64, Velocity)> = self
+            .seen
+            .borrow()
+            .iter()
+            .map(|(e, position)| (*e, steer(*position)))
+            .collect();
+        let n = entities.len();
+        let failed: BulkResponse = host::call(
+            BULK_MUTATE_COMPONENTS_METHOD,
+            &BulkMutateComponentsParams {
+                component: VELOCITY.into(),
+                path: String::new(),
+                entities,
+            },
+        )
+        .await?;
+        if let Some(failed) = failed {
+            return Err(Error::internal(format!(
+                "{} entities were not steered, first: {:?}",
+                failed.len(),
+                failed.first().map(|(e, error)| (e, &error.message))
+            )));
+        }
+        Ok(n)
+    }
+}
+
+register_plugin!(Steer);
