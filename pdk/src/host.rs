@@ -78,6 +78,36 @@ pub fn call<R: DeserializeOwned>(method: &str, params: &(impl Serialize + ?Sized
     }
 }
 
+/// Like [`call`], with the params already JSON text: an object or an array the PDK
+/// wrote itself with serde_json (they are not checked again), copied as they are.
+pub(crate) fn call_json<R: DeserializeOwned>(method: &str, params: &[u8]) -> Call<R> {
+    let id = state::with(|shared| {
+        let id = shared.next_id;
+        let before = shared.out.len();
+        batch_separator(shared);
+        if write_head(shared, method).is_err() {
+            shared.out.truncate(before);
+            return None;
+        }
+        shared.out.extend_from_slice(params);
+        shared.out.extend_from_slice(b"}\n");
+        batch_member(shared);
+        shared.next_id += 1;
+        shared.head.next_id();
+        shared.calls.insert(id, CallSlot::Waiting(None));
+        Some(id)
+    });
+    Call {
+        state: match id {
+            Some(id) => CallState::Sent(id),
+            None => CallState::Failed(Error::invalid_params(format_args!(
+                "method name {method} did not serialize"
+            ))),
+        },
+        result: PhantomData,
+    }
+}
+
 /// Writes the start of the next request in the protocol's fixed form,
 /// `{"jsonrpc":"2.0","id":<id>,"method":<method>,"params":`, from pieces kept from the
 /// last call (not generic, so each `call` site stays small).

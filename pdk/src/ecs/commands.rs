@@ -1,13 +1,11 @@
 //! [`Commands`]: writes collected in the mod and sent together, as one message.
 
 use std::cell::Cell;
+use std::ops::Range;
 
 use serde::Serialize;
-use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
-use serde_json::value::RawValue;
 
 use super::bundle::Entries;
-use super::world::Mutate;
 use super::{Bundle, Component, Entity};
 use crate::protocol::ErrorCode;
 use crate::protocol::brp::{
@@ -27,8 +25,7 @@ thread_local! {
     static NO_BULK: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Forgets that the host had no bulk calls (tests run many hosts on a thread).
-#[cfg(test)]
+/// Forgets that the host had no bulk calls (a new run on this thread).
 pub(crate) fn reset_bulk() {
     NO_BULK.set(false);
 }
@@ -68,7 +65,10 @@ pub struct Commands {
 struct Group {
     component: &'static str,
     path: String,
-    values: Vec<(u64, Box<RawValue>)>,
+    /// The values' JSON text, one after the other.
+    bytes: Vec<u8>,
+    /// Each entity with where its value is in `bytes`.
+    values: Vec<(u64, Range<usize>)>,
 }
 
 impl Commands {
@@ -108,9 +108,6 @@ impl Commands {
         path: &str,
         value: &(impl Serialize + ?Sized),
     ) -> Result<(), Error> {
-        let value = serde_json::value::to_raw_value(value).map_err(|e| {
-            Error::invalid_params(format_args!("{} did not serialize: {e}", T::TYPE_PATH))
-        })?;
         let group = match self
             .groups
             .iter()
@@ -121,13 +118,22 @@ impl Commands {
                 self.groups.push(Group {
                     component: T::TYPE_PATH,
                     path: path.into(),
+                    bytes: Vec::new(),
                     values: Vec::new(),
                 });
                 let last = self.groups.len() - 1;
                 &mut self.groups[last]
             }
         };
-        group.values.push((entity.0, value));
+        let start = group.bytes.len();
+        if let Err(e) = serde_json::to_writer(&mut group.bytes, value) {
+            group.bytes.truncate(start);
+            return Err(Error::invalid_params(format_args!(
+                "{} did not serialize: {e}",
+                T::TYPE_PATH
+            )));
+        }
+        group.values.push((entity.0, start..group.bytes.len()));
         Ok(())
     }
 
@@ -188,10 +194,11 @@ impl Commands {
             let mut single_calls = Vec::new();
             for group in &groups {
                 if bulk {
+                    let mut params = Vec::new();
                     for chunk in group.values.chunks(BULK_CHUNK) {
-                        let params = Bulk { group, chunk };
+                        bulk_params(&mut params, group, chunk);
                         let call =
-                            host::call::<BulkResponse>(BULK_MUTATE_COMPONENTS_METHOD, &params);
+                            host::call_json::<BulkResponse>(BULK_MUTATE_COMPONENTS_METHOD, &params);
                         bulk_calls.push((call, group, chunk));
                     }
                 } else {
@@ -249,47 +256,48 @@ impl Commands {
     }
 }
 
-/// One `world.mutate_components` call per entity of `group`.
+/// One `world.mutate_components` call per entity of `chunk`, a part of `group`.
 fn mutate_one_by_one<'a>(
     group: &'a Group,
-    chunk: &'a [(u64, Box<RawValue>)],
+    chunk: &'a [(u64, Range<usize>)],
 ) -> impl Iterator<Item = host::Call<Json>> + 'a {
-    chunk.iter().map(|(entity, value)| {
-        host::call::<Json>(
-            BRP_MUTATE_COMPONENTS_METHOD,
-            &Mutate {
-                entity: *entity,
-                component: group.component,
-                path: &group.path,
-                value: &**value,
-            },
-        )
+    let mut params = Vec::new();
+    chunk.iter().map(move |(entity, value)| {
+        // The shape of `BrpMutateComponentsParams`.
+        params.clear();
+        params.extend_from_slice(b"{\"entity\":");
+        params.extend_from_slice(itoa::Buffer::new().format(*entity).as_bytes());
+        params.extend_from_slice(b",\"component\":");
+        let _ = serde_json::to_writer(&mut params, group.component);
+        params.extend_from_slice(b",\"path\":");
+        let _ = serde_json::to_writer(&mut params, &group.path);
+        params.extend_from_slice(b",\"value\":");
+        params.extend_from_slice(&group.bytes[value.clone()]);
+        params.push(b'}');
+        host::call_json::<Json>(BRP_MUTATE_COMPONENTS_METHOD, &params)
     })
 }
 
-/// `bulk.mutate_components`' params, the shape of `BulkMutateComponentsParams`:
+/// Writes `bulk.mutate_components`' params for `chunk`, a part of `group`, over
+/// `params`: the shape of `BulkMutateComponentsParams`,
 /// `{"component":P,"path":"","entities":[[E,value],…]}`.
-struct Bulk<'a> {
-    group: &'a Group,
-    chunk: &'a [(u64, Box<RawValue>)],
-}
-
-impl Serialize for Bulk<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        struct Entities<'a>(&'a [(u64, Box<RawValue>)]);
-        impl Serialize for Entities<'_> {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-                for (entity, value) in self.0 {
-                    seq.serialize_element(&(entity, &**value))?;
-                }
-                seq.end()
-            }
+fn bulk_params(params: &mut Vec<u8>, group: &Group, chunk: &[(u64, Range<usize>)]) {
+    params.clear();
+    params.extend_from_slice(b"{\"component\":");
+    let _ = serde_json::to_writer(&mut *params, group.component);
+    params.extend_from_slice(b",\"path\":");
+    let _ = serde_json::to_writer(&mut *params, &group.path);
+    params.extend_from_slice(b",\"entities\":[");
+    let mut digits = itoa::Buffer::new();
+    for (i, (entity, value)) in chunk.iter().enumerate() {
+        if i > 0 {
+            params.push(b',');
         }
-        let mut s = serializer.serialize_struct("Bulk", 3)?;
-        s.serialize_field("component", self.group.component)?;
-        s.serialize_field("path", &self.group.path)?;
-        s.serialize_field("entities", &Entities(self.chunk))?;
-        s.end()
+        params.push(b'[');
+        params.extend_from_slice(digits.format(*entity).as_bytes());
+        params.push(b',');
+        params.extend_from_slice(&group.bytes[value.clone()]);
+        params.push(b']');
     }
+    params.extend_from_slice(b"]}");
 }

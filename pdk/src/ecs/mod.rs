@@ -38,8 +38,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use bundle::Bundle;
-#[cfg(test)]
-pub(crate) use commands::reset_bulk;
 pub use query::{Has, QueryData, QueryFilter, With, Without};
 
 /// A Bevy component the game lets mods reach: its type path and its JSON form.
@@ -104,6 +102,12 @@ impl From<Entity> for u64 {
     fn from(entity: Entity) -> Self {
         entity.0
     }
+}
+
+/// Forgets what the last host lacked (a new run on this thread).
+pub(crate) fn reset() {
+    commands::reset_bulk();
+    world::reset_bulk_query();
 }
 
 /// The error of a typed call whose answer does not fit its Rust type: `-32603`, naming

@@ -33,6 +33,11 @@ pub trait QueryData {
     /// Adds the type paths this data needs to `query`.
     fn describe(query: &mut BrpQuery);
 
+    /// Adds the type paths of the components this data fetches to `columns`, for
+    /// `bulk.query`; false when it needs more than that query answers (`Option`, `Has`).
+    #[doc(hidden)]
+    fn columns(columns: &mut Vec<String>) -> bool;
+
     /// Reads the next value of `map` if it is the component at `path` this data wants;
     /// false when it does not want it (the value is then still unread).
     #[doc(hidden)]
@@ -105,6 +110,10 @@ impl QueryData for Entity {
 
     fn describe(_: &mut BrpQuery) {}
 
+    fn columns(_: &mut Vec<String>) -> bool {
+        true
+    }
+
     fn component<'de, M: MapAccess<'de>>(_: &mut (), _: &str, _: &mut M) -> Result<bool, M::Error> {
         Ok(false)
     }
@@ -122,6 +131,11 @@ impl<T: Component> QueryData for T {
 
     fn describe(query: &mut BrpQuery) {
         query.components.push(T::TYPE_PATH.into());
+    }
+
+    fn columns(columns: &mut Vec<String>) -> bool {
+        columns.push(T::TYPE_PATH.into());
+        true
     }
 
     fn component<'de, M: MapAccess<'de>>(
@@ -150,6 +164,10 @@ impl<T: Component> QueryData for Option<T> {
         }
     }
 
+    fn columns(_: &mut Vec<String>) -> bool {
+        false
+    }
+
     fn component<'de, M: MapAccess<'de>>(
         slot: &mut Option<T>,
         path: &str,
@@ -171,6 +189,10 @@ impl<T: Component> QueryData for Has<T> {
 
     fn describe(query: &mut BrpQuery) {
         query.has.push(T::TYPE_PATH.into());
+    }
+
+    fn columns(_: &mut Vec<String>) -> bool {
+        false
     }
 
     fn component<'de, M: MapAccess<'de>>(
@@ -200,6 +222,10 @@ macro_rules! tuple_query {
 
             fn describe(query: &mut BrpQuery) {
                 $($t::describe(query);)*
+            }
+
+            fn columns(columns: &mut Vec<String>) -> bool {
+                true $(&& $t::columns(columns))*
             }
 
             fn component<'de, M: MapAccess<'de>>(
@@ -345,6 +371,135 @@ impl<'de, D: QueryData> Visitor<'de> for Fields<'_, D> {
             }
         }
         Ok(())
+    }
+}
+
+/// The rows of a `bulk.query` answer, `[[E,[value,…]],…]` with the values in the order
+/// of `columns`, read in one pass.
+pub(crate) struct BulkRows<'c, D: QueryData> {
+    pub(crate) columns: &'c [String],
+    pub(crate) items: PhantomData<fn() -> D>,
+}
+
+impl<'de, D: QueryData> DeserializeSeed<'de> for BulkRows<'_, D> {
+    type Value = Vec<D::Item>;
+
+    fn deserialize<De: de::Deserializer<'de>>(
+        self,
+        deserializer: De,
+    ) -> Result<Self::Value, De::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, D: QueryData> Visitor<'de> for BulkRows<'_, D> {
+    type Value = Vec<D::Item>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of rows [entity, [value, …]]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element_seed(BulkRow::<D> {
+            columns: self.columns,
+            items: PhantomData,
+        })? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+/// One `bulk.query` row, `[E,[value,…]]`.
+struct BulkRow<'c, D> {
+    columns: &'c [String],
+    items: PhantomData<fn() -> D>,
+}
+
+impl<'de, D: QueryData> DeserializeSeed<'de> for BulkRow<'_, D> {
+    type Value = D::Item;
+
+    fn deserialize<De: de::Deserializer<'de>>(
+        self,
+        deserializer: De,
+    ) -> Result<Self::Value, De::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, D: QueryData> Visitor<'de> for BulkRow<'_, D> {
+    type Value = D::Item;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a row [entity, [value, …]]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let entity: u64 = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let mut slots = D::Slots::default();
+        seq.next_element_seed(Values::<D> {
+            columns: self.columns,
+            slots: &mut slots,
+        })?
+        .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        D::finish(slots, entity).map_err(de::Error::custom)
+    }
+}
+
+/// A `bulk.query` row's values, each read into `D`'s slots.
+struct Values<'c, 's, D: QueryData> {
+    columns: &'c [String],
+    slots: &'s mut D::Slots,
+}
+
+impl<'de, D: QueryData> DeserializeSeed<'de> for Values<'_, '_, D> {
+    type Value = ();
+
+    fn deserialize<De: de::Deserializer<'de>>(self, deserializer: De) -> Result<(), De::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, D: QueryData> Visitor<'de> for Values<'_, '_, D> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of values")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        for path in self.columns {
+            if !D::component(self.slots, path, &mut SeqAsMap(&mut seq))? {
+                seq.next_element::<IgnoredAny>()?;
+            }
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// A list's elements as the values of a map without keys, so [`QueryData::component`]
+/// reads `bulk.query`'s values as it reads `world.query`'s.
+struct SeqAsMap<'a, A>(&'a mut A);
+
+impl<'de, A: SeqAccess<'de>> MapAccess<'de> for SeqAsMap<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        _: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.0
+            .next_element_seed(seed)?
+            .ok_or_else(|| de::Error::custom("a row has fewer values than components"))
     }
 }
 

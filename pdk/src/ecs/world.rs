@@ -30,21 +30,25 @@
 //! Every call is strict: a type the game does not know is an error, as is a value that
 //! does not fit its Rust type (`-32603`, naming the type and the field).
 
+use std::cell::Cell;
+use std::marker::PhantomData;
+
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
 use super::bundle::Entries;
-use super::query::{QueryData, QueryFilter, Rows};
+use super::query::{BulkRows, QueryData, QueryFilter, Rows};
 use super::{Bundle, Component, Entity, Message, Resource, Trigger, misfit};
+use crate::protocol::ErrorCode;
 use crate::protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_GET_COMPONENTS_METHOD, BRP_GET_RESOURCES_METHOD,
     BRP_INSERT_COMPONENTS_METHOD, BRP_INSERT_RESOURCES_METHOD, BRP_LIST_COMPONENTS_METHOD,
     BRP_MUTATE_COMPONENTS_METHOD, BRP_MUTATE_RESOURCES_METHOD, BRP_QUERY_METHOD,
     BRP_REMOVE_COMPONENTS_METHOD, BRP_REMOVE_RESOURCES_METHOD, BRP_REPARENT_ENTITIES_METHOD,
-    BRP_SPAWN_ENTITY_METHOD, BRP_TRIGGER_EVENT_METHOD, BRP_WRITE_MESSAGE_METHOD,
+    BRP_SPAWN_ENTITY_METHOD, BRP_TRIGGER_EVENT_METHOD, BRP_WRITE_MESSAGE_METHOD, BULK_QUERY_METHOD,
     BrpDespawnEntityParams, BrpGetComponentsParams, BrpListComponentsParams,
     BrpListComponentsResponse, BrpQueryParams, BrpRemoveComponentsParams, BrpRemoveResourcesParams,
-    BrpReparentEntitiesParams, BrpSpawnEntityResponse,
+    BrpReparentEntitiesParams, BrpSpawnEntityResponse, BulkQueryParams,
 };
 use crate::{Error, Json, host};
 
@@ -77,6 +81,49 @@ pub use super::commands::Commands;
 /// The host's error (e.g. `-32006` when the mod may not read a type), or `-32603` when
 /// the answer does not fit `D`.
 pub async fn query<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error> {
+    if !NO_BULK_QUERY.get() {
+        let mut params = BulkQueryParams::default();
+        if D::columns(&mut params.components) {
+            F::describe(&mut params.filter);
+            return match host::call::<Bulk<D>>(BULK_QUERY_METHOD, &params).await {
+                Err(error) if error.error_code() == Some(ErrorCode::MethodNotFound) => {
+                    NO_BULK_QUERY.set(true);
+                    brp_query::<D, F>().await
+                }
+                answer => answer.map(|rows| rows.0),
+            };
+        }
+    }
+    brp_query::<D, F>().await
+}
+
+/// A `bulk.query` answer read as `D`'s items (the columns are `D`'s).
+struct Bulk<D: QueryData>(Vec<D::Item>);
+
+impl<'de, D: QueryData> serde::Deserialize<'de> for Bulk<D> {
+    fn deserialize<De: serde::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        let mut columns = Vec::new();
+        D::columns(&mut columns);
+        let seed = BulkRows::<D> {
+            columns: &columns,
+            items: PhantomData,
+        };
+        serde::de::DeserializeSeed::deserialize(seed, deserializer).map(Bulk)
+    }
+}
+
+thread_local! {
+    /// Whether the host answered `bulk.query` with "method not found".
+    static NO_BULK_QUERY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Forgets that the host had no `bulk.query` (a new run on this thread).
+pub(crate) fn reset_bulk_query() {
+    NO_BULK_QUERY.set(false);
+}
+
+/// [`query`] with BRP's `world.query`.
+async fn brp_query<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error> {
     let mut params = BrpQueryParams {
         strict: true,
         ..BrpQueryParams::default()

@@ -70,6 +70,10 @@ impl Plugin for Typed {
                 .await?;
                 Ok(format!("{rows:?}"))
             })
+            .add("bulk_rows", |_: &'static Self| async move {
+                let rows = world::query::<(Pos, Entity), With<Critter>>().await?;
+                Ok(format!("{rows:?}"))
+            })
             .add("get", |_: &'static Self| async move {
                 let pos = world::get::<Pos>(Entity(7)).await?;
                 Ok(format!("{pos:?}"))
@@ -85,6 +89,18 @@ impl Plugin for Typed {
                 commands.mutate(Entity(2), &Vel { x: 2.0 })?;
                 commands.remove::<Dead>(Entity(3));
                 commands.flush().await
+            })
+            .add("flush_twice", |_: &'static Self| async move {
+                let mut commands = world::Commands::new();
+                commands.mutate(Entity(1), &Vel { x: 1.0 })?;
+                commands.flush().await?;
+                commands.mutate(Entity(2), &Vel { x: 2.0 })?;
+                commands.flush().await
+            })
+            .add("bulk_rows_twice", |_: &'static Self| async move {
+                world::query::<(Pos, Entity), With<Critter>>().await?;
+                let rows = world::query::<(Pos, Entity), With<Critter>>().await?;
+                Ok(format!("{rows:?}"))
             })
             .add(
                 "seen",
@@ -387,16 +403,38 @@ fn commands_report_a_failed_entity_and_fall_back_without_bulk() {
             r#"{"jsonrpc":"2.0","id":6,"method":"world.mutate_components","params":{"entity":1,"component":"game::Pos","path":".x","value":5.0}}]"#
         )
     );
-    // Remembered on this thread: the next flush goes one by one at once.
+    // Remembered for the run: the next flush goes one by one at once; a new run tries
+    // bulk calls again.
+    let mut lines = Vec::new();
+    run_with::<Typed>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"flush_twice\"}\n",
+        1 << 20,
+        host_of(&mut lines, |m| {
+            if m["method"] == "bulk.mutate_components" {
+                json!({"error": {"code": -32601, "message": "Method not found"}})
+            } else {
+                json!({ "result": null })
+            }
+        }),
+    );
+    let methods: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            if l.contains("bulk.mutate") {
+                "bulk"
+            } else {
+                "single"
+            }
+        })
+        .collect();
+    assert_eq!(methods, ["bulk", "single", "single"]);
     let mut lines = Vec::new();
     run_with::<Typed>(
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"flush\"}\n",
         1 << 20,
         host_of(&mut lines, |_| json!({ "result": null })),
     );
-    assert_eq!(lines.len(), 1);
-    assert!(lines[0].starts_with(r#"[{"jsonrpc":"2.0","id":1,"method":"world.mutate_components""#));
-    crate::ecs::reset_bulk();
+    assert!(lines[0].contains("bulk.mutate_components"), "{lines:?}");
 }
 
 #[test]
@@ -469,5 +507,69 @@ fn batch_answers_in_the_fixed_form_and_mixed_ones_reach_their_calls() {
     assert_eq!(
         out.lines().last(),
         Some(r#"{"jsonrpc":"2.0","id":1,"result":"2 4 6 Err(-32050)"}"#)
+    );
+}
+
+#[test]
+fn a_query_of_components_alone_goes_to_bulk_query_or_falls_back() {
+    let mut lines = Vec::new();
+    let (out, _) = run_with::<Typed>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"bulk_rows\"}\n",
+        1 << 20,
+        host_of(
+            &mut lines,
+            |_| json!({"result": [[4, [{"x": 1.0, "y": 2.0}]], [5, [{"x": 3.0, "y": 4.0}, "extra"]]]}),
+        ),
+    );
+    assert_eq!(
+        lines[0],
+        r#"{"jsonrpc":"2.0","id":1,"method":"bulk.query","params":{"components":["game::Pos"],"filter":{"without":[],"with":["game::Critter"]}}}"#
+    );
+    assert_eq!(
+        result_of(&out)["result"],
+        "[(Pos { x: 1.0, y: 2.0 }, Entity(4)), (Pos { x: 3.0, y: 4.0 }, Entity(5))]"
+    );
+    // A bad value names the type and the field.
+    let mut lines = Vec::new();
+    let (out, _) = run_with::<Typed>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"bulk_rows\"}\n",
+        1 << 20,
+        host_of(&mut lines, |_| json!({"result": [[4, [{"x": 1.0}]]]})),
+    );
+    let message = result_of(&out)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("game::Pos: missing field `y`"),
+        "{message}"
+    );
+    // Without bulk.query: world.query, and for the rest of the run at once.
+    let mut lines = Vec::new();
+    let (out, _) = run_with::<Typed>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"bulk_rows_twice\"}\n",
+        1 << 20,
+        host_of(&mut lines, |m| {
+            if m["method"] == "bulk.query" {
+                json!({"error": {"code": -32601, "message": "Method not found"}})
+            } else {
+                json!({"result": [{"entity": 4, "components": {"game::Pos": {"x": 1.0, "y": 2.0}}}]})
+            }
+        }),
+    );
+    let methods: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            if l.contains("bulk.query") {
+                "bulk"
+            } else {
+                "brp"
+            }
+        })
+        .collect();
+    assert_eq!(methods, ["bulk", "brp", "brp"]);
+    assert_eq!(
+        result_of(&out)["result"],
+        "[(Pos { x: 1.0, y: 2.0 }, Entity(4))]"
     );
 }
