@@ -2,7 +2,8 @@
 //! mods use, and a record of what each mod did. The window (`view.rs`) and the
 //! headless run (`main.rs`, `tests/modding.rs`) both build on this.
 //!
-//! What the mods can use:
+//! What the mods can use (the same, as Rust types, in the mod-API crate `game_api`,
+//! `examples/modding/api`, and for other languages in `examples/README.md`):
 //!
 //! | Host method | Params | Result |
 //! |---|---|---|
