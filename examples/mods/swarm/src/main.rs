@@ -63,7 +63,7 @@ impl Plugin for Swarm {
 impl Swarm {
     async fn tick(&'static self, tick: Tick) -> Result<(), Error> {
         // Steering every other frame is smooth enough and halves the fuel it costs.
-        if tick.frame % 2 != 0
+        if !tick.frame.is_multiple_of(2)
             || self
                 .state
                 .with(|s| std::mem::replace(&mut s.steering, true))
