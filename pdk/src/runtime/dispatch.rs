@@ -200,9 +200,6 @@ impl<P: Plugin> Server<P> {
             Some(Fast::Message(message)) => return self.entry(Ok(message), || ReplyTo::Single),
             None => {}
         }
-        if line.first() == Some(&b'[') && answers(line) {
-            return;
-        }
         match parse_frame(line) {
             Err(error) => reply_null(&error),
             Ok(Frame::Single(entry)) => self.entry(entry, || ReplyTo::Single),
@@ -312,32 +309,6 @@ impl<P: Plugin> Server<P> {
                 .await;
         }));
     }
-}
-
-/// Routes a batch of success responses in the fixed form (how the host answers a
-/// [`host::batch`](crate::host::batch)) to the waiting calls, reading each entry with
-/// the fast reader; false, with nothing done, when `line` is any other line.
-#[inline(never)]
-fn answers(line: &[u8]) -> bool {
-    let Ok(items) = serde_json::from_slice::<Vec<&RawValue>>(line) else {
-        return false;
-    };
-    let mut answers = Vec::with_capacity(items.len());
-    for item in &items {
-        match fast_parse(item.get().as_bytes()) {
-            Some(Fast::Result { id, result }) => answers.push((id, result)),
-            _ => return false,
-        }
-    }
-    if answers.is_empty() {
-        return false;
-    }
-    for (id, result) in answers {
-        if !state::answer(id, Ok(result)) {
-            log::warn!("ignored a response to unknown request id {id}");
-        }
-    }
-    true
 }
 
 /// The manifest's events: `listed` (from [`Plugin::events`]), then the `handled` ones
