@@ -2,7 +2,8 @@
 //! mods use, and a record of what each mod did. The window (`view.rs`) and the
 //! headless run (`main.rs`, `tests/modding.rs`) both build on this.
 //!
-//! What the mods can use:
+//! What the mods can use (the same, as Rust types, in the mod-API crate `game_api`,
+//! `examples/modding/api`, and for other languages in `examples/README.md`):
 //!
 //! | Host method | Params | Result |
 //! |---|---|---|
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 /// The arena's size in pixels; its centre is the world's origin.
 pub const ARENA: Vec2 = Vec2::new(800.0, 640.0);
 /// Most critters the arena holds.
-pub const MAX_CRITTERS: usize = 40;
+pub const MAX_CRITTERS: usize = 400;
 /// The error code `game.spawn_critter` answers when the arena is full. Codes outside
 /// JSON-RPC's reserved range are the game's own.
 pub const ARENA_FULL: i32 = 1;
@@ -57,16 +58,20 @@ impl Plugin for GamePlugin {
             .init_resource::<Background>()
             .init_resource::<ModActivity>()
             .init_resource::<Ticks>()
+            .init_resource::<StartingCritters>()
+            .init_resource::<FuelPeaks>()
             .add_host_method("game.arena", arena)
             .add_host_method("game.spawn_critter", spawn_critter)
             .add_host_method("game.set_background", set_background)
             .add_host_method("game.hud", hud)
             .add_host_method("game.time_of_day", time_of_day)
+            .add_systems(Startup, spawn_starting_critters)
             .add_systems(
                 Update,
                 (
                     (send_tick, send_keys).before(WasmiPluginsSystems::Load),
-                    (greet_the_player, move_critters).after(WasmiPluginsSystems::Drive),
+                    (greet_the_player, move_critters, note_fuel_peaks)
+                        .after(WasmiPluginsSystems::Drive),
                 ),
             );
     }
@@ -102,6 +107,41 @@ pub struct Background(pub Color);
 impl Default for Background {
     fn default() -> Self {
         Background(Color::srgb(0.10, 0.11, 0.16))
+    }
+}
+
+/// Critters the game spawns itself at the start, before any mod runs (the `modding`
+/// example's `--critters`); 0 by default, when the `spawner` mod spawns them all.
+#[derive(Resource, Default, Clone, Copy, Debug)]
+pub struct StartingCritters(pub u32);
+
+/// The most fuel each mod used in one frame, by mod entity.
+#[derive(Resource, Default, Debug)]
+pub struct FuelPeaks(pub BTreeMap<Entity, u64>);
+
+/// Spawns [`StartingCritters`] critters on a spiral, standing still.
+fn spawn_starting_critters(starting: Res<StartingCritters>, mut commands: Commands) {
+    let n = starting.0.min(MAX_CRITTERS as u32);
+    for i in 0..n {
+        let turn = i as f32 * 2.399_963; // the golden angle: evenly spread
+        let r = (i as f32 / n.max(1) as f32).sqrt() * (ARENA.y / 2.0 - 24.0);
+        let hue = i as f32 / n.max(1) as f32;
+        commands.spawn((
+            Name::new("critter of the game"),
+            Critter {
+                radius: 6.0,
+                color: [0.5 + 0.5 * hue, 0.8 - 0.4 * hue, 0.9],
+            },
+            Transform::from_xyz(r * turn.cos(), r * turn.sin(), 1.0),
+        ));
+    }
+}
+
+/// Keeps [`FuelPeaks`] up to date.
+fn note_fuel_peaks(mods: Query<(Entity, &ModFuel)>, mut peaks: ResMut<FuelPeaks>) {
+    for (entity, fuel) in &mods {
+        let peak = peaks.0.entry(entity).or_default();
+        *peak = (*peak).max(fuel.last_frame);
     }
 }
 
@@ -388,6 +428,8 @@ pub struct ModReport {
     pub status: ModStatus,
     /// Fuel it used in all.
     pub fuel_total: u64,
+    /// The most fuel it used in one frame.
+    pub fuel_peak: u64,
     /// What it did, in words.
     pub did: String,
     /// Whether it did its job (for the rogue: whether the game stopped it).
@@ -399,10 +441,11 @@ impl std::fmt::Display for ModReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<12} {:<9} {:>12}  {}  [{}]",
+            "{:<12} {:<9} {:>12} {:>10}  {}  [{}]",
             self.name,
             self.status.label(),
             self.fuel_total,
+            self.fuel_peak,
             self.did,
             if self.ok { "ok" } else { "FAILED" }
         )
@@ -422,7 +465,7 @@ pub const EXPECTED_MODS: [&str; 6] = [
 /// What every mod did, judged: one line per mod entity, plus expected mods that are
 /// missing.
 pub fn report(world: &mut World) -> Vec<ModReport> {
-    let mut mods = world.query::<(&Name, &ModStatus, Option<&ModFuel>)>();
+    let mut mods = world.query::<(Entity, &Name, &ModStatus, Option<&ModFuel>)>();
     let mut lines: Vec<ModReport> = Vec::new();
     let moving = world
         .query_filtered::<&Velocity, With<Critter>>()
@@ -431,7 +474,8 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
         .count();
     let critters = world.query::<&Critter>().iter(world).count();
     let activity = world.resource::<ModActivity>();
-    for (name, status, fuel) in mods.iter(world) {
+    let peaks = world.resource::<FuelPeaks>();
+    for (entity, name, status, fuel) in mods.iter(world) {
         let name = name.as_str().trim_start_matches("mod ").to_owned();
         let did = activity.by_mod.get(&name).cloned().unwrap_or_default();
         let hud = did.hud.clone().unwrap_or_default();
@@ -477,6 +521,7 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
             name,
             status: status.clone(),
             fuel_total: fuel.map_or(0, |fuel| fuel.total),
+            fuel_peak: peaks.0.get(&entity).copied().unwrap_or(0),
             did: what,
             ok,
         });
@@ -487,6 +532,7 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
                 name: expected.to_owned(),
                 status: ModStatus::Loading,
                 fuel_total: 0,
+                fuel_peak: 0,
                 did: format!("not found: is assets/mods/{expected}.wasm there?"),
                 ok: false,
             });

@@ -2,7 +2,7 @@
 //! `assets/mods/`, run on the wasmi interpreter.
 //!
 //! - `spawner` spawns critters through the game's host method `game.spawn_critter`;
-//! - `swarm` steers them with `world.query` and `world.mutate_components`;
+//! - `swarm` steers them with the PDK's typed `world::query` and one bulk write per pass;
 //! - `scorekeeper` counts wall bounces (`game.bounce` events) in its own state and
 //!   shows the score through `game.hud`;
 //! - `pulse`, written in C, paints the arena's floor on `game.tick` events;
@@ -16,6 +16,7 @@
 //! ```sh
 //! cargo run --example modding                         # the game in a window
 //! cargo run --example modding -- --headless           # 600 frames, no window, a report
+//! cargo run --example modding -- --headless --critters 200  # swarm steers 224 critters
 //! cargo run --example modding -- --screenshot shot.png
 //! ```
 //!
@@ -60,6 +61,10 @@ struct Args {
     /// Frames the headless run plays (1/60 s of game time each).
     #[arg(long, default_value_t = 600)]
     frames: u32,
+    /// Critters the game spawns itself at the start, beside the `spawner` mod's (at most
+    /// 400 in all): `--critters 200` shows `swarm` steering two hundred.
+    #[arg(long, default_value_t = 0)]
+    critters: u32,
     /// Save a screenshot of the window to this PNG file after nine seconds, then quit.
     #[arg(long, value_name = "PNG")]
     screenshot: Option<PathBuf>,
@@ -97,9 +102,10 @@ fn main() {
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.headless {
-        return headless(args.frames);
+        return headless(args.frames, args.critters);
     }
     let exit = App::new()
+        .insert_resource(game::StartingCritters(args.critters))
         .add_plugins((
             DefaultPlugins.set(WindowPlugin {
                 primary_window: Some(window()),
@@ -119,15 +125,19 @@ fn main() -> ExitCode {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn headless(frames: u32) -> ExitCode {
+fn headless(frames: u32, critters: u32) -> ExitCode {
     let mut app = App::new();
-    app.add_plugins(LogPlugin::default());
+    app.add_plugins(LogPlugin::default())
+        .insert_resource(game::StartingCritters(critters));
     let lines = game::run_headless(frames, &mut app);
     println!(
         "\n{frames} frames ({:.1} s of game time):\n",
         f64::from(frames) / 60.0
     );
-    println!("{:<12} {:<9} {:>12}  what it did", "mod", "status", "fuel");
+    println!(
+        "{:<12} {:<9} {:>12} {:>10}  what it did",
+        "mod", "status", "fuel", "peak/frame"
+    );
     for line in &lines {
         println!("{line}");
         if let ModStatus::Crashed(error) = &line.status {

@@ -55,10 +55,15 @@ use crate::{Error, Json};
 pub fn call<R: DeserializeOwned>(method: &str, params: &(impl Serialize + ?Sized)) -> Call<R> {
     let sent = state::with(|shared| {
         let id = shared.next_id;
+        let before = shared.out.len();
+        batch_separator(shared);
         let start = shared.out.len();
         write_head(shared, method)?;
         let member = shared.out.len() - br#","params":"#.len();
-        end_message(&mut shared.out, start, member, method, params)?;
+        end_message(&mut shared.out, start, member, method, params).inspect_err(|_| {
+            shared.out.truncate(before);
+        })?;
+        batch_member(shared);
         shared.next_id += 1;
         shared.head.next_id();
         shared.calls.insert(id, CallSlot::Waiting(None));
@@ -68,6 +73,36 @@ pub fn call<R: DeserializeOwned>(method: &str, params: &(impl Serialize + ?Sized
         state: match sent {
             Ok(id) => CallState::Sent(id),
             Err(error) => CallState::Failed(error),
+        },
+        result: PhantomData,
+    }
+}
+
+/// Like [`call`], with the params already JSON text: an object or an array the PDK
+/// wrote itself with serde_json (they are not checked again), copied as they are.
+pub(crate) fn call_json<R: DeserializeOwned>(method: &str, params: &[u8]) -> Call<R> {
+    let id = state::with(|shared| {
+        let id = shared.next_id;
+        let before = shared.out.len();
+        batch_separator(shared);
+        if write_head(shared, method).is_err() {
+            shared.out.truncate(before);
+            return None;
+        }
+        shared.out.extend_from_slice(params);
+        shared.out.extend_from_slice(b"}\n");
+        batch_member(shared);
+        shared.next_id += 1;
+        shared.head.next_id();
+        shared.calls.insert(id, CallSlot::Waiting(None));
+        Some(id)
+    });
+    Call {
+        state: match id {
+            Some(id) => CallState::Sent(id),
+            None => CallState::Failed(Error::invalid_params(format_args!(
+                "method name {method} did not serialize"
+            ))),
         },
         result: PhantomData,
     }
@@ -125,10 +160,103 @@ pub fn call_raw(method: &str, params: &(impl Serialize + ?Sized)) -> Call<Json> 
 /// When `params` does not serialize to an array, an object or `null` (nothing is sent).
 pub fn notify(method: &str, params: &(impl Serialize + ?Sized)) -> Result<(), Error> {
     state::with(|shared| {
+        let before = shared.out.len();
+        batch_separator(shared);
         let start = shared.out.len();
         write_notification(&mut shared.out, method, None::<&()>)?;
-        finish_message(&mut shared.out, start, method, params)
+        finish_message(&mut shared.out, start, method, params).inspect_err(|_| {
+            shared.out.truncate(before);
+        })?;
+        batch_member(shared);
+        Ok(())
     })
+}
+
+/// Runs `f`, sending every request and notification it makes as one JSON-RPC batch:
+/// one array line instead of a line each, which the host serves in one pass and answers
+/// with one array line. The calls' futures work as usual: await them after `batch`
+/// returns (their requests are sent by then).
+///
+/// ```no_run
+/// use bevy_wasmi_plugins_pdk::prelude::*;
+///
+/// async fn both() -> Result<i64, Error> {
+///     let (a, b) = host::batch(|| {
+///         (
+///             host::call::<i64>("game.double", &[1]),
+///             host::call::<i64>("game.double", &[2]),
+///         )
+///     });
+///     // One line went out: [{"jsonrpc":"2.0","id":1,…},{"jsonrpc":"2.0","id":2,…}]
+///     Ok(a.await? + b.await?)
+/// }
+/// ```
+///
+/// A batch of one message is sent as a plain line, an empty one not at all, and one of
+/// more than [`MAX_BATCH`](crate::protocol::MAX_BATCH) messages as several arrays.
+/// Batches nest: an inner `batch` joins the outer one.
+pub fn batch<T>(f: impl FnOnce() -> T) -> T {
+    let outer = state::with(|shared| {
+        let outer = shared.batch.is_some();
+        if !outer {
+            shared.batch = Some(state::Batch {
+                start: shared.out.len(),
+                count: 0,
+            });
+        }
+        outer
+    });
+    // Ends the batch even if `f` panics (the mod then aborts, but a test may go on).
+    struct End(bool);
+    impl Drop for End {
+        fn drop(&mut self) {
+            if !self.0 {
+                state::try_with(|shared| {
+                    if let Some(batch) = shared.batch.take() {
+                        close_batch(&mut shared.out, batch);
+                    }
+                });
+            }
+        }
+    }
+    let _end = End(outer);
+    f()
+}
+
+/// Before a message: the `,` between two messages of a batch, or a new array once the
+/// batch holds [`MAX_BATCH`](crate::protocol::MAX_BATCH).
+fn batch_separator(shared: &mut state::Shared) {
+    if let Some(batch) = &mut shared.batch {
+        if batch.count == bevy_wasmi_plugins_protocol::MAX_BATCH {
+            close_batch(&mut shared.out, *batch);
+            *batch = state::Batch {
+                start: shared.out.len(),
+                count: 0,
+            };
+        } else if batch.count > 0 {
+            shared.out.push(b',');
+        }
+    }
+}
+
+/// After a message written with its `\n`: in a batch, the `\n` goes and it is counted.
+fn batch_member(shared: &mut state::Shared) {
+    if let Some(batch) = &mut shared.batch {
+        shared.out.pop();
+        batch.count += 1;
+    }
+}
+
+/// Ends a batch's line: `[…]\n` around several messages, a `\n` after one.
+fn close_batch(out: &mut Vec<u8>, batch: state::Batch) {
+    match batch.count {
+        0 => {}
+        1 => out.push(b'\n'),
+        _ => {
+            out.insert(batch.start, b'[');
+            out.extend_from_slice(b"]\n");
+        }
+    }
 }
 
 /// Replaces the closing `}` of a message written without params by `,"params":…}` and
@@ -262,5 +390,70 @@ impl<R> Drop for Call<R> {
                 }
             });
         }
+    }
+}
+
+/// A host method of the game, typed: its name, its params type `P` and its result type
+/// `R`. A game publishes these as constants in its mod-API crate.
+///
+/// ```no_run
+/// use bevy_wasmi_plugins_pdk::prelude::*;
+/// use serde::Serialize;
+///
+/// #[derive(Serialize)]
+/// pub struct Hud {
+///     pub text: String,
+/// }
+///
+/// pub const GAME_HUD: HostMethod<Hud, ()> = HostMethod::new("game.hud");
+/// pub const GAME_TIME_OF_DAY: HostMethod<(), String> = HostMethod::new("game.time_of_day");
+///
+/// async fn show() -> Result<(), Error> {
+///     let time = GAME_TIME_OF_DAY.call(&()).await?;
+///     GAME_HUD.call(&Hud { text: format!("good {time}") }).await
+/// }
+/// ```
+pub struct HostMethod<P: ?Sized, R> {
+    name: &'static str,
+    types: PhantomData<fn(&P) -> R>,
+}
+
+impl<P: ?Sized, R> HostMethod<P, R> {
+    /// The method called `name`.
+    pub const fn new(name: &'static str) -> Self {
+        HostMethod {
+            name,
+            types: PhantomData,
+        }
+    }
+
+    /// The method's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl<P: Serialize + ?Sized, R: DeserializeOwned> HostMethod<P, R> {
+    /// Calls the method with `params`, as [`call`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`].
+    pub fn call(&self, params: &P) -> Call<R> {
+        call(self.name, params)
+    }
+}
+
+impl<P: ?Sized, R> Clone for HostMethod<P, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P: ?Sized, R> Copy for HostMethod<P, R> {}
+
+impl<P: ?Sized, R> std::fmt::Debug for HostMethod<P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostMethod({})", self.name)
     }
 }

@@ -2,45 +2,68 @@
 //!
 //! A mod is a `wasm32-wasip1` program that talks [JSON-RPC 2.0] with the game over its
 //! stdin and stdout, one message per line (see [`protocol`]). This crate is everything
-//! such a program needs: implement [`Plugin`] for a type, add typed methods, and let
-//! [`register_plugin!`] write `main`.
+//! such a program needs: implement [`Plugin`] for a type, add typed methods and typed
+//! event handlers, reach the game's ECS with the typed client ([`world`], [`ecs`]), and
+//! let [`register_plugin!`] write `main`. (The README's "Writing a mod" is this example.)
 //!
 //! ```no_run
 //! use bevy_wasmi_plugins_pdk::prelude::*;
-//! use serde::Deserialize;
-//! use std::cell::Cell;
+//! use serde::{Deserialize, Serialize};
 //!
-//! #[derive(Default)]
-//! struct Counter {
-//!     total: Cell<i64>,
-//! }
+//! // The game's API, declared once (the `modding` example publishes these in its
+//! // `game_api` crate, which its mods depend on).
+//! #[derive(Clone, Copy, Serialize, Deserialize)]
+//! struct Velocity { x: f32, y: f32 }
+//! #[derive(Serialize, Deserialize)]
+//! struct Critter { radius: f32 }
+//! impl Component for Velocity { const TYPE_PATH: &'static str = "game::Velocity"; }
+//! impl Component for Critter { const TYPE_PATH: &'static str = "game::Critter"; }
 //!
 //! #[derive(Deserialize)]
-//! struct AddParams {
-//!     a: i64,
-//!     b: i64,
-//! }
+//! struct Tick { frame: u64 }
+//! impl Event for Tick { const NAME: &'static str = "game.tick"; }
 //!
-//! impl Plugin for Counter {
+//! #[derive(Serialize)]
+//! struct Hud { text: String }
+//! const GAME_HUD: HostMethod<Hud, ()> = HostMethod::new("game.hud");
+//! const GAME_TIME_OF_DAY: HostMethod<(), String> = HostMethod::new("game.time_of_day");
+//!
+//! // The mod.
+//! #[derive(Default)]
+//! struct Greeter { greetings: State<u32> }
+//!
+//! #[derive(Deserialize)]
+//! struct Greet { name: String }
+//!
+//! impl Plugin for Greeter {
 //!     fn methods(methods: &mut Methods<Self>) {
-//!         methods.add("add", Self::add).add("total", Self::total);
+//!         methods.add("greet", Self::greet).on::<Tick>(Self::tick);
 //!     }
 //! }
 //!
-//! impl Counter {
-//!     async fn add(&'static self, p: AddParams) -> Result<i64, Error> {
-//!         let doubled: i64 = host::call("game.double", &[p.a]).await?; // ask the game
-//!         log::info!("adding {}", p.b); // to stderr, then to the game's log
-//!         self.total.set(self.total.get() + doubled + p.b);
-//!         Ok(doubled + p.b)
+//! impl Greeter {
+//!     async fn greet(&'static self, p: Greet) -> Result<String, Error> {
+//!         let time_of_day = GAME_TIME_OF_DAY.call(&()).await?; // ask the game
+//!         let n = self.greetings.with(|n| { *n += 1; *n }); // no borrow across an await
+//!         log::info!("greeted {} ({n} so far)", p.name);
+//!         Ok(format!("Good {time_of_day}, {}!", p.name))
 //!     }
 //!
-//!     async fn total(&'static self) -> Result<i64, Error> {
-//!         Ok(self.total.get())
+//!     async fn tick(&'static self, tick: Tick) -> Result<(), Error> {
+//!         if tick.frame % 60 != 0 {
+//!             return Ok(());
+//!         }
+//!         // Read every critter's velocity, slow them all down in one message.
+//!         let mut writes = world::Commands::new();
+//!         for (entity, v) in world::query::<(Entity, Velocity), With<Critter>>().await? {
+//!             writes.mutate(entity, &Velocity { x: v.x * 0.9, y: v.y * 0.9 })?;
+//!         }
+//!         let slowed = writes.flush().await?;
+//!         GAME_HUD.call(&Hud { text: format!("slowed {slowed} critters") }).await
 //!     }
 //! }
 //!
-//! register_plugin!(Counter);
+//! register_plugin!(Greeter);
 //! ```
 //!
 //! Build it with `cargo build --release --target wasm32-wasip1` and drop the `.wasm` into
@@ -50,7 +73,8 @@
 //!
 //! - **Lifecycle.** `plugin.init` calls [`Plugin::init`] and answers with the mod's
 //!   manifest: `{"name", "version", "methods", "events"}` (the crate's name and version,
-//!   the names added in [`Plugin::methods`], sorted, and [`Plugin::events`]).
+//!   the names added in [`Plugin::methods`], sorted, and [`Plugin::events`] followed by
+//!   the events handled with [`Methods::on`]).
 //!   `plugin.shutdown` calls [`Plugin::shutdown`] and answers `{"state": …}`, which the
 //!   next instance receives in [`Init::state`].
 //! - **Concurrency.** Every request runs as its own task on a small single-threaded
@@ -60,6 +84,9 @@
 //!   explanation; unknown methods `-32601 Method not found: <name>`; a handler's [`Error`]
 //!   becomes the response's error object. Malformed lines, batches and lines over
 //!   [`protocol::DEFAULT_MAX_MESSAGE_SIZE`] are answered as the protocol says.
+//! - **Bulk.** [`host::batch`] sends the calls made in it as one JSON-RPC batch line, and
+//!   [`world::Commands::flush`] sends its writes as one; a batch the host answers with
+//!   one array line reaches each call.
 //! - **Logging.** [`log`] records go to stderr as `LEVEL target: message` lines.
 //! - **Shared shapes.** The `plugin.*` messages are the protocol's
 //!   [`lifecycle`](protocol::lifecycle) types, and the game's `world.*` methods take and
@@ -100,23 +127,32 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, reason = "tests may unwrap"))]
 
 mod de;
+pub mod ecs;
 mod error;
 pub mod host;
 mod json;
 mod logger;
+mod mod_state;
 mod plugin;
 mod runtime;
 
 pub use bevy_wasmi_plugins_protocol as protocol;
+pub use ecs::world;
 pub use error::Error;
+pub use host::HostMethod;
 pub use json::{Init, Json, Params};
 pub use log;
-pub use plugin::{Handler, Methods, Plugin};
+pub use mod_state::State;
+pub use plugin::{Event, EventHandler, EventOutcome, Handler, Methods, Plugin};
 
 /// What a mod names: `use bevy_wasmi_plugins_pdk::prelude::*;`.
 pub mod prelude {
+    pub use crate::ecs::{Component, Entity, Has, Message, Resource, Trigger, With, Without};
     pub use crate::protocol::ErrorCode;
-    pub use crate::{Error, Init, Json, Methods, Params, Plugin, host, log, register_plugin};
+    pub use crate::{
+        Error, Event, HostMethod, Init, Json, Methods, Params, Plugin, State, host, log,
+        register_plugin, world,
+    };
 }
 
 /// Writes the mod's `main`, which runs the plugin until the host closes stdin.

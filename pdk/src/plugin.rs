@@ -81,8 +81,13 @@ pub trait Plugin: Default + 'static {
         let _ = methods;
     }
 
-    /// The events (host notifications) this mod wants, listed in its manifest so the host
-    /// sends them. Default: none.
+    /// Events (host notifications) this mod wants beside those it handles with
+    /// [`Methods::on`], listed in its manifest so the host sends them; they go to
+    /// [`Plugin::notification`]. Default: none.
+    ///
+    /// Typed handlers ([`Methods::on`] with an [`Event`]) are the better way: they list
+    /// their event themselves and get typed params. This stays for mods that take events
+    /// they have no type for.
     fn events() -> &'static [&'static str] {
         &[]
     }
@@ -109,8 +114,8 @@ pub trait Plugin: Default + 'static {
         Err(Error::method_not_found(method))
     }
 
-    /// Receives a notification from the host (an event, or any other message without
-    /// an id). Default: ignores it.
+    /// Receives a notification from the host (an event not handled with
+    /// [`Methods::on`], or any other message without an id). Default: ignores it.
     async fn notification(&'static self, method: &str, params: Params<'_>) {
         let _ = (method, params);
     }
@@ -201,21 +206,152 @@ where
     }
 }
 
+/// An event the game sends its mods (a notification from the host), typed: its name and
+/// its params. A game publishes these in its mod-API crate; a mod handles one with
+/// [`Methods::on`], which also asks the host for it (the manifest's `events`).
+///
+/// ```
+/// use bevy_wasmi_plugins_pdk::prelude::*;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// pub struct Tick {
+///     pub frame: u64,
+///     pub dt: f32,
+/// }
+///
+/// impl Event for Tick {
+///     const NAME: &'static str = "game.tick";
+/// }
+/// ```
+pub trait Event: DeserializeOwned + 'static {
+    /// The notification's method name, e.g. `"game.tick"`.
+    const NAME: &'static str;
+}
+
+/// What an event handler may return: `()`, or `Result<(), Error>` (an error is logged as
+/// a warning naming the event).
+pub trait EventOutcome: 'static {
+    /// Logs a failure.
+    fn report(self, event: &'static str);
+}
+
+impl EventOutcome for () {
+    fn report(self, _: &'static str) {}
+}
+
+impl EventOutcome for Result<(), Error> {
+    fn report(self, event: &'static str) {
+        if let Err(error) = self {
+            log::warn!("handling {event} failed: {error}");
+        }
+    }
+}
+
+/// An event handler: `async fn name(&'static self, event: E)` (or a closure of that
+/// shape) returning `()` or `Result<(), Error>`; see [`Methods::on`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event handler for `{E}` on `{P}`",
+    label = "not an async event handler of the right shape",
+    note = "an event handler is an `async fn(&'static self, event: E)` returning `()` or `Result<(), Error>`"
+)]
+pub trait EventHandler<P, E>: 'static {
+    #[doc(hidden)]
+    fn start(&self, plugin: &'static P, event: E, executor: &mut Executor);
+}
+
+impl<P, E, F, Fut> EventHandler<P, E> for F
+where
+    P: 'static,
+    E: Event,
+    F: Fn(&'static P, E) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: EventOutcome,
+{
+    fn start(&self, plugin: &'static P, event: E, executor: &mut Executor) {
+        let future = self(plugin, event);
+        executor.start(async move { future.await.report(E::NAME) });
+    }
+}
+
 /// A type-erased handler.
 type Erased<P> = Box<dyn Fn(&'static P, Params<'_>, Responder, &mut Executor)>;
 
-/// The methods a [`Plugin`] serves, each with a typed handler; filled in by
-/// [`Plugin::methods`].
+/// A type-erased event handler.
+type ErasedEvent<P> = Box<dyn Fn(&'static P, Params<'_>, &mut Executor)>;
+
+/// The methods a [`Plugin`] serves, each with a typed handler, and the events it
+/// handles; filled in by [`Plugin::methods`].
 pub struct Methods<P: 'static> {
     /// Sorted by name once registration is over.
     entries: Vec<(&'static str, Erased<P>)>,
+    /// Event handlers, by event name, in the order they were added.
+    events: Vec<(&'static str, ErasedEvent<P>)>,
 }
 
 impl<P: 'static> Methods<P> {
     pub(crate) fn new() -> Self {
         Methods {
             entries: Vec::new(),
+            events: Vec::new(),
         }
+    }
+
+    /// Handles event `E` with `handler`, and asks the host for the event (its name goes
+    /// into the manifest's `events`, after those of [`Plugin::events`]).
+    ///
+    /// The event's params are deserialized as `E`; params that do not fit are logged as
+    /// a warning and the handler is not called. Each event runs as its own task, like a
+    /// request. Handled events do not reach [`Plugin::notification`]. Adding an event
+    /// twice replaces the first handler.
+    ///
+    /// ```no_run
+    /// use bevy_wasmi_plugins_pdk::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Tick { frame: u64 }
+    /// impl Event for Tick { const NAME: &'static str = "game.tick"; }
+    ///
+    /// #[derive(Default)]
+    /// struct Ticker { ticks: State<u64> }
+    ///
+    /// impl Plugin for Ticker {
+    ///     fn methods(methods: &mut Methods<Self>) {
+    ///         methods.on::<Tick>(Self::tick);
+    ///     }
+    /// }
+    ///
+    /// impl Ticker {
+    ///     async fn tick(&'static self, tick: Tick) {
+    ///         self.ticks.with(|t| *t = tick.frame);
+    ///     }
+    /// }
+    /// # register_plugin!(Ticker);
+    /// ```
+    pub fn on<E: Event>(&mut self, handler: impl EventHandler<P, E>) -> &mut Self {
+        let erased: ErasedEvent<P> =
+            Box::new(move |plugin, params, executor| match params.parse::<E>() {
+                Ok(event) => handler.start(plugin, event, executor),
+                Err(error) => log::warn!("ignored event {}: {}", E::NAME, error.message()),
+            });
+        match self.events.iter_mut().find(|(n, _)| *n == E::NAME) {
+            Some(entry) => entry.1 = erased,
+            None => self.events.push((E::NAME, erased)),
+        }
+        self
+    }
+
+    /// The events handled with [`Methods::on`], in the order they were added.
+    pub fn event_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.events.iter().map(|(n, _)| *n)
+    }
+
+    /// The handler of event `name`.
+    pub(crate) fn event(&self, name: &str) -> Option<&ErasedEvent<P>> {
+        self.events
+            .iter()
+            .find(|(n, _)| same_bytes(n.as_bytes(), name.as_bytes()))
+            .map(|(_, handler)| handler)
     }
 
     /// Adds method `name`, served by `handler` (see [`Handler`] for what it may be).

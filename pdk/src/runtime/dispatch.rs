@@ -163,7 +163,7 @@ impl<P: Plugin> Server<P> {
             name: Some(meta.name.into()),
             version: Some(meta.version.into()),
             methods: methods.names().map(String::from).collect(),
-            events: P::events().iter().map(|&event| event.into()).collect(),
+            events: events(P::events(), methods.event_names()),
         });
         Server {
             plugin: Box::leak(Box::new(P::default())),
@@ -297,6 +297,10 @@ impl<P: Plugin> Server<P> {
 
     fn notification(&mut self, notification: Notification<'_>) {
         let plugin = self.plugin;
+        if let Some(handler) = self.methods.event(&notification.method) {
+            let params = Params::new(&notification.method, notification.params);
+            return handler(plugin, params, &mut self.executor);
+        }
         let method: Box<str> = notification.method.into();
         let params = notification.params.map(ToOwned::to_owned);
         self.spawn(Box::pin(async move {
@@ -305,6 +309,18 @@ impl<P: Plugin> Server<P> {
                 .await;
         }));
     }
+}
+
+/// The manifest's events: `listed` (from [`Plugin::events`]), then the `handled` ones
+/// not listed already.
+fn events<'a>(listed: &[&str], handled: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut events: Vec<String> = listed.iter().map(|&event| event.into()).collect();
+    for event in handled {
+        if !events.iter().any(|e| e == event) {
+            events.push(event.into());
+        }
+    }
+    events
 }
 
 /// The response to a line over the size cap.

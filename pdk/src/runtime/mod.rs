@@ -56,6 +56,7 @@ pub fn run<P: Plugin>(meta: Meta) {
 /// The main loop, over any [`Io`].
 pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
     state::reset();
+    crate::ecs::reset();
     let mut server = Server::<P>::new(meta);
     let mut reader = LineReader::new(max_line);
     loop {

@@ -69,6 +69,17 @@ pub(crate) struct Shared {
     pub(crate) head: RequestHead,
     /// The start of the last response, for the next.
     pub(crate) response_head: ResponseHead,
+    /// The batch [`host::batch`](crate::host::batch) is collecting, if any.
+    pub(crate) batch: Option<Batch>,
+}
+
+/// A batch being written into [`Shared::out`].
+#[derive(Clone, Copy)]
+pub(crate) struct Batch {
+    /// Where its first message starts.
+    pub(crate) start: usize,
+    /// Messages written so far.
+    pub(crate) count: usize,
 }
 
 /// `{"jsonrpc":"2.0","id":<id>,"result":` for the last response with a numeric id. The
@@ -154,6 +165,7 @@ thread_local! {
                 id: 0,
                 text: Vec::new(),
             },
+            batch: None,
         })
     };
 }
@@ -183,6 +195,7 @@ pub(crate) fn reset() {
         shared.calls.clear();
         shared.next_id = 1;
         shared.head.id.clear();
+        shared.batch = None;
     });
 }
 

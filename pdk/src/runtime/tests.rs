@@ -11,6 +11,8 @@ use super::io::Io;
 use super::{Meta, serve};
 use crate::prelude::*;
 
+mod typed;
+
 /// A host in memory: feeds `input`, then asks `host` for more input with the lines the
 /// mod wrote since; empty input from `host` closes stdin.
 struct FakeHost<F> {

@@ -5,24 +5,12 @@
 //! - it counts greetings in its own state, which persists between calls;
 //! - it tells the game about each greeting with a notification (`greeter.greeted`).
 
-use std::cell::Cell;
-
 use bevy_wasmi_plugins_pdk::prelude::*;
-use serde::{Deserialize, Serialize};
+use game_api::{GAME_TIME_OF_DAY, Greet, Greeting};
 
 #[derive(Default)]
 struct Greeter {
-    greetings: Cell<u32>,
-}
-
-#[derive(Deserialize)]
-struct Greet {
-    name: String,
-}
-
-#[derive(Serialize)]
-struct Greeting {
-    text: String,
+    greetings: State<u32>,
 }
 
 impl Plugin for Greeter {
@@ -33,9 +21,11 @@ impl Plugin for Greeter {
 
 impl Greeter {
     async fn greet(&'static self, p: Greet) -> Result<Greeting, Error> {
-        let time_of_day: String = host::call("game.time_of_day", &()).await?;
-        let n = self.greetings.get() + 1;
-        self.greetings.set(n);
+        let time_of_day = GAME_TIME_OF_DAY.call(&()).await?;
+        let n = self.greetings.with(|n| {
+            *n += 1;
+            *n
+        });
         host::notify("greeter.greeted", &[&p.name])?;
         log::info!("greeted {} ({n} so far)", p.name);
         Ok(Greeting {

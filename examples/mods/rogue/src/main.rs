@@ -7,10 +7,8 @@
 //! - `L` (`game.key` `KeyL`) starts the endless loop at once; `P` (`KeyP`) makes it
 //!   panic.
 
-use std::cell::Cell;
-
 use bevy_wasmi_plugins_pdk::prelude::*;
-use serde::{Deserialize, Serialize};
+use game_api::{GAME_HUD, Hud, Key, Tick};
 
 /// Game seconds before the mod loops forever.
 const PATIENCE: f32 = 6.0;
@@ -18,53 +16,32 @@ const PATIENCE: f32 = 6.0;
 #[derive(Default)]
 struct Rogue {
     /// The last whole second shown on the screen.
-    shown: Cell<Option<u32>>,
-}
-
-#[derive(Deserialize)]
-struct Tick {
-    time: f32,
-}
-
-#[derive(Deserialize)]
-struct Key {
-    key: String,
-}
-
-#[derive(Serialize)]
-struct Hud {
-    text: String,
+    shown: State<Option<u32>>,
 }
 
 impl Plugin for Rogue {
-    fn events() -> &'static [&'static str] {
-        &["game.tick", "game.key"]
+    fn methods(methods: &mut Methods<Self>) {
+        methods.on::<Tick>(Self::tick).on::<Key>(Self::key);
+    }
+}
+
+impl Rogue {
+    async fn tick(&'static self, tick: Tick) -> Result<(), Error> {
+        if tick.time >= PATIENCE {
+            spin();
+        }
+        let left = (PATIENCE - tick.time).ceil() as u32;
+        if self.shown.replace(Some(left)) != Some(left) {
+            let text = format!("looping forever in {left} s (L: now, P: panic)");
+            GAME_HUD.call(&Hud { text }).await?;
+        }
+        Ok(())
     }
 
-    async fn notification(&'static self, method: &str, params: Params<'_>) {
-        match method {
-            "game.tick" => {
-                let Ok(tick) = params.parse::<Tick>() else {
-                    return;
-                };
-                if tick.time >= PATIENCE {
-                    spin();
-                }
-                let left = (PATIENCE - tick.time).ceil() as u32;
-                if self.shown.replace(Some(left)) != Some(left) {
-                    let hud = Hud {
-                        text: format!("looping forever in {left} s (L: now, P: panic)"),
-                    };
-                    if let Err(error) = host::call::<()>("game.hud", &hud).await {
-                        log::warn!("game.hud failed: {error}");
-                    }
-                }
-            }
-            "game.key" => match params.parse::<Key>().map(|k| k.key) {
-                Ok(key) if key == "KeyL" => spin(),
-                Ok(key) if key == "KeyP" => panic!("the player pressed P"),
-                _ => {}
-            },
+    async fn key(&'static self, key: Key) {
+        match key.key.as_str() {
+            "KeyL" => spin(),
+            "KeyP" => panic!("the player pressed P"),
             _ => {}
         }
     }

@@ -2,79 +2,67 @@
 //!
 //! - Every time a critter hits a wall the game sends a `game.bounce` event; the score
 //!   goes up by one.
-//! - The score is shown through the game's host method `game.hud`.
+//! - The score is shown through the game's host method `game.hud`, at most once a frame
+//!   (on `game.tick`, when it changed), however many bounces the frame had.
 //! - The score survives a hot reload: `plugin.shutdown` hands it to the game, which
 //!   gives it to the next instance's `plugin.init` as its state.
 //! - `score` answers the current score.
 
-use std::cell::Cell;
-
 use bevy_wasmi_plugins_pdk::prelude::*;
-use serde::Serialize;
+use game_api::{Bounce, GAME_HUD, Hud, Tick};
 
 #[derive(Default)]
 struct Scorekeeper {
-    score: Cell<u64>,
-    /// The score last shown, so a burst of bounces makes one `game.hud` call at a time.
-    shown: Cell<Option<u64>>,
-    showing: Cell<bool>,
+    score: State<Score>,
 }
 
-#[derive(Serialize)]
-struct Hud {
-    text: String,
+#[derive(Default)]
+struct Score {
+    points: u64,
+    /// The score last sent to the screen.
+    shown: Option<u64>,
 }
 
 impl Plugin for Scorekeeper {
     fn methods(methods: &mut Methods<Self>) {
-        methods.add("score", |this: &'static Self| async move {
-            Ok(this.score.get())
-        });
-    }
-
-    fn events() -> &'static [&'static str] {
-        &["game.bounce"]
+        methods
+            .add("score", |this: &'static Self| async move {
+                Ok(this.score.with(|s| s.points))
+            })
+            .on::<Bounce>(|this: &'static Self, _: Bounce| async move {
+                this.score.with(|s| s.points += 1);
+            })
+            .on::<Tick>(Self::show);
     }
 
     async fn init(&'static self, init: Init) -> Result<(), Error> {
-        if let Some(score) = init.state::<u64>()? {
-            log::info!("carrying on from score {score}");
-            self.score.set(score);
+        if let Some(points) = init.state::<u64>()? {
+            log::info!("carrying on from score {points}");
+            self.score.with(|s| s.points = points);
         }
-        self.show().await;
         Ok(())
     }
 
-    async fn notification(&'static self, method: &str, _params: Params<'_>) {
-        if method == "game.bounce" {
-            self.score.set(self.score.get() + 1);
-            self.show().await;
-        }
-    }
-
     async fn shutdown(&'static self) -> Result<Option<Json>, Error> {
-        Ok(Some(Json::of(&self.score.get())?))
+        Ok(Some(Json::of(&self.score.with(|s| s.points))?))
     }
 }
 
 impl Scorekeeper {
-    /// Shows the score until the shown one is the current one.
-    async fn show(&'static self) {
-        if self.showing.replace(true) {
-            return; // the running call shows the newest score when it is done
+    /// Shows the score if it changed since it was last shown. The score is marked as
+    /// shown before the call goes out, so no flag is needed: a later call carries a
+    /// newer score, and the game serves calls in the order they were sent.
+    async fn show(&'static self, _: Tick) -> Result<(), Error> {
+        let text = self.score.with(|s| {
+            (s.shown != Some(s.points)).then(|| {
+                s.shown = Some(s.points);
+                format!("score {}", s.points)
+            })
+        });
+        match text {
+            Some(text) => GAME_HUD.call(&Hud { text }).await,
+            None => Ok(()),
         }
-        while self.shown.get() != Some(self.score.get()) {
-            let score = self.score.get();
-            let hud = Hud {
-                text: format!("score {score}"),
-            };
-            if let Err(error) = host::call::<()>("game.hud", &hud).await {
-                log::warn!("game.hud failed: {error}");
-                break;
-            }
-            self.shown.set(Some(score));
-        }
-        self.showing.set(false);
     }
 }
 

@@ -3,20 +3,22 @@
 //! - At start it asks the game for the arena's size (`game.arena`).
 //! - Four times a second of game time (`game.tick` events) it spawns one critter, up
 //!   to 24.
-//! - When the player presses Space (`game.key`) it spawns a burst of six at once.
+//! - When the player presses Space (`game.key`) it spawns a burst of six at once, sent
+//!   as one batch.
 //! - `stats` answers how many it spawned.
 //!
 //! The critters stand still until another mod (`swarm`) steers them.
 
-use std::cell::Cell;
-
 use bevy_wasmi_plugins_pdk::prelude::*;
-use serde::{Deserialize, Serialize};
+use game_api::{Arena, GAME_ARENA, GAME_SPAWN_CRITTER, Key, SpawnCritter, Tick};
+use serde::Serialize;
 
 /// Critters spawned by the clock; Space adds more beyond this.
 const STEADY_CRITTERS: u32 = 24;
 /// Steady spawns per second of game time.
 const SPAWNS_PER_SECOND: f32 = 4.0;
+/// Critters in a burst.
+const BURST: usize = 6;
 
 const PALETTE: [[f32; 3]; 6] = [
     [0.98, 0.45, 0.35],
@@ -29,36 +31,17 @@ const PALETTE: [[f32; 3]; 6] = [
 
 #[derive(Default)]
 struct Spawner {
-    arena: Cell<Arena>,
-    spawned: Cell<u32>,
+    state: State<Spawning>,
+}
+
+#[derive(Default)]
+struct Spawning {
+    arena: Arena,
+    spawned: u32,
     /// Steady spawns so far (not counting bursts).
-    steady: Cell<u32>,
+    steady: u32,
     /// xorshift64 state: the same game gets the same critters.
-    seed: Cell<u64>,
-}
-
-#[derive(Clone, Copy, Default, Deserialize)]
-struct Arena {
-    width: f32,
-    height: f32,
-}
-
-#[derive(Deserialize)]
-struct Tick {
-    time: f32,
-}
-
-#[derive(Deserialize)]
-struct Key {
-    key: String,
-}
-
-#[derive(Serialize)]
-struct SpawnCritter {
-    x: f32,
-    y: f32,
-    radius: f32,
-    color: [f32; 3],
+    seed: u64,
 }
 
 #[derive(Serialize)]
@@ -68,76 +51,91 @@ struct Stats {
 
 impl Plugin for Spawner {
     fn methods(methods: &mut Methods<Self>) {
-        methods.add("stats", |this: &'static Self| async move {
-            Ok(Stats {
-                spawned: this.spawned.get(),
+        methods
+            .add("stats", |this: &'static Self| async move {
+                Ok(Stats {
+                    spawned: this.state.with(|s| s.spawned),
+                })
             })
-        });
-    }
-
-    fn events() -> &'static [&'static str] {
-        &["game.tick", "game.key"]
+            .on::<Tick>(Self::tick)
+            .on::<Key>(Self::key);
     }
 
     async fn init(&'static self, _init: Init) -> Result<(), Error> {
-        self.seed.set(0x9E37_79B9_7F4A_7C15);
+        self.state.with(|s| s.seed = 0x9E37_79B9_7F4A_7C15);
         // A game without this host method still gets a working mod; it just has
         // nowhere to spawn.
-        match host::call("game.arena", &()).await {
-            Ok(arena) => self.arena.set(arena),
+        match GAME_ARENA.call(&()).await {
+            Ok(arena) => self.state.with(|s| s.arena = arena),
             Err(error) => log::warn!("no arena to spawn in: {error}"),
         }
         Ok(())
     }
+}
 
-    async fn notification(&'static self, method: &str, params: Params<'_>) {
-        match method {
-            "game.tick" => {
-                let Ok(tick) = params.parse::<Tick>() else {
-                    return;
-                };
-                let due = (tick.time * SPAWNS_PER_SECOND) as u32;
-                if self.steady.get() < due.min(STEADY_CRITTERS) {
-                    self.steady.set(self.steady.get() + 1);
-                    self.spawn().await;
-                }
+impl Spawner {
+    async fn tick(&'static self, tick: Tick) {
+        let due = ((tick.time * SPAWNS_PER_SECOND) as u32).min(STEADY_CRITTERS);
+        let critter = self.state.with(|s| {
+            (s.steady < due).then(|| {
+                s.steady += 1;
+                s.critter()
+            })
+        });
+        if let Some(Some(critter)) = critter {
+            self.spawn(&[critter]).await;
+        }
+    }
+
+    async fn key(&'static self, key: Key) {
+        if key.key == "Space" {
+            let burst: Vec<SpawnCritter> = self
+                .state
+                .with(|s| (0..BURST).filter_map(|_| s.critter()).collect());
+            self.spawn(&burst).await;
+        }
+    }
+
+    /// Spawns `critters`, all in one message.
+    async fn spawn(&'static self, critters: &[SpawnCritter]) {
+        let calls: Vec<_> = host::batch(|| {
+            critters
+                .iter()
+                .map(|c| GAME_SPAWN_CRITTER.call(c))
+                .collect()
+        });
+        for call in calls {
+            match call.await {
+                Ok(_entity) => self.state.with(|s| s.spawned += 1),
+                // The game caps the number of critters; that is not worth more than a line.
+                Err(error) => log::warn!("could not spawn a critter: {error}"),
             }
-            "game.key" if params.parse::<Key>().is_ok_and(|k| k.key == "Space") => {
-                for _ in 0..6 {
-                    self.spawn().await;
-                }
-            }
-            _ => {}
         }
     }
 }
 
-impl Spawner {
-    async fn spawn(&'static self) {
-        let Arena { width, height } = self.arena.get();
+impl Spawning {
+    /// A critter somewhere in the arena; none while the arena's size is unknown.
+    fn critter(&mut self) -> Option<SpawnCritter> {
+        let Arena { width, height } = self.arena;
         if width <= 0.0 || height <= 0.0 {
-            return;
+            return None;
         }
-        let critter = SpawnCritter {
+        Some(SpawnCritter {
             x: (self.random() - 0.5) * width * 0.8,
             y: (self.random() - 0.5) * height * 0.8,
             radius: 8.0 + self.random() * 10.0,
             color: PALETTE[(self.random() * PALETTE.len() as f32) as usize % PALETTE.len()],
-        };
-        match host::call::<u64>("game.spawn_critter", &critter).await {
-            Ok(_entity) => self.spawned.set(self.spawned.get() + 1),
-            // The game caps the number of critters; that is not worth more than a line.
-            Err(error) => log::warn!("could not spawn a critter: {error}"),
-        }
+        })
     }
 
     /// A number in `0.0..1.0`.
-    fn random(&self) -> f32 {
-        let mut x = self.seed.get();
+    fn random(&mut self) -> f32 {
+        let mut x = self.seed;
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        self.seed.set(x);
+        self.seed = x;
         (x >> 40) as f32 / (1u64 << 24) as f32
     }
 }
