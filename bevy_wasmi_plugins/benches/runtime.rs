@@ -36,7 +36,7 @@ use bevy_wasmi_plugins::protocol::{Outcome, Request, to_raw};
 use bevy_wasmi_plugins::runtime::{
     Limits, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime, call_fresh,
 };
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 const BENCH_GUEST: &[u8] = include_bytes!("../tests/mods/bench_guest.wasm");
 const ECHO: &[u8] = include_bytes!("../tests/mods/echo.wasm");
