@@ -48,7 +48,10 @@ fi
 
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 export CARGO_TARGET_DIR="$repo/target/mods"
-export RUSTFLAGS="--remap-path-prefix=$cargo_home/registry/src=/cargo --remap-path-prefix=$repo=/build"
+# The remapping is passed as `--config`, which cargo joins with the rustflags of
+# .cargo/config.toml (the mods' stack size); RUSTFLAGS would replace them.
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+remap="target.$target.rustflags=['--remap-path-prefix=$cargo_home/registry/src=/cargo', '--remap-path-prefix=$repo=/build']"
 
 # The package name of the crate in directory $1.
 package_name() {
@@ -91,7 +94,7 @@ for group in "test-mods:bevy_wasmi_plugins/tests/mods" "examples/mods:assets/mod
                 exit 1
             fi
             echo "building $name ($dir)" >&2
-            cargo build --locked --quiet --profile mods --target "$target" -p "$name"
+            cargo build --locked --quiet --profile mods --target "$target" --config "$remap" -p "$name"
             wasm="$CARGO_TARGET_DIR/$target/mods/$name.wasm"
         elif [ -f "$dir/build.sh" ]; then
             name="$(basename "$dir")"

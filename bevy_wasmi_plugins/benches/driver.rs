@@ -7,7 +7,10 @@
 //!   `game.tick` event and each mod answers it by calling the host method `game.frame`
 //!   once (so a frame delivers 100 events and serves 100 host calls).
 //!
-//! The frame's wall-time budget is set high so every mod runs every frame.
+//! The frame's wall-time budget is set high so every mod runs every frame. Before each
+//! case the memory the process holds for its mods is printed: the growth of its
+//! resident set (`/proc/self/statm`, Linux only) from before the app was built to when
+//! all its mods were idle. `BENCH_IDLE=10000` runs only that many idle mods.
 
 // `criterion_group!` generates undocumented functions.
 #![allow(missing_docs)]
@@ -84,10 +87,36 @@ fn app_with(name: &str, count: usize, ticking: bool) -> App {
     panic!("{count} {name} mods did not all start");
 }
 
+/// The process's resident set in bytes (Linux), for the memory the mods hold.
+fn resident() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// [`app_with`], printing how much more memory the process holds once the mods idle.
+fn measured_app(name: &str, count: usize, ticking: bool) -> App {
+    let before = resident();
+    let app = app_with(name, count, ticking);
+    if let (Some(before), Some(after)) = (before, resident()) {
+        let held = after.saturating_sub(before);
+        eprintln!(
+            "{count} {name} mods: the process holds {:.1} MiB more ({:.1} KiB a mod)",
+            held as f64 / f64::from(1 << 20),
+            held as f64 / 1024.0 / count.max(1) as f64
+        );
+    }
+    app
+}
+
 fn idle(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame/idle");
-    for count in [0, 1, 100, 1000] {
-        let mut app = app_with("echo", count, false);
+    let counts = match std::env::var("BENCH_IDLE") {
+        Ok(count) => vec![count.parse().expect("BENCH_IDLE is a number of mods")],
+        Err(_) => vec![0, 1, 100, 1000, 10_000],
+    };
+    for count in counts {
+        let mut app = measured_app("echo", count, false);
         group.bench_function(BenchmarkId::from_parameter(count), |b| {
             b.iter(|| app.update())
         });
@@ -97,7 +126,7 @@ fn idle(c: &mut Criterion) {
 
 fn host_calls(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame/host_call");
-    let mut app = app_with("ticker", 100, true);
+    let mut app = measured_app("ticker", 100, true);
     // Check that a frame does what it says: 100 host calls.
     let before = app.world().resource::<HostCalls>().0;
     app.update();

@@ -12,6 +12,19 @@
 //! - `fuel/spin`: fuel units per second (reported as elements per second).
 //!
 //! The `.wasm` size and the memory of an idle instance are printed at the start.
+//!
+//! Counting mode, for `valgrind --tool=callgrind`: with `COUNT=<case>:<n>` in the
+//! environment the binary does no benchmarking; it sets the case up, runs it `n` times
+//! and exits. The instructions per call are the difference of two runs (say `n` = 1 and
+//! 10,001) divided by the difference of `n`, which takes start-up out. Cases: `ping`
+//! (persistent), `fresh` (a fresh instance per `ping`), `roundtrip` (guest → host round
+//! trips, one call of `roundtrip` with `n`), `compile`, `instantiate` (to idle).
+//!
+//! ```text
+//! cargo bench -p bevy_wasmi_plugins --bench runtime --no-run
+//! COUNT=ping:10001 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/deps/runtime-<hash>
+//! ```
 
 // `criterion_group!` generates undocumented functions.
 #![allow(missing_docs)]
@@ -21,9 +34,9 @@ use std::time::{Duration, Instant};
 
 use bevy_wasmi_plugins::protocol::{Outcome, Request, to_raw};
 use bevy_wasmi_plugins::runtime::{
-    ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime, call_fresh,
+    Limits, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime, call_fresh,
 };
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 const BENCH_GUEST: &[u8] = include_bytes!("../tests/mods/bench_guest.wasm");
 const ECHO: &[u8] = include_bytes!("../tests/mods/echo.wasm");
@@ -54,8 +67,10 @@ fn complete(
 }
 
 fn started(runtime: &Runtime, module: &ModModule) -> ModInstance {
-    let mut instance =
-        ModInstance::new(runtime, module, &ModConfig::default()).expect("instantiates");
+    // No call deadline: criterion's longest batches of round trips pass the default 10¹⁰.
+    let config =
+        ModConfig::default().with_limits(Limits::default().with_max_fuel_per_call(u64::MAX / 2));
+    let mut instance = ModInstance::new(runtime, module, &config).expect("instantiates");
     assert_eq!(
         instance.run(u64::MAX / 2, &mut NoHost).expect("starts"),
         RunStatus::Idle
@@ -128,8 +143,8 @@ fn roundtrip(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let start = Instant::now();
             wat_instance.write_raw(&(iters as u32).to_le_bytes());
-            let status = wat_instance.run(u64::MAX / 2, &mut AddHost).expect("runs");
-            assert_eq!(status, RunStatus::Idle);
+            // A run serves at most `max_messages_per_run` messages: run until idle.
+            while wat_instance.run(u64::MAX / 2, &mut AddHost).expect("runs") != RunStatus::Idle {}
             start.elapsed()
         });
     });
@@ -241,5 +256,65 @@ fn fuel(c: &mut Criterion) {
     group.finish();
 }
 
+/// Runs `case` `n` times (see the counting mode in the crate docs).
+fn count(case: &str, n: u64) {
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("bench_guest", BENCH_GUEST)
+        .expect("compiles");
+    let config = ModConfig::default();
+    match case {
+        "ping" => {
+            let mut instance = started(&runtime, &module);
+            for _ in 0..n {
+                let handle = instance.call("ping", &());
+                let result = complete(&mut instance, &handle, &mut NoHost);
+                assert_eq!(result.get(), r#""pong""#);
+            }
+        }
+        "fresh" => {
+            for _ in 0..n {
+                let result = call_fresh(
+                    &runtime,
+                    &module,
+                    &config,
+                    "ping",
+                    &(),
+                    u64::MAX / 2,
+                    &mut NoHost,
+                )
+                .expect("answers");
+                assert_eq!(result.get(), r#""pong""#);
+            }
+        }
+        "roundtrip" => {
+            let mut instance = started(&runtime, &module);
+            let handle = instance.call("roundtrip", &serde_json::json!({ "n": n }));
+            complete(&mut instance, &handle, &mut AddHost);
+        }
+        "compile" => {
+            for _ in 0..n {
+                black_box(runtime.compile("bench_guest", black_box(BENCH_GUEST)))
+                    .expect("compiles");
+            }
+        }
+        "instantiate" => {
+            for _ in 0..n {
+                black_box(started(&runtime, &module));
+            }
+        }
+        _ => panic!("unknown COUNT case `{case}`: ping, fresh, roundtrip, compile, instantiate"),
+    }
+}
+
 criterion_group!(benches, roundtrip, host_to_guest, startup, fuel);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("COUNT") {
+        let (case, n) = spec.split_once(':').expect("COUNT=<case>:<n>");
+        count(case, n.parse().expect("COUNT=<case>:<n> with a number"));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

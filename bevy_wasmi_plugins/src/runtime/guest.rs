@@ -59,7 +59,15 @@ pub struct Guest {
     output_limit: usize,
     /// How the program ended, once it has.
     ended: Option<Result<GuestStatus, ModError>>,
+    /// The exported `__stack_pointer` global, if the module exports it (the PDK's build
+    /// settings do): tells a stack that ran off the bottom of linear memory from another
+    /// out-of-bounds access.
+    stack_pointer: Option<wasmi::Global>,
 }
+
+/// A stack pointer below this many bytes from the bottom of memory, at an
+/// out-of-bounds trap, means the stack ran out (see [`Guest::stack_ran_out`]).
+const STACK_BOTTOM: u32 = 4096;
 
 /// How much of stderr is kept to explain a crash.
 const STDERR_TAIL: usize = 2048;
@@ -138,6 +146,7 @@ impl Guest {
         let start = instance
             .get_func(&store, "_start")
             .ok_or_else(|| ModErrorKind::MissingStart.named(name.clone()))?;
+        let stack_pointer = instance.get_global(&store, "__stack_pointer");
         Ok(Guest {
             name,
             store,
@@ -148,6 +157,7 @@ impl Guest {
             stderr_tail: Vec::new(),
             output_limit: limits.max_output_per_activation,
             ended: None,
+            stack_pointer,
         })
     }
 
@@ -368,6 +378,22 @@ impl Guest {
         result.err().unwrap_or(wasi::errno::SUCCESS)
     }
 
+    /// Whether the guest's stack in linear memory ran out: its exported
+    /// `__stack_pointer` went below the bottom of memory (it wrapped around, past the
+    /// memory's end) or to within [`STACK_BOTTOM`] bytes of it. A stack placed first in
+    /// memory (Rust's `--stack-first`, `-Wl,--stack-first` in C) ends this way, with an
+    /// out-of-bounds access, not with wasmi's own call-stack overflow.
+    fn stack_ran_out(&self) -> bool {
+        let Some(global) = self.stack_pointer else {
+            return false;
+        };
+        let Some(sp) = global.get(&self.store).i32() else {
+            return false;
+        };
+        let sp = sp.cast_unsigned();
+        sp < STACK_BOTTOM || usize::try_from(sp).map_or(true, |sp| sp >= self.memory_size())
+    }
+
     fn runtime_error(&self, error: wasmi::Error) -> ModError {
         ModErrorKind::Runtime {
             message: error.to_string(),
@@ -409,6 +435,9 @@ impl Guest {
         let tail = String::from_utf8_lossy(&self.stderr_tail).into_owned();
         Err(match error.as_trap_code() {
             Some(TrapCode::StackOverflow) => ModErrorKind::StackOverflow.named(name),
+            Some(TrapCode::MemoryOutOfBounds) if self.stack_ran_out() => {
+                ModErrorKind::StackOverflow.named(name)
+            }
             // An allocator that cannot grow memory aborts, which is `unreachable`: when
             // that follows a refused growth without the guest waiting for input in
             // between, the refusal caused it.

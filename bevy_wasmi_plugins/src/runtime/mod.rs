@@ -3,7 +3,8 @@
 //! it (tests, `wasmi-mod`), and the Bevy layer drives it once per frame.
 //!
 //! - [`Runtime`] owns the wasmi `Engine` and the WASI linker; it compiles a `.wasm` once
-//!   into a [`ModModule`] that any number of instances share.
+//!   into a [`ModModule`] that any number of instances share, checked up front and
+//!   translated lazily by default ([`Compilation`]).
 //! - [`ModInstance`] is one running mod: a persistent instance whose `main` loops on
 //!   stdin, advanced by [`ModInstance::run`] with a fuel slice. Host requests are served
 //!   by the embedder's [`ModHost`]; calls into the mod return a [`CallHandle`].
@@ -66,6 +67,7 @@ use wasi::{WASI_FUNCTIONS, WASI_MODULE, WasiCtx};
 pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<WasiCtx>>,
+    compilation: Compilation,
 }
 
 impl Default for Runtime {
@@ -80,13 +82,48 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// How a [`Runtime`] compiles mods: [`Runtime::compile`] always checks the whole module;
+/// the choice is when its functions become wasmi's bytecode.
+///
+/// Either way a call uses the same fuel: translation is not charged to the mod, so a
+/// call's fuel does not depend on whether it, another instance of the same module, or
+/// nothing translated the function first (fuel stays deterministic, and so do the fuel
+/// slices a call is split into). What lazy translation moves is wall time: each
+/// function's translation (once per module, shared by its instances; about 20 ns per
+/// byte of code) happens inside the first slice that calls it, so that slice runs
+/// longer than its fuel says, at most by the time eager compilation of the module
+/// would have taken in all, once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compilation {
+    /// Validate the module up front; translate each function the first time any
+    /// instance calls it (wasmi's `CompilationMode::LazyTranslation`). The default: a
+    /// mod starts in a fraction of a millisecond, and code it never runs is never
+    /// translated.
+    #[default]
+    Lazy,
+    /// Validate and translate every function up front (`CompilationMode::Eager`):
+    /// slower to compile, no translation inside a call.
+    Eager,
+}
+
 impl Runtime {
-    /// A runtime with fuel metering on and eager compilation.
-    ///
-    /// Eager compilation translates a module once, up front, so every instance runs
-    /// translated code and no lazy translation happens inside a fuel-sliced call.
+    /// A runtime with fuel metering on and [`Compilation::Lazy`].
     #[must_use]
     pub fn new() -> Self {
+        Self::with_compilation(Compilation::Lazy)
+    }
+
+    /// A runtime with fuel metering on that compiles as `compilation` says.
+    ///
+    /// ```
+    /// use bevy_wasmi_plugins::runtime::{Compilation, Runtime};
+    /// let runtime = Runtime::with_compilation(Compilation::Eager);
+    /// assert_eq!(runtime.compilation(), Compilation::Eager);
+    /// assert_eq!(Runtime::new().compilation(), Compilation::Lazy);
+    /// ```
+    #[must_use]
+    pub fn with_compilation(compilation: Compilation) -> Self {
         let mut config = Config::default();
         config
             .consume_fuel(true)
@@ -97,10 +134,17 @@ impl Runtime {
             // (~0.5 ns) when the host copies memory.
             .fuel_cost(CustomFuelCosts {
                 bytes_copied_per_fuel: 8,
-                fuel_per_bytes_translated: 7,
-                fuel_per_bytes_validated: 2,
+                // Lazy translation is free for the mod (see `Compilation`): charged, it
+                // would fall on whichever instance calls a function first, so the same
+                // call would cost one instance more fuel than the next.
+                fuel_per_bytes_translated: 0,
+                // Validation is always up front, outside any call.
+                fuel_per_bytes_validated: 0,
             })
-            .compilation_mode(CompilationMode::Eager);
+            .compilation_mode(match compilation {
+                Compilation::Lazy => CompilationMode::LazyTranslation,
+                Compilation::Eager => CompilationMode::Eager,
+            });
         let engine = Engine::new(&config);
         let mut linker = Linker::new(&engine);
         // The names are distinct, so linking cannot fail.
@@ -109,7 +153,13 @@ impl Runtime {
         Runtime {
             engine,
             linker: Arc::new(linker),
+            compilation,
         }
+    }
+
+    /// How this runtime compiles mods.
+    pub fn compilation(&self) -> Compilation {
+        self.compilation
     }
 
     /// The wasmi engine.

@@ -257,7 +257,8 @@ impl Echo {
     }
 
     async fn stdout_flood(&'static self) -> Result<(), Error> {
-        let garbage = [b'x'; 64 * 1024];
+        // On the heap: a 64 KiB array would not fit the mod's 64 KiB stack.
+        let garbage = vec![b'x'; 64 * 1024];
         let mut stdout = std::io::stdout();
         loop {
             let _ = stdout.write_all(black_box(&garbage));
