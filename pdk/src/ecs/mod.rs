@@ -1,5 +1,5 @@
 //! The typed ECS client: the game's components, resources and messages as Rust types,
-//! and the [`world`](crate::world) functions that reach them through the host's
+//! and the [`world`] functions that reach them through the host's
 //! `world.*` methods (the Bevy Remote Protocol's).
 //!
 //! A type is declared once, with its type path, by implementing [`Component`],
@@ -24,7 +24,7 @@
 //!
 //! Queries name what they fetch as a tuple ([`QueryData`]: components, `Option`s of
 //! them, [`Has`] and [`Entity`]) and what they filter by as another ([`QueryFilter`]:
-//! [`With`], [`Without`]); see [`world::query`](crate::world::query).
+//! [`With`], [`Without`]); see [`world::query`].
 //!
 //! Everything here is generic: a mod pays in code size only for the types and calls it
 //! uses.
@@ -59,14 +59,14 @@ pub trait Resource: Serialize + DeserializeOwned + 'static {
 }
 
 /// A buffered Bevy message (`Message`, read with `MessageReader`) a mod may write with
-/// [`world::write_message`](crate::world::write_message).
+/// [`world::write_message`].
 pub trait Message: Serialize + 'static {
     /// The message's type path.
     const TYPE_PATH: &'static str;
 }
 
 /// An observer event (Bevy's `Event`, seen with `On<E>`) a mod may trigger with
-/// [`world::trigger_event`](crate::world::trigger_event).
+/// [`world::trigger_event`].
 pub trait Trigger: Serialize + 'static {
     /// The event's type path.
     const TYPE_PATH: &'static str;
