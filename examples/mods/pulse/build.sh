@@ -6,6 +6,11 @@
 # as wasi-sdk's share/wasi-sysroot. The source directory is mapped to /pulse, so the
 # bytes do not depend on where the repository is; they do depend on the clang and
 # wasi-libc versions.
+#
+# The stack: 64 KiB, placed first in memory (`--stack-first`; wasm-ld's default puts it
+# after the data, where an overflow silently overwrites globals), with its pointer
+# exported (which needs `-mmutable-globals` with clang 14) so the host can report an
+# overflow as one.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -33,4 +38,5 @@ PATH="$llvm_bin" "$llvm_bin/clang" --target=wasm32-wasi "${sysroot[@]}" -fuse-ld
     -std=c11 -Oz -Wall -Wextra -Werror \
     -ffile-prefix-map="$here"=/pulse -fdebug-prefix-map="$here"=/pulse \
     -Wl,--strip-all \
+    -mmutable-globals -Wl,--stack-first -Wl,-z,stack-size=65536 -Wl,--export=__stack_pointer \
     -o "$out" "$here/pulse.c"
