@@ -143,7 +143,12 @@ const MODES: [&str; 6] = [
 ];
 
 fn ecs(c: &mut Criterion) {
-    for n in [10usize, 100, 1000, 10_000] {
+    // `ECS_N=1000` runs one size only.
+    let sizes: Vec<usize> = match std::env::var("ECS_N") {
+        Ok(n) => vec![n.parse().expect("ECS_N is a number of entities")],
+        Err(_) => vec![10, 100, 1000, 10_000],
+    };
+    for n in sizes {
         let (mut app, entity) = app_with(n);
         // The entities the mod steers, checked once: every Velocity is written.
         assert_eq!(steer_frame(&mut app, "bulk"), n);

@@ -163,19 +163,30 @@ impl Steer {
     }
 
     async fn bulk_query(&self) -> Result<usize, Error> {
-        // The velocity is required but not used: skipped, not parsed.
-        let rows: Vec<(u64, (Transform, serde::de::IgnoredAny))> = host::call(
-            BULK_QUERY_METHOD,
-            &BulkQueryParams {
-                components: vec![TRANSFORM.into(), VELOCITY.into()],
-                ..BulkQueryParams::default()
-            },
-        )
-        .await?;
-        let mut seen = self.seen.borrow_mut();
-        seen.clear();
-        seen.extend(rows.iter().map(|(e, (t, _))| (*e, t.translation.xy())));
-        Ok(seen.len())
+        // Pages of `PAGE` rows: 10 000 whole Transforms are more than one 1 MiB line.
+        const PAGE: usize = 4000;
+        let mut seen = Vec::new();
+        loop {
+            // The velocity is required but not used: skipped, not parsed.
+            let rows: Vec<(u64, (Transform, serde::de::IgnoredAny))> = host::call(
+                BULK_QUERY_METHOD,
+                &BulkQueryParams {
+                    components: vec![TRANSFORM.into(), VELOCITY.into()],
+                    skip: seen.len(),
+                    limit: Some(PAGE),
+                    ..BulkQueryParams::default()
+                },
+            )
+            .await?;
+            let last = rows.len() < PAGE;
+            seen.extend(rows.iter().map(|(e, (t, _))| (*e, t.translation.xy())));
+            if last {
+                break;
+            }
+        }
+        let n = seen.len();
+        *self.seen.borrow_mut() = seen;
+        Ok(n)
     }
 
     async fn brp_query(&self) -> Result<usize, Error> {
