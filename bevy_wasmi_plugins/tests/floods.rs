@@ -201,6 +201,48 @@ fn past_the_hosts_deadline_a_run_stops_between_the_requests_of_one_burst() {
 }
 
 #[test]
+fn messages_left_at_the_hosts_deadline_keep_the_mod_runnable_until_served() {
+    // A mod writes 10 notifications and then waits on an empty stdin; the host's
+    // deadline has always passed (a slow frame, as in a browser), so each run serves
+    // one message. The mod itself has nothing to run, but its unserved lines are work:
+    // `is_runnable` must say so after every `Yielded`, or a scheduler that runs only
+    // runnable mods never serves the rest. (This left the `modding` example's greeter
+    // answering nothing in the browser: its answer came after its notification.)
+    struct Late(Counter);
+    impl ModHost for Late {
+        fn request(&mut self, name: &str, request: &Request<'_>) -> Outcome {
+            self.0.request(name, request)
+        }
+        fn notification(&mut self, name: &str, n: &bevy_wasmi_plugins::protocol::Notification<'_>) {
+            self.0.notification(name, n);
+        }
+        fn should_pause(&mut self) -> bool {
+            true
+        }
+    }
+    let line = r#"{"jsonrpc":"2.0","method":"n"}"#;
+    let mut mod_ = writer("late", line, 10, false, Limits::default());
+    let mut host = Late(Counter::default());
+    let mut runs = 0;
+    while mod_.is_runnable() {
+        let status = mod_.run(100_000_000, &mut host).unwrap();
+        runs += 1;
+        assert_eq!(host.0.0, runs.min(10), "one message per run");
+        if status == RunStatus::Idle {
+            break;
+        }
+        assert_eq!(status, RunStatus::Yielded);
+        assert!(
+            mod_.is_runnable(),
+            "run {runs} yielded with its work left unseen"
+        );
+        assert!(runs < 100);
+    }
+    assert_eq!(host.0.0, 10, "every notification served");
+    assert!(!mod_.is_runnable(), "idle once all is served");
+}
+
+#[test]
 fn fuel_a_slice_cannot_cover_is_owed_and_paid_from_the_next_one() {
     // 10 messages at 1,000 fuel each, with slices of 2,000: the mod runs again only
     // once its debt is paid, and no run uses more than its slice.
@@ -210,6 +252,9 @@ fn fuel_a_slice_cannot_cover_is_owed_and_paid_from_the_next_one() {
     let mut runs = 0;
     while mod_.run(2_000, &mut counter).unwrap() != RunStatus::Idle {
         assert!(mod_.last_fuel() <= 2_000);
+        // The debt is the work left: the mod must still count as runnable, or a
+        // scheduler that runs only runnable mods would leave it `Yielded` for ever.
+        assert!(mod_.is_runnable(), "a mod in debt is not runnable");
         runs += 1;
         assert!(runs < 1_000);
     }

@@ -331,17 +331,24 @@ fn send_keys(rpc: Res<ModRpc>, keys: Option<Res<ButtonInput<KeyCode>>>) -> Resul
     Ok(())
 }
 
-/// Asks the greeter mod to greet the player once it is ready, and keeps its answer.
+/// Asks the greeter mod to greet the player each time it has started (not on every
+/// change between running and idle), and keeps its answer.
 fn greet_the_player(
     rpc: Res<ModRpc>,
     mut changes: MessageReader<ModStatusChanged>,
     mut results: MessageReader<ModCallResult>,
     mut activity: ResMut<ModActivity>,
+    mut greeter_ready: Local<bool>,
 ) {
     for change in changes.read() {
-        if &*change.name == "greeter" && change.status.is_ready() {
+        if &*change.name != "greeter" {
+            continue;
+        }
+        let ready = change.status.is_ready();
+        if ready && !*greeter_ready {
             rpc.call(change.entity, "greet", &Greet { name: "modder" });
         }
+        *greeter_ready = ready;
     }
     for result in results.read() {
         if result.method == "greet" {

@@ -320,6 +320,49 @@ fn busy_mods_take_turns_when_the_frame_budget_is_spent() {
     assert!(calls.iter().all(|c| c.try_result().is_none()));
 }
 
+#[test]
+fn an_answer_written_after_notifications_arrives_when_every_frame_is_over_budget() {
+    // A frame budget that is always spent (as in a slow browser frame) serves one
+    // message of a mod's burst per frame. `notify_host` writes 5 notifications and then
+    // its answer, and waits: the rest of the burst must still be served on the next
+    // frames though the mod itself has nothing to run. (The `modding` example's greeter,
+    // which notifies before it answers, answered nothing in the browser.)
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let plugin = WasmiPluginsPlugin::default()
+        .with_mod_source(ModSource::None)
+        .with_frame_budget(Duration::ZERO);
+    let mut app = test_app(&assets, plugin, false);
+    let echo = start_mod(&mut app, "echo", None);
+    let rpc = app.world().resource::<ModRpc>().clone();
+    let call = rpc.call(echo, "notify_host", &json!({ "times": 5 }));
+    let mut frames = 0;
+    let mut pings = 0;
+    let outcome = loop {
+        app.update();
+        frames += 1;
+        pings += app
+            .world_mut()
+            .resource_mut::<Messages<ModNotification>>()
+            .drain()
+            .filter(|n| n.method == "echo.ping")
+            .count();
+        if let Some(outcome) = call.try_result() {
+            break outcome;
+        }
+        assert!(
+            frames < 50,
+            "no answer after {frames} frames ({pings} pings)"
+        );
+    };
+    assert_eq!(json_of(outcome), json!(5));
+    assert_eq!(pings, 5);
+    assert!(
+        frames >= 6,
+        "one message a frame, answered in {frames} frames"
+    );
+    assert!(matches!(status(app.world(), echo), ModStatus::Idle));
+}
+
 /// Collects the messages of the `warn!`s logged on this thread.
 struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 

@@ -161,9 +161,13 @@ impl ModInstance {
         self.pending.len()
     }
 
-    /// Whether [`ModInstance::run`] has anything to do now.
+    /// Whether [`ModInstance::run`] has anything to do now: the guest can go on, or
+    /// lines it sent wait to be served (a run that stopped at the host's deadline or
+    /// the per-run cap), or it owes fuel. After a run that returned
+    /// [`RunStatus::Yielded`] this is always true.
     pub fn is_runnable(&self) -> bool {
-        !matches!(self.state, Ok(RunStatus::Exited(_)) | Err(_)) && self.guest.is_runnable()
+        !matches!(self.state, Ok(RunStatus::Exited(_)) | Err(_))
+            && (self.guest.is_runnable() || self.has_backlog() || self.fuel_debt > 0)
     }
 
     /// Queues a call of `method` with `params` (`()` for none). It is delivered on the
