@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 // The tests, by topic, in `tests/bevy/` (a test crate's root looks for its modules beside
 // it, where cargo would take them for test crates of their own).
+#[path = "bevy/abuse.rs"]
+mod abuse;
 #[path = "bevy/brp_rest.rs"]
 mod brp_rest;
 #[path = "bevy/calls.rs"]

@@ -109,6 +109,10 @@ pub struct ModPermissions {
     /// Whether the mod may despawn entities (`world.despawn_entity`): only ones it
     /// spawned itself, and whose descendants it spawned too. Default: no.
     pub despawn: bool,
+    /// Resource types the mod may remove with `world.remove_resources`. Default: none.
+    /// Write access is not enough: a game system that reads a resource fails (by
+    /// default, panics) once it is gone, so removing one is granted on its own.
+    pub remove_resources: Access,
 }
 
 impl Default for ModPermissions {
@@ -121,6 +125,7 @@ impl Default for ModPermissions {
             events: Access::None,
             spawn: 0,
             despawn: false,
+            remove_resources: Access::None,
         }
     }
 }
@@ -148,6 +153,7 @@ impl ModPermissions {
             events: Access::All,
             spawn: u32::MAX,
             despawn: true,
+            remove_resources: Access::All,
         }
     }
 
@@ -223,6 +229,14 @@ impl ModPermissions {
         self
     }
 
+    /// Allows removing the resource `R` with `world.remove_resources` (it needs write
+    /// access to `R` too).
+    #[must_use]
+    pub fn allow_remove_resource<R: TypePath>(mut self) -> Self {
+        self.remove_resources.add(R::type_path());
+        self
+    }
+
     /// Whether the mod may call the game's host method `method`.
     pub fn may_call(&self, method: &str) -> bool {
         self.host_methods.allows(method)
@@ -241,6 +255,12 @@ impl ModPermissions {
     /// Whether the mod may trigger the event type with this path.
     pub fn may_trigger(&self, type_path: &str) -> bool {
         self.events.allows_type(type_path)
+    }
+
+    /// Whether the mod may remove the resource type with this path: it needs write
+    /// access and [`remove_resources`](Self::remove_resources).
+    pub fn may_remove_resource(&self, type_path: &str) -> bool {
+        self.may_write(type_path) && self.remove_resources.allows_type(type_path)
     }
 
     /// Whether the mod may write the message type with this path.

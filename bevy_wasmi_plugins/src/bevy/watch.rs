@@ -27,7 +27,7 @@ use bevy_wasmi_plugins_protocol::brp::{
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde_json::{Map, Value};
 
-use crate::bevy::permissions::ModPermissions;
+use crate::bevy::permissions::{ModPermissions, denied};
 
 /// Every mod's watches, by the mod's entity.
 #[derive(Resource, Default)]
@@ -40,6 +40,9 @@ pub(crate) struct Watches {
 pub(crate) struct ModWatches {
     pub(crate) next_id: u64,
     pub(crate) watches: Vec<Watch>,
+    /// The last notifications of watches ended since the last frame's check (their
+    /// permission was taken back), sent with the next ones.
+    pub(crate) ended: Vec<WatchNotification>,
 }
 
 /// One subscription.
@@ -67,9 +70,12 @@ pub(crate) enum WatchKind {
         /// The mod's permissions when it subscribed: only types it may read are listed.
         permissions: ModPermissions,
     },
-    /// An event's triggers, buffered by the observer entity.
+    /// An event's triggers, buffered by the observer entity; `target` is the entity
+    /// observed, if one was named (the watch ends when it is despawned).
     Observe {
+        event: String,
         observer: Entity,
+        target: Option<Entity>,
         buffer: Arc<Mutex<Observed>>,
     },
 }
@@ -83,9 +89,11 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
-    pub(crate) fn push(&mut self, event: Value) {
+    /// Keeps the event `serialize` makes, or counts it as dropped once the buffer is
+    /// full (without serializing it).
+    pub(crate) fn push(&mut self, serialize: impl FnOnce() -> Value) {
         if self.events.len() < MAX_OBSERVED_PER_FRAME {
-            self.events.push(event);
+            self.events.push(serialize());
         } else {
             self.dropped = self.dropped.saturating_add(1);
         }
@@ -106,6 +114,79 @@ impl Watches {
         }
     }
 
+    /// Ends the watches of the mod at `entity` on types `permissions` no longer let it
+    /// read; each one's last notification (`-32006`) goes out with the next frame's.
+    pub(crate) fn revalidate(
+        world: &mut World,
+        entity: Entity,
+        mod_name: &str,
+        permissions: &ModPermissions,
+    ) {
+        let Some(mut mod_watches) = world
+            .get_resource_mut::<Watches>()
+            .and_then(|mut w| w.by_mod.remove(&entity))
+        else {
+            return;
+        };
+        let mut revoked = Vec::new();
+        let ended: Vec<Watch> = mod_watches
+            .watches
+            .extract_if(.., |watch| {
+                let unreadable = match &mut watch.kind {
+                    WatchKind::Components { components, .. } => components
+                        .iter()
+                        .find(|(path, ..)| !permissions.may_read(path))
+                        .map(|(path, ..)| path.clone()),
+                    WatchKind::List {
+                        permissions: held, ..
+                    } => {
+                        // It lists only what the mod may read: from now on, by the new grant.
+                        *held = permissions.clone();
+                        None
+                    }
+                    WatchKind::Observe { event, .. } => {
+                        (!permissions.may_read(event)).then(|| event.clone())
+                    }
+                };
+                let Some(path) = unreadable else {
+                    return false;
+                };
+                revoked.push((watch.id, path));
+                true
+            })
+            .collect();
+        for watch in ended {
+            watch.end(world);
+        }
+        for (id, path) in revoked {
+            mod_watches.ended.push(WatchNotification {
+                watch: id,
+                result: None,
+                error: Some(denied(
+                    mod_name,
+                    format_args!("read `{path}` any more: the watch {id} ended"),
+                )),
+                dropped: 0,
+            });
+        }
+        world
+            .get_resource_or_init::<Watches>()
+            .by_mod
+            .insert(entity, mod_watches);
+    }
+
+    /// Ends the watch `id` of the mod at `entity`, if it still has it.
+    pub(crate) fn end(world: &mut World, entity: Entity, id: u64) {
+        let watch = world.get_resource_mut::<Watches>().and_then(|mut watches| {
+            let mine = watches.by_mod.get_mut(&entity)?;
+            let at = mine.watches.iter().position(|w| w.id == id)?;
+            Some(mine.watches.swap_remove(at))
+        });
+        if let Some(watch) = watch {
+            watch.end(world);
+        }
+    }
+
     /// The notifications of the mod at `entity` for this frame, ending the watches
     /// whose entity is gone (their last notification carries the error).
     pub(crate) fn changes(world: &mut World, entity: Entity) -> Vec<WatchNotification> {
@@ -120,7 +201,7 @@ impl Watches {
             .cloned()
             .unwrap_or_default();
         let this_run = world.change_tick();
-        let mut notes = Vec::new();
+        let mut notes = std::mem::take(&mut mod_watches.ended);
         let mut ended = Vec::new();
         mod_watches.watches.retain_mut(|watch| {
             let note = watch.check(world, &registry, this_run);
@@ -278,7 +359,21 @@ impl Watch {
                     dropped: 0,
                 })
             }
-            WatchKind::Observe { buffer, .. } => {
+            WatchKind::Observe {
+                observer,
+                target,
+                buffer,
+                ..
+            } => {
+                // Bevy despawns an entity's observers with it.
+                if let Some(target) = *target
+                    && world.get_entity(target).is_err()
+                {
+                    return Some(gone(id, target));
+                }
+                if world.get_entity(*observer).is_err() {
+                    return Some(gone(id, *observer));
+                }
                 let mut observed = buffer.lock().ok()?;
                 if observed.events.is_empty() && observed.dropped == 0 {
                     return None;

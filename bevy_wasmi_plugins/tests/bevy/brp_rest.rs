@@ -18,7 +18,7 @@ fn trusted_echo(app: &mut App) -> Entity {
     start_mod(app, "echo", Some(ModPermissions::trusted()))
 }
 
-fn code(result: Result<Value, ResponseError>) -> (i32, String) {
+pub(super) fn code(result: Result<Value, ResponseError>) -> (i32, String) {
     let e = result.unwrap_err();
     (e.code, e.message)
 }

@@ -7,7 +7,7 @@ use super::*;
 
 const STEER: &[u8] = include_bytes!("../mods/steer.wasm");
 
-fn steer_app(permissions: ModPermissions) -> (Assets, App, Entity) {
+pub(super) fn steer_app(permissions: ModPermissions) -> (Assets, App, Entity) {
     let assets = asset_dir(&[("steer", STEER)]);
     let mut app = plain_app(&assets);
     app.register_type::<Bang>();
@@ -16,14 +16,14 @@ fn steer_app(permissions: ModPermissions) -> (Assets, App, Entity) {
 }
 
 /// The notifications the mod got so far (and forgets).
-fn watched(app: &mut App, steer: Entity) -> Vec<Value> {
+pub(super) fn watched(app: &mut App, steer: Entity) -> Vec<Value> {
     match json_of(call(app, steer, "watched", json!(null))) {
         Value::Array(notes) => notes,
         other => panic!("not a list: {other}"),
     }
 }
 
-fn subscribe(app: &mut App, steer: Entity, method: &str, params: Value) -> u64 {
+pub(super) fn subscribe(app: &mut App, steer: Entity, method: &str, params: Value) -> u64 {
     let answer = relay(app, steer, method, params).unwrap();
     answer["watch"]
         .as_u64()

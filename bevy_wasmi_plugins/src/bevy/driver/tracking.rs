@@ -26,6 +26,7 @@ use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::WasmMod;
 use crate::bevy::permissions::ModPermissions;
 use crate::bevy::settings::with_settings;
+use crate::bevy::watch::Watches;
 
 /// What happened to mod entities since the driver last ran, in order.
 #[derive(Resource, Default)]
@@ -191,7 +192,8 @@ impl ModDriver {
 
     /// Reads a started mod's permissions again (a mod that has not started reads them
     /// when it does).
-    fn reread_permissions(&mut self, world: &World, entity: Entity) {
+    /// Watches on types the mod may no longer read end.
+    fn reread_permissions(&mut self, world: &mut World, entity: Entity) {
         let Some(slot) = self.slots.get_mut(&entity) else {
             return;
         };
@@ -200,5 +202,6 @@ impl ModDriver {
         }
         let asset = world.resource::<Assets<WasmModAsset>>().get(slot.asset);
         slot.permissions = permissions_of(world, entity, asset.map(WasmModAsset::settings));
+        Watches::revalidate(world, entity, &slot.name, &slot.permissions);
     }
 }

@@ -32,13 +32,21 @@ impl ModDriver {
             let Some(instance) = slot.instance.as_mut() else {
                 continue;
             };
+            // A notification the mod cannot take (over its message cap, or its input
+            // is full) ends its watch: its changes are lost, and the mod would not
+            // learn of the next ones either.
+            let mut undelivered = Vec::new();
             for note in notes {
                 if let Err(error) = instance.notify(WATCH_CHANGED_NOTIFICATION, &note) {
                     warn!(
-                        "watch {} of mod `{}`: notification not delivered: {error}",
+                        "watch {} of mod `{}` ended: its notification was not delivered: {error}",
                         note.watch, slot.name
                     );
+                    undelivered.push(note.watch);
                 }
+            }
+            for id in undelivered {
+                Watches::end(world, entity, id);
             }
         }
     }

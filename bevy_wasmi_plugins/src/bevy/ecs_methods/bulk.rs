@@ -16,7 +16,10 @@ use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde_json::value::RawValue;
 
 use super::Ecs;
-use super::reflect::{deserialize_concrete, error, not_a_resource, reflect_component, set_at_path};
+use super::reflect::{
+    deserialize_concrete, error, mutable, not_a_relationship, not_a_resource, not_present,
+    parse_path, reflect_component, set_at_path,
+};
 use crate::bevy::mods::WasmMod;
 
 /// The most entities a `bulk.*` write's answer lists as failed; the others that failed
@@ -28,12 +31,22 @@ impl Ecs<'_> {
     /// the ones that fail are listed, the others applied.
     pub(super) fn bulk_mutate(&self, world: &mut World, p: BulkMutateComponentsParams) -> Outcome {
         self.check_write(&p.component)?;
+        // The path is parsed once for all entities, and a bad one fails the call.
+        let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;
         let registry = self.registry.read();
         let (registration, reflect) = reflect_component(&registry, &p.component)?;
         not_a_resource(registration, &p.component)?;
+        let id = world.components().get_id(registration.type_id());
+        if let Some(id) = id {
+            mutable(world, id, &p.component, ErrorCode::ComponentError)?;
+        }
         let mut errors = Vec::new();
         for (bits, value) in &p.entities {
             let done = self.entity(world, *bits, true).and_then(|entity| {
+                // A type no entity ever had (no component id yet) is on none of them.
+                if id.is_none() {
+                    return Err(not_present(&p.component, entity));
+                }
                 let mut component = reflect
                     .reflect_mut(world.entity_mut(entity))
                     .ok_or_else(|| not_present(&p.component, entity))?;
@@ -41,7 +54,7 @@ impl Ecs<'_> {
                     &mut *component,
                     &registry,
                     &p.component,
-                    &p.path,
+                    (&p.path, &path),
                     value,
                     ErrorCode::ComponentError,
                 )
@@ -59,26 +72,34 @@ impl Ecs<'_> {
     /// with this one component.
     pub(super) fn bulk_insert(&self, world: &mut World, p: BulkInsertComponentsParams) -> Outcome {
         self.check_write(&p.component)?;
-        let registry = self.registry.read();
-        let (registration, _) = reflect_component(&registry, &p.component)?;
-        not_a_resource(registration, &p.component)?;
         let mut errors = Vec::new();
-        for (bits, value) in &p.entities {
-            let done = self.entity(world, *bits, true).and_then(|entity| {
-                let value = deserialize_concrete(
-                    registration,
-                    &registry,
-                    value,
-                    ErrorCode::ComponentError,
-                )?;
-                world.entity_mut(entity).insert_reflect(value);
-                Ok(())
-            });
-            if let Err(e) = done
-                && errors.len() < MAX_BULK_ERRORS
-            {
-                errors.push((*bits, e));
+        // Every value is built first, under one read of the registry, which is let go
+        // before the inserts (Bevy's `insert_reflect` reads it again).
+        let mut values = Vec::with_capacity(p.entities.len());
+        {
+            let registry = self.registry.read();
+            let (registration, _) = reflect_component(&registry, &p.component)?;
+            not_a_resource(registration, &p.component)?;
+            not_a_relationship(world, registration, &p.component)?;
+            for (bits, value) in &p.entities {
+                let built = self.entity(world, *bits, true).and_then(|entity| {
+                    let value = deserialize_concrete(
+                        registration,
+                        &registry,
+                        value,
+                        ErrorCode::ComponentError,
+                    )?;
+                    Ok((entity, value))
+                });
+                match built {
+                    Ok(value) => values.push(value),
+                    Err(e) if errors.len() < MAX_BULK_ERRORS => errors.push((*bits, e)),
+                    Err(_) => {}
+                }
             }
+        }
+        for (entity, value) in values {
+            world.entity_mut(entity).insert_reflect(value);
         }
         answer(errors)
     }
@@ -193,13 +214,6 @@ impl Ecs<'_> {
         RawValue::from_string(answer)
             .map_err(|e| ResponseError::internal(format!("an answer is not JSON: {e}")))
     }
-}
-
-fn not_present(path: &str, entity: Entity) -> ResponseError {
-    error(
-        ErrorCode::ComponentNotPresent,
-        format!("Component `{path}` not present in entity {entity}"),
-    )
 }
 
 /// `null` when every entity was done, else the failed ones with their errors.

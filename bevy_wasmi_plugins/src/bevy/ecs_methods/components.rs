@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 
 use super::Ecs;
 use super::reflect::{
-    deserialize_concrete, error, not_a_resource, reflect_component, serialize, set_at_path,
+    deserialize_concrete, error, mutable, not_a_relationship, not_a_resource, not_present,
+    parse_path, reflect_component, serialize, set_at_path,
 };
 use crate::bevy::permissions::denied;
 
@@ -58,9 +59,11 @@ impl Ecs<'_> {
             BrpGetComponentsResponse::Lenient { components, errors }
         })
     }
-    /// Deserializes components to insert, checking write permission for each.
+    /// Deserializes components to insert, checking write permission for each;
+    /// resources and relationships are refused.
     fn components_to_insert(
         &self,
+        world: &World,
         registry: &TypeRegistry,
         components: &Map<String, Value>,
     ) -> Result<Vec<Box<dyn PartialReflect>>, ResponseError> {
@@ -72,6 +75,7 @@ impl Ecs<'_> {
             .map(|(path, value)| {
                 let (registration, _) = reflect_component(registry, path)?;
                 not_a_resource(registration, path)?;
+                not_a_relationship(world, registration, path)?;
                 deserialize_concrete(registration, registry, value, ErrorCode::ComponentError)
             })
             .collect()
@@ -91,7 +95,7 @@ impl Ecs<'_> {
                 ),
             ));
         }
-        let values = self.components_to_insert(&self.registry.read(), &p.components)?;
+        let values = self.components_to_insert(world, &self.registry.read(), &p.components)?;
         world.init_resource::<super::SpawnCounts>();
         let mut entity = world.spawn(super::ModSpawned(self.mod_entity));
         for value in values {
@@ -103,7 +107,7 @@ impl Ecs<'_> {
     }
 
     pub(super) fn insert(&self, world: &mut World, p: BrpInsertComponentsParams) -> Outcome {
-        let values = self.components_to_insert(&self.registry.read(), &p.components)?;
+        let values = self.components_to_insert(world, &self.registry.read(), &p.components)?;
         let entity = self.entity(world, p.entity, true)?;
         let mut entity = world.entity_mut(entity);
         for value in values {
@@ -124,6 +128,7 @@ impl Ecs<'_> {
             .map(|path| {
                 let (registration, reflect) = reflect_component(&registry, path)?;
                 not_a_resource(registration, path)?;
+                not_a_relationship(world, registration, path)?;
                 Ok(reflect)
             })
             .collect::<Result<Vec<_>, ResponseError>>()?;
@@ -145,7 +150,14 @@ impl Ecs<'_> {
         // Only what the mod spawned, with nothing under it that it did not spawn (a
         // despawn takes the entity's descendants with it).
         let mut stack = vec![entity];
+        // A hierarchy is a tree, but nothing here relies on it: each entity is looked
+        // at once.
+        let mut seen = bevy_platform::collections::HashSet::new();
         while let Some(next) = stack.pop() {
+            if !seen.insert(next) {
+                continue;
+            }
+            self.visit();
             let entity_ref = world.entity(next);
             if entity_ref.get::<super::ModSpawned>() != Some(&super::ModSpawned(self.mod_entity)) {
                 let what = if next == entity {
@@ -167,22 +179,23 @@ impl Ecs<'_> {
     }
     pub(super) fn mutate(&self, world: &mut World, p: BrpMutateComponentsParams) -> Outcome {
         self.check_write(&p.component)?;
+        let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;
         let entity = self.entity(world, p.entity, true)?;
         let registry = self.registry.read();
-        let (_, reflect) = reflect_component(&registry, &p.component)?;
+        let (registration, reflect) = reflect_component(&registry, &p.component)?;
+        let id = world
+            .components()
+            .get_id(registration.type_id())
+            .ok_or_else(|| not_present(&p.component, entity))?;
+        mutable(world, id, &p.component, ErrorCode::ComponentError)?;
         let mut component = reflect
             .reflect_mut(world.entity_mut(entity))
-            .ok_or_else(|| {
-                error(
-                    ErrorCode::ComponentNotPresent,
-                    format!("Component `{}` not present in entity {entity}", p.component),
-                )
-            })?;
+            .ok_or_else(|| not_present(&p.component, entity))?;
         set_at_path(
             &mut *component,
             &registry,
             &p.component,
-            &p.path,
+            (&p.path, &path),
             &p.value,
             ErrorCode::ComponentError,
         )?;
@@ -206,7 +219,15 @@ impl Ecs<'_> {
         let parent = self.entity(world, parent, true)?;
         // The parent and its ancestors must not be among the new children.
         let mut next = Some(parent);
+        let mut seen = bevy_platform::collections::HashSet::new();
         while let Some(ancestor) = next {
+            if !seen.insert(ancestor) {
+                // A cycle the game made: no new child can be placed under it safely.
+                return Err(error(
+                    ErrorCode::SelfReparent,
+                    format!("Cannot reparent under entity {parent}: its ancestors form a cycle"),
+                ));
+            }
             if children.contains(&ancestor) {
                 let what = if ancestor == parent {
                     format!("Cannot make entity {parent} its own parent")

@@ -6,6 +6,7 @@
 use crate::bevy::bevy_prelude::*;
 use bevy_ecs::reflect::{ReflectComponent, ReflectResource};
 use bevy_ecs::schedule::Schedules;
+use bevy_platform::collections::HashSet;
 use bevy_reflect::{TypeInfo, TypeRegistration};
 use bevy_wasmi_plugins_protocol::brp::{
     BrpJsonSchemaQueryFilter, BrpRegistrySchemaResponse, BrpScheduleGraphParams,
@@ -19,13 +20,29 @@ use super::Ecs;
 use super::reflect::error;
 
 impl Ecs<'_> {
+    /// A filter list as a set.
+    fn set(names: &[String]) -> HashSet<&str> {
+        names.iter().map(String::as_str).collect()
+    }
+
     /// `registry.schema`: the types the mod may read (components and resources), and
     /// the types their fields name, which are plain data.
     pub(super) fn registry_schema(&self, p: Option<BrpJsonSchemaQueryFilter>) -> Outcome {
         let filter = p.unwrap_or_default();
+        // Sets, so a long filter costs once, not once per registered type.
+        let (with_crates, without_crates) = (
+            Self::set(&filter.with_crates),
+            Self::set(&filter.without_crates),
+        );
+        let (with_traits, without_traits) = (
+            Self::set(&filter.type_limit.with),
+            Self::set(&filter.type_limit.without),
+        );
         let registry = self.registry.read();
         let mut schemas = BrpRegistrySchemaResponse::new();
         for registration in registry.iter() {
+            // Each type looked at is paid for like an entity visited.
+            self.visit();
             let path = registration.type_info().type_path();
             let table = registration.type_info().type_path_table();
             let is_ecs = registration.data::<ReflectComponent>().is_some()
@@ -34,23 +51,23 @@ impl Ecs<'_> {
                 continue;
             }
             if let Some(krate) = table.crate_name() {
-                if !filter.with_crates.is_empty() && !filter.with_crates.iter().any(|c| c == krate)
-                {
+                if !with_crates.is_empty() && !with_crates.contains(krate) {
                     continue;
                 }
-                if filter.without_crates.iter().any(|c| c == krate) {
+                if without_crates.contains(krate) {
                     continue;
                 }
             }
-            let schema = schema_of(registration);
-            let has = |names: &[String]| names.iter().any(|n| schema.reflect_types.contains(n));
-            if !filter.type_limit.with.is_empty() && !has(&filter.type_limit.with) {
+            // The traits filter first: the schema is made only for the types kept.
+            let traits = reflect_types(registration);
+            let has = |names: &HashSet<&str>| traits.iter().any(|t| names.contains(t.as_str()));
+            if !with_traits.is_empty() && !has(&with_traits) {
                 continue;
             }
-            if has(&filter.type_limit.without) {
+            if has(&without_traits) {
                 continue;
             }
-            schemas.insert(path.to_owned(), schema);
+            schemas.insert(path.to_owned(), schema_of(registration));
         }
         to_raw(&schemas)
     }

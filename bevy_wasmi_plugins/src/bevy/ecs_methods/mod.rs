@@ -307,6 +307,22 @@ impl Ecs<'_> {
                 format_args!("change entity {entity}: it is a mod ({})", self.method),
             ));
         }
+        // Registered systems (host methods among them) and observers (the game's, and
+        // the ones behind mods' watches) are the game's machinery: a mod that could
+        // change them, or hang them under an entity that is later despawned, would
+        // break host methods or other mods' watches.
+        if changes
+            && (entity_ref.contains::<bevy_ecs::system::SystemIdMarker>()
+                || entity_ref.contains::<bevy_ecs::observer::Observer>())
+        {
+            return Err(denied(
+                self.mod_name,
+                format_args!(
+                    "change entity {entity}: it is a system or an observer of the game's ({})",
+                    self.method
+                ),
+            ));
+        }
         if changes && entity_ref.contains::<IsResource>() {
             return Err(denied(
                 self.mod_name,

@@ -2,10 +2,12 @@
 //! (de)serializing reflected values with the BRP's error codes, and entity ids.
 
 use crate::bevy::bevy_prelude::*;
+use bevy_ecs::component::ComponentId;
 use bevy_ecs::reflect::{ReflectComponent, ReflectResource};
 use bevy_reflect::serde::{TypedReflectDeserializer, TypedReflectSerializer};
 use bevy_reflect::{
-    GetPath, PartialReflect, Reflect, ReflectFromReflect, TypeRegistration, TypeRegistry,
+    GetPath, ParsedPath, PartialReflect, Reflect, ReflectFromReflect, TypeRegistration,
+    TypeRegistry,
 };
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde::de::DeserializeSeed;
@@ -52,6 +54,14 @@ pub(super) fn not_a_resource(
         ));
     }
     Ok(())
+}
+
+/// The BRP's error for a component an entity does not have.
+pub(super) fn not_present(path: &str, entity: Entity) -> ResponseError {
+    error(
+        ErrorCode::ComponentNotPresent,
+        format!("Component `{path}` not present in entity {entity}"),
+    )
 }
 
 pub(super) fn entity_from_bits(bits: u64) -> Result<Entity, ResponseError> {
@@ -120,21 +130,95 @@ pub(super) fn deserialize_concrete(
         .ok_or_else(|| error(code, format!("`{path}` could not be built from {value}")))
 }
 
-/// Sets the field at `path` (`GetPath`; empty: the whole value) of `target`, a reflected
-/// value of the type at `type_path`, to `value`; errors have `code` and name the type
-/// and the path.
+/// The longest field path a mutation takes, in bytes: a path names fields, it is not
+/// data (and errors quote it, once per entity in a bulk call).
+pub(super) const MAX_FIELD_PATH: usize = 1024;
+
+/// A field path (`GetPath`'s syntax; empty: the whole value) of the type at
+/// `type_path`, parsed once; errors have `code` and name the type and the path.
+pub(super) fn parse_path(
+    type_path: &str,
+    path: &str,
+    code: ErrorCode,
+) -> Result<ParsedPath, ResponseError> {
+    if path.len() > MAX_FIELD_PATH {
+        return Err(error(
+            code,
+            format!(
+                "the field path for `{type_path}` is {} bytes long; at most {MAX_FIELD_PATH}                  are taken",
+                path.len()
+            ),
+        ));
+    }
+    ParsedPath::parse(path).map_err(|e| {
+        error(
+            code,
+            format!("`{type_path}` has no field at path `{path}`: {e}"),
+        )
+    })
+}
+
+/// Bevy panics when an immutable component (or resource) is changed through
+/// reflection (`reflect_mut`, `apply`): such a type, with the component id `id`, is an
+/// error with `code` instead. (Relationships such as `ChildOf` are immutable.)
+pub(super) fn mutable(
+    world: &World,
+    id: ComponentId,
+    type_path: &str,
+    code: ErrorCode,
+) -> Result<(), ResponseError> {
+    match world.components().get_info(id) {
+        Some(info) if !info.mutable() => Err(error(
+            code,
+            format!("`{type_path}` is immutable: it can be replaced, not changed in place"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Relationship components (`ChildOf`, `Children` and the game's own) are refused to
+/// the component methods: changing one by hand could make a cycle that hangs whatever
+/// walks the hierarchy, or hang a mod's entity under another. Parents change only
+/// through `world.reparent_entities`, which checks for that.
+pub(super) fn not_a_relationship(
+    world: &World,
+    registration: &TypeRegistration,
+    path: &str,
+) -> Result<(), ResponseError> {
+    let type_id = registration.type_id();
+    let relationship = type_id == std::any::TypeId::of::<ChildOf>()
+        || type_id == std::any::TypeId::of::<Children>()
+        || world
+            .components()
+            .get_id(type_id)
+            .and_then(|id| world.components().get_info(id))
+            .is_some_and(|info| info.relationship_accessor().is_some());
+    if relationship {
+        return Err(error(
+            ErrorCode::ComponentError,
+            format!(
+                "`{path}` is a relationship: it cannot be inserted, removed or changed as a                  component (parents change with world.reparent_entities)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Sets the field at `path` (parsed by [`parse_path`] from `path_text`) of `target`, a
+/// reflected value of the type at `type_path`, to `value`; errors have `code` and name
+/// the type and the path.
 pub(super) fn set_at_path(
     target: &mut dyn Reflect,
     registry: &TypeRegistry,
     type_path: &str,
-    path: &str,
+    (path_text, path): (&str, &ParsedPath),
     value: &Value,
     code: ErrorCode,
 ) -> Result<(), ResponseError> {
     let field = target.reflect_path_mut(path).map_err(|e| {
         error(
             code,
-            format!("`{type_path}` has no field at path `{path}`: {e}"),
+            format!("`{type_path}` has no field at path `{path_text}`: {e}"),
         )
     })?;
     let field_type = field
@@ -144,7 +228,9 @@ pub(super) fn set_at_path(
         .ok_or_else(|| {
             error(
                 code,
-                format!("the field at `{path}` of `{type_path}` has a type that is not registered"),
+                format!(
+                    "the field at `{path_text}` of `{type_path}` has a type that is not registered"
+                ),
             )
         })?;
     let value = TypedReflectDeserializer::new(field_type, registry)
@@ -153,7 +239,7 @@ pub(super) fn set_at_path(
             error(
                 code,
                 format!(
-                    "`{type_path}` at path `{path}` (a `{}`) is invalid: {e}",
+                    "`{type_path}` at path `{path_text}` (a `{}`) is invalid: {e}",
                     field_type.type_info().type_path()
                 ),
             )
@@ -161,7 +247,7 @@ pub(super) fn set_at_path(
     field.try_apply(value.as_ref()).map_err(|e| {
         error(
             code,
-            format!("could not set `{path}` of `{type_path}`: {e}"),
+            format!("could not set `{path_text}` of `{type_path}`: {e}"),
         )
     })
 }

@@ -14,7 +14,7 @@ use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde_json::{Map, Value};
 
 use super::Ecs;
-use super::reflect::{deserialize_concrete, error, serialize, set_at_path};
+use super::reflect::{deserialize_concrete, error, mutable, parse_path, serialize, set_at_path};
 use crate::bevy::permissions::denied;
 
 impl Ecs<'_> {
@@ -63,14 +63,21 @@ impl Ecs<'_> {
         to_raw(&paths)
     }
 
-    /// `world.remove_resources`: needs write access; a resource that is not there is
-    /// `-23502`.
+    /// `world.remove_resources`: needs write access and a grant to remove
+    /// ([`ModPermissions::remove_resources`]); a resource that is not there is `-23502`.
+    ///
+    /// [`ModPermissions::remove_resources`]: crate::bevy::permissions::ModPermissions::remove_resources
     pub(super) fn remove_resource(
         &self,
         world: &mut World,
         p: BrpRemoveResourcesParams,
     ) -> Outcome {
         self.check_write(&p.resource)?;
+        self.check(
+            self.permissions.may_remove_resource(&p.resource),
+            "remove",
+            &p.resource,
+        )?;
         let registry = self.registry.read();
         let (_, id) = self.resource(world, &registry, &p.resource)?;
         let id = id.ok_or_else(|| Self::resource_not_present(&p.resource))?;
@@ -88,6 +95,7 @@ impl Ecs<'_> {
         p: BrpMutateResourcesParams,
     ) -> Outcome {
         self.check_write(&p.resource)?;
+        let path = parse_path(&p.resource, &p.path, ErrorCode::ResourceError)?;
         let registry = self.registry.read();
         let (registration, id) = self.resource(world, &registry, &p.resource)?;
         let entity = id
@@ -96,6 +104,10 @@ impl Ecs<'_> {
         let reflect = registration
             .data::<ReflectComponent>()
             .ok_or_else(|| Self::resource_not_present(&p.resource))?;
+        // Bevy panics on a reflected change of an immutable type.
+        if let Some(id) = id {
+            mutable(world, id, &p.resource, ErrorCode::ResourceError)?;
+        }
         let mut value = reflect
             .reflect_mut(world.entity_mut(entity))
             .ok_or_else(|| Self::resource_not_present(&p.resource))?;
@@ -103,7 +115,7 @@ impl Ecs<'_> {
             &mut *value,
             &registry,
             &p.resource,
-            &p.path,
+            (&p.path, &path),
             &p.value,
             ErrorCode::ResourceError,
         )?;

@@ -56,7 +56,12 @@ impl Ecs<'_> {
         let entity = self.entity(world, p.entity, false)?;
         let registry = self.registry.read();
         let mut components = Vec::with_capacity(p.components.len());
+        // A type named twice is watched once (each is checked every frame).
+        let mut named = bevy_platform::collections::HashSet::new();
         for path in p.components {
+            if !named.insert(path.clone()) {
+                continue;
+            }
             let (registration, reflect) = reflect_component(&registry, &path)?;
             // As in BRP: a type no entity ever had cannot be watched.
             let id = world
@@ -125,14 +130,15 @@ impl Ecs<'_> {
         let sink = buffer.clone();
         let registry: AppTypeRegistry = self.registry.clone();
         let observer = reflect.create_observer(Box::new(move |event, _world| {
-            let registry = registry.read();
-            let value = serde_json::to_value(TypedReflectSerializer::new(
-                event.as_partial_reflect(),
-                &registry,
-            ))
-            .unwrap_or_default();
             if let Ok(mut observed) = sink.lock() {
-                observed.push(value);
+                observed.push(|| {
+                    let registry = registry.read();
+                    serde_json::to_value(TypedReflectSerializer::new(
+                        event.as_partial_reflect(),
+                        &registry,
+                    ))
+                    .unwrap_or_default()
+                });
             }
         }));
         let observer = match target {
@@ -140,7 +146,15 @@ impl Ecs<'_> {
             None => observer,
         };
         let observer = world.spawn(observer).id();
-        self.subscribe(world, WatchKind::Observe { observer, buffer })
+        self.subscribe(
+            world,
+            WatchKind::Observe {
+                event: p.event,
+                observer,
+                target,
+                buffer,
+            },
+        )
     }
 
     /// `watch.cancel`: ends one of the mod's watches; an id it does not hold is `-32602`.

@@ -1,0 +1,369 @@
+//! `world.*` calls that would break the game if the host took them as they come:
+//! changes Bevy panics on (immutable components), hierarchies with cycles, the game's
+//! own systems and observers, removed resources, huge field paths, and watches whose
+//! grant is taken back or whose entity goes. Each is an error for the mod, and the
+//! game goes on.
+
+use super::brp_rest::code;
+use super::watch::{steer_app, subscribe, watched};
+use super::*;
+
+/// A component the game made immutable: it can be replaced, not changed in place.
+#[derive(Component, Reflect, Debug, PartialEq, Clone, Copy)]
+#[component(immutable)]
+#[reflect(Component)]
+struct Sealed(u32);
+
+fn child_of_path() -> &'static str {
+    <ChildOf as TypePath>::type_path()
+}
+
+/// The test app with Bevy's hierarchy registered for reflection, as `DefaultPlugins`
+/// have it.
+fn hierarchy_app(assets: &Path) -> App {
+    let mut app = plain_app(assets);
+    app.register_type::<ChildOf>().register_type::<Children>();
+    app
+}
+
+#[test]
+fn changing_an_immutable_component_is_an_error_not_a_panic() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = hierarchy_app(&assets);
+    app.register_type::<Sealed>();
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::none()
+                .allow_write::<Sealed>()
+                .allow_write::<ChildOf>(),
+        ),
+    );
+    let sealed = app.world_mut().spawn(Sealed(1)).id();
+    let parent = app.world_mut().spawn_empty().id();
+    let child = app.world_mut().spawn(ChildOf(parent)).id();
+    let path = <Sealed as TypePath>::type_path();
+    // Bevy's reflection panics on these; the mod gets -23402 naming the type.
+    for (method, params) in [
+        (
+            "world.mutate_components",
+            json!({ "entity": sealed.to_bits(), "component": path, "path": "", "value": 2 }),
+        ),
+        (
+            "bulk.mutate_components",
+            json!({ "component": path, "entities": [[sealed.to_bits(), 2]] }),
+        ),
+        (
+            "world.mutate_components",
+            json!({ "entity": child.to_bits(), "component": child_of_path(), "path": "", "value": sealed.to_bits() }),
+        ),
+        (
+            "bulk.mutate_components",
+            json!({ "component": child_of_path(), "entities": [[child.to_bits(), sealed.to_bits()]] }),
+        ),
+    ] {
+        let (c, m) = code(relay(&mut app, echo, method, params));
+        assert_eq!(c, -23402, "{method}: {m}");
+        assert!(m.contains("immutable"), "{method}: {m}");
+    }
+    assert_eq!(app.world().get::<Sealed>(sealed), Some(&Sealed(1)));
+    assert_eq!(app.world().get::<ChildOf>(child), Some(&ChildOf(parent)));
+    // Replacing it whole is allowed, as in Bevy.
+    relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({ "entity": sealed.to_bits(), "components": { path: 3 } }),
+    )
+    .unwrap();
+    assert_eq!(app.world().get::<Sealed>(sealed), Some(&Sealed(3)));
+    // The game and the mod go on.
+    app.update();
+    assert_eq!(
+        json_of(call(&mut app, echo, "add", json!([2, 3]))),
+        json!(5)
+    );
+}
+
+#[test]
+fn relationships_change_only_through_reparent_so_no_cycle_can_be_made() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = hierarchy_app(&assets);
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::none()
+                .allow_write::<ChildOf>()
+                .allow_write::<Children>()
+                .allow_spawn(10),
+        ),
+    );
+    let a = app.world_mut().spawn_empty().id();
+    let b = app.world_mut().spawn(ChildOf(a)).id();
+    // `a` under `b` by hand would make a cycle that hangs every walk of the hierarchy.
+    for (method, params) in [
+        (
+            "world.insert_components",
+            json!({ "entity": a.to_bits(), "components": { child_of_path(): b.to_bits() } }),
+        ),
+        (
+            "bulk.insert_components",
+            json!({ "component": child_of_path(), "entities": [[a.to_bits(), b.to_bits()]] }),
+        ),
+        (
+            "world.spawn_entity",
+            json!({ "components": { child_of_path(): b.to_bits() } }),
+        ),
+        (
+            "world.remove_components",
+            json!({ "entity": b.to_bits(), "components": [child_of_path()] }),
+        ),
+        (
+            "world.remove_components",
+            json!({ "entity": a.to_bits(), "components": [<Children as TypePath>::type_path()] }),
+        ),
+    ] {
+        let (c, m) = code(relay(&mut app, echo, method, params));
+        assert_eq!(c, -23402, "{method}: {m}");
+        assert!(m.contains("relationship"), "{method}: {m}");
+    }
+    assert_eq!(app.world().get::<ChildOf>(a), None);
+    assert_eq!(app.world().get::<ChildOf>(b), Some(&ChildOf(a)));
+    // The one way is reparent, which refuses the cycle (-23404).
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "world.reparent_entities",
+        json!({ "entities": [a.to_bits()], "parent": b.to_bits() }),
+    ));
+    assert_eq!(c, -23404, "{m}");
+    app.update();
+}
+
+#[test]
+fn the_games_systems_and_observers_cannot_be_changed_or_reparented() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = hierarchy_app(&assets);
+    app.add_host_method(
+        "host.double",
+        |In((n,)): In<(i64,)>| -> Result<i64, HostError> { Ok(n * 2) },
+    );
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::none()
+                .allow_write::<ChildOf>()
+                .allow_write::<Position>()
+                .allow_host_methods("host.*"),
+        ),
+    );
+    let system = app.world_mut().register_system(|| {}).entity();
+    let observer = app
+        .world_mut()
+        .add_observer(|_: On<super::brp_rest::Bang>| {})
+        .id();
+    let parent = app.world_mut().spawn(Position { x: 0.0, y: 0.0 }).id();
+    for target in [system, observer] {
+        let (c, m) = code(relay(
+            &mut app,
+            echo,
+            "world.reparent_entities",
+            json!({ "entities": [target.to_bits()], "parent": parent.to_bits() }),
+        ));
+        assert_eq!(c, -32006, "{m}");
+        assert!(m.contains("system or an observer"), "{m}");
+        let (c, m) = code(relay(
+            &mut app,
+            echo,
+            "world.insert_components",
+            json!({ "entity": target.to_bits(), "components": { position_path(): { "x": 1.0, "y": 1.0 } } }),
+        ));
+        assert_eq!(c, -32006, "{m}");
+        assert_eq!(app.world().get::<ChildOf>(target), None);
+    }
+    // Under a game entity, the host method would die with it; it still answers.
+    app.world_mut().despawn(parent);
+    app.update();
+    assert_eq!(
+        json_of(call(&mut app, echo, "double_via_host", json!([21]))),
+        json!(43),
+        "host.double answers (echo adds 1)"
+    );
+}
+
+#[test]
+fn removing_a_resource_needs_its_own_grant_beside_write_access() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let score = <Score as TypePath>::type_path();
+    let writer = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::none().allow_write::<Score>()),
+    );
+    // Write access lets it change the resource, not remove it: a game system reading
+    // `Res<Score>` would fail once it is gone.
+    relay(
+        &mut app,
+        writer,
+        "world.mutate_resources",
+        json!({ "resource": score, "path": ".0", "value": 7 }),
+    )
+    .unwrap();
+    let (c, m) = code(relay(
+        &mut app,
+        writer,
+        "world.remove_resources",
+        json!({ "resource": score }),
+    ));
+    assert_eq!(c, -32006, "{m}");
+    assert!(m.contains("may not remove") && m.contains(score), "{m}");
+    assert_eq!(app.world().resource::<Score>(), &Score(7));
+
+    let remover = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::none()
+                .allow_write::<Score>()
+                .allow_remove_resource::<Score>(),
+        ),
+    );
+    relay(
+        &mut app,
+        remover,
+        "world.remove_resources",
+        json!({ "resource": score }),
+    )
+    .unwrap();
+    assert!(app.world().get_resource::<Score>().is_none());
+}
+
+#[test]
+fn a_field_path_is_parsed_once_per_bulk_call_and_capped() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::none().allow_write::<Position>()),
+    );
+    let target = app.world_mut().spawn(Position { x: 0.0, y: 0.0 }).id();
+    let many: Vec<Value> = (0..2_000).map(|_| json!([target.to_bits(), 1.0])).collect();
+    // A path that does not parse fails the call once, not once per entity.
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": position_path(), "path": "[", "entities": many }),
+    ));
+    assert_eq!(c, -23402, "{m}");
+    assert!(m.contains(position_path()), "{m}");
+    // A path longer than any field path is refused before it is parsed.
+    let long = format!(".{}", "x".repeat(5_000));
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": position_path(), "path": long, "entities": many }),
+    ));
+    assert_eq!(c, -23402, "{m}");
+    assert!(m.contains("at most 1024"), "{m}");
+    assert!(m.len() < 300, "the message does not quote the path: {m}");
+    let (c, _) = code(relay(
+        &mut app,
+        echo,
+        "world.mutate_components",
+        json!({ "entity": target.to_bits(), "component": position_path(), "path": long, "value": 1.0 }),
+    ));
+    assert_eq!(c, -23402);
+    // A good path still works for all of them.
+    relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": position_path(), "path": ".x", "entities": many }),
+    )
+    .unwrap();
+    assert_eq!(app.world().get::<Position>(target).unwrap().x, 1.0);
+}
+
+#[test]
+fn taking_back_read_access_ends_the_watches_on_that_type() {
+    let (_assets, mut app, steer) = steer_app(
+        ModPermissions::none()
+            .allow_read::<Position>()
+            .allow_read::<super::brp_rest::Bang>(),
+    );
+    let target = app.world_mut().spawn(Position { x: 1.0, y: 1.0 }).id();
+    let components = subscribe(
+        &mut app,
+        steer,
+        "world.get_components+watch",
+        json!({ "entity": target.to_bits(), "components": [position_path(), position_path()] }),
+    );
+    let events = subscribe(
+        &mut app,
+        steer,
+        "world.observe+watch",
+        json!({ "event": <super::brp_rest::Bang as TypePath>::type_path() }),
+    );
+    app.update();
+    assert_eq!(watched(&mut app, steer), Vec::<Value>::new());
+    // The game takes read access to `Position` back.
+    app.world_mut()
+        .entity_mut(steer)
+        .insert(ModPermissions::none().allow_read::<super::brp_rest::Bang>());
+    app.world_mut().get_mut::<Position>(target).unwrap().x = 9.0;
+    app.update();
+    app.update();
+    let notes = watched(&mut app, steer);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["watch"], components);
+    assert_eq!(notes[0]["error"]["code"], -32006, "{notes:?}");
+    assert!(notes[0].get("result").is_none(), "{notes:?}");
+    // The other watch goes on; the ended one is gone.
+    app.world_mut().trigger(super::brp_rest::Bang { power: 3 });
+    app.update();
+    app.update();
+    let notes = watched(&mut app, steer);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["watch"], events);
+    assert_eq!(notes[0]["result"], json!([{ "power": 3 }]));
+    let error = relay(
+        &mut app,
+        steer,
+        "watch.cancel",
+        json!({ "watch": components }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -32602);
+}
+
+#[test]
+fn an_observe_watch_on_an_entity_ends_when_the_entity_is_despawned() {
+    let (_assets, mut app, steer) =
+        steer_app(ModPermissions::none().allow_read::<super::brp_rest::Bang>());
+    let target = app.world_mut().spawn(Position { x: 1.0, y: 1.0 }).id();
+    let id = subscribe(
+        &mut app,
+        steer,
+        "world.observe+watch",
+        json!({ "event": <super::brp_rest::Bang as TypePath>::type_path(), "entity": target.to_bits() }),
+    );
+    app.update();
+    assert_eq!(watched(&mut app, steer), Vec::<Value>::new());
+    app.world_mut().despawn(target);
+    app.update();
+    app.update();
+    let notes = watched(&mut app, steer);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["watch"], id);
+    assert_eq!(notes[0]["error"]["code"], -23401, "{notes:?}");
+    // It no longer holds one of the mod's watches.
+    let error = relay(&mut app, steer, "watch.cancel", json!({ "watch": id })).unwrap_err();
+    assert_eq!(error.code, -32602);
+}
