@@ -70,6 +70,12 @@ struct Score {
     names: Vec<(String, i32)>,
 }
 
+/// Immutable: Bevy's reflection panics on a change in place; the layer must refuse it.
+#[derive(Component, Reflect, Clone, Debug, PartialEq)]
+#[component(immutable)]
+#[reflect(Component)]
+struct Sealed(u32);
+
 #[derive(Message, Reflect, Clone, Debug)]
 #[reflect(Message)]
 struct Boom {
@@ -92,6 +98,9 @@ fn registry() -> AppTypeRegistry {
                 r.register::<Boom>();
                 r.register::<ModPermissions>();
                 r.register::<Name>();
+                r.register::<Sealed>();
+                r.register::<ChildOf>();
+                r.register::<Children>();
             }
             registry
         })
@@ -114,6 +123,9 @@ fn permissions(byte: u8) -> ModPermissions {
             "world_methods::Opaque".into(),
             "bevy_wasmi_plugins::permissions::ModPermissions".into(),
             "bevy_ecs::name::Name".into(),
+            "world_methods::Sealed".into(),
+            "bevy_ecs::hierarchy::ChildOf".into(),
+            "bevy_ecs::hierarchy::Children".into(),
         ]),
     };
     if byte == 0 {
@@ -124,8 +136,10 @@ fn permissions(byte: u8) -> ModPermissions {
         read: access(byte),
         write: access(byte >> 2),
         messages: access(byte >> 4),
+        events: access(byte >> 3),
         spawn: [0, 1, 3, u32::MAX][usize::from(byte >> 6)],
         despawn: byte & 0x40 != 0,
+        remove_resources: access(byte >> 5),
     }
 }
 
