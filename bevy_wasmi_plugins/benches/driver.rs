@@ -11,6 +11,17 @@
 //! case the memory the process holds for its mods is printed: the growth of its
 //! resident set (`/proc/self/statm`, Linux only) from before the app was built to when
 //! all its mods were idle. `BENCH_IDLE=10000` runs only that many idle mods.
+//!
+//! Counting mode, for `valgrind --tool=callgrind`: with `COUNT=<case>:<mods>:<frames>`
+//! the binary sets up the case with that many mods, runs that many frames and exits;
+//! the instructions per frame are the difference of two runs with different `frames`
+//! divided by the difference. Cases: `idle` (echo mods), `host_call` (ticker mods).
+//!
+//! ```text
+//! cargo bench -p bevy_wasmi_plugins --bench driver --no-run
+//! COUNT=idle:1000:101 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/deps/driver-<hash>
+//! ```
 
 // `criterion_group!` generates undocumented functions.
 #![allow(missing_docs)]
@@ -139,4 +150,27 @@ fn host_calls(c: &mut Criterion) {
 }
 
 criterion_group!(benches, idle, host_calls);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("COUNT") {
+        let mut parts = spec.split(':');
+        let (Some(case), Some(mods), Some(frames), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            panic!("COUNT=<case>:<mods>:<frames>");
+        };
+        let mods: usize = mods.parse().expect("a number of mods");
+        let frames: usize = frames.parse().expect("a number of frames");
+        let mut app = match case {
+            "idle" => app_with("echo", mods, false),
+            "host_call" => app_with("ticker", mods, true),
+            _ => panic!("unknown COUNT case `{case}`: idle, host_call"),
+        };
+        for _ in 0..frames {
+            app.update();
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
