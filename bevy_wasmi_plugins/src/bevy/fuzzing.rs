@@ -24,13 +24,6 @@ pub fn serve_world_method(
         max_answer: bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE,
         entities: 0,
     };
-    super::ecs_methods::serve(
-        world,
-        permissions,
-        mod_entity,
-        "fuzz",
-        method,
-        params,
-        &mut work,
-    )
+    let caller = super::ecs_methods::Caller::new(world, permissions, mod_entity, "fuzz");
+    super::ecs_methods::serve(world, &caller, method, params, &mut work)
 }

@@ -26,9 +26,8 @@ pub(crate) mod tracking;
 mod watches;
 mod world_host;
 
-use std::collections::HashMap;
-
 use crate::bevy::bevy_prelude::*;
+use bevy_ecs::entity::EntityHashMap;
 use bevy_ecs::message::MessageCursor;
 
 use crate::bevy::asset::WasmModAsset;
@@ -42,7 +41,9 @@ use lifecycle::Slot;
 /// The driver's state: one slot per mod entity.
 #[derive(Resource)]
 pub(crate) struct ModDriver {
-    slots: HashMap<Entity, Slot>,
+    /// By entity, with Bevy's entity hash (a multiply, not SipHash: the map is looked
+    /// up for every mod in every frame).
+    slots: EntityHashMap<Slot>,
     /// The mods in the order they were found: the round-robin order, and which of two
     /// mods with one name the name means (the first).
     order: Vec<Entity>,
@@ -65,7 +66,7 @@ impl ModDriver {
         directory: Directory,
     ) -> Self {
         ModDriver {
-            slots: HashMap::new(),
+            slots: EntityHashMap::default(),
             order: Vec::new(),
             next: 0,
             inbox,
