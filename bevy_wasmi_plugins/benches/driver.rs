@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group};
 
 const ECHO: &[u8] = include_bytes!("../tests/mods/echo.wasm");
 const TICKER: &[u8] = include_bytes!("../tests/mods/ticker.wasm");
