@@ -3,7 +3,7 @@
 //! request for that method runs it with `World::run_system_with`, right away, in the
 //! frame the request was made.
 
-use std::collections::HashMap;
+use bevy_platform::collections::HashMap;
 use std::sync::Arc;
 
 use crate::bevy::bevy_prelude::*;
@@ -113,9 +113,16 @@ where
             serde_json::from_str(json).map_err(|e| ResponseError::invalid_params(&name, e))?;
         match world.run_system_with(id, params) {
             Ok(output) => output.into_outcome(),
-            Err(error) => Err(ResponseError::internal(format!(
-                "host method `{name}` could not run: {error}"
-            ))),
+            Err(error) => {
+                // The game's log gets all of it; the mod gets the first line, not the
+                // backtrace Bevy's errors carry (the game's source paths, kilobytes).
+                let error = error.to_string();
+                warn!("host method `{name}` could not run: {error}");
+                let first = error.lines().next().unwrap_or_default();
+                Err(ResponseError::internal(format!(
+                    "host method `{name}` could not run: {first}"
+                )))
+            }
         }
     })
 }

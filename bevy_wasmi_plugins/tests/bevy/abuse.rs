@@ -367,3 +367,33 @@ fn an_observe_watch_on_an_entity_ends_when_the_entity_is_despawned() {
     let error = relay(&mut app, steer, "watch.cancel", json!({ "watch": id })).unwrap_err();
     assert_eq!(error.code, -32602);
 }
+
+/// A resource the game never inserts.
+#[derive(Resource)]
+struct NeverInserted;
+
+#[test]
+fn a_host_method_that_cannot_run_tells_the_mod_one_line_not_the_games_backtrace() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.add_host_method(
+        "host.broken",
+        |In(()): In<()>, _: Res<NeverInserted>| -> Result<u32, HostError> { Ok(1) },
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    let (c, m) = code(relay(&mut app, echo, "host.broken", Value::Null));
+    assert_eq!(c, -32603, "{m}");
+    assert!(
+        m.starts_with("host method `host.broken` could not run: "),
+        "{m}"
+    );
+    assert!(
+        !m.contains('\n') && !m.contains(".rs:"),
+        "no backtrace: {m}"
+    );
+    // The mod and the game go on.
+    assert_eq!(
+        json_of(call(&mut app, echo, "add", json!([1, 2]))),
+        json!(3)
+    );
+}
