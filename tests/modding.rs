@@ -53,3 +53,22 @@ fn every_example_mod_does_its_job_and_the_rogue_is_stopped() {
         .count();
     assert_eq!(critters as u32, spawned);
 }
+
+/// The game's components are the ones its mod API names: a mod reaching them with
+/// `world.*` through `game_api` uses the game's type paths.
+#[test]
+fn the_mod_api_names_the_games_components() {
+    use bevy_wasmi_plugins_pdk::ecs::Component as ModComponent;
+    assert_eq!(
+        <game_api::Critter as ModComponent>::TYPE_PATH,
+        <game::Critter as TypePath>::type_path()
+    );
+    assert_eq!(
+        <game_api::Velocity as ModComponent>::TYPE_PATH,
+        <game::Velocity as TypePath>::type_path()
+    );
+    assert_eq!(
+        <game_api::Transform as ModComponent>::TYPE_PATH,
+        <Transform as TypePath>::type_path()
+    );
+}

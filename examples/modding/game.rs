@@ -2,8 +2,9 @@
 //! mods use, and a record of what each mod did. The window (`view.rs`) and the
 //! headless run (`main.rs`, `tests/modding.rs`) both build on this.
 //!
-//! What the mods can use (the same, as Rust types, in the mod-API crate `game_api`,
-//! `examples/modding/api`, and for other languages in `examples/README.md`):
+//! What the mods can use: the types, names and codes of the mod-API crate `game_api`
+//! (`examples/modding/api`), which this game serves and sends too, so there is one
+//! definition of each message; for other languages, `examples/README.md`:
 //!
 //! | Host method | Params | Result |
 //! |---|---|---|
@@ -27,15 +28,12 @@ use std::collections::BTreeMap;
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
 use bevy_wasmi_plugins::protocol::ResponseError;
-use serde::{Deserialize, Serialize};
+use game_api as api;
 
 /// The arena's size in pixels; its centre is the world's origin.
 pub const ARENA: Vec2 = Vec2::new(800.0, 640.0);
 /// Most critters the arena holds.
 pub const MAX_CRITTERS: usize = 400;
-/// The error code `game.spawn_critter` answers when the arena is full. Codes outside
-/// JSON-RPC's reserved range are the game's own.
-pub const ARENA_FULL: i32 = 1;
 /// The longest `game.hud` text shown; longer texts are cut.
 const MAX_HUD_CHARS: usize = 60;
 
@@ -60,11 +58,11 @@ impl Plugin for GamePlugin {
             .init_resource::<Ticks>()
             .init_resource::<StartingCritters>()
             .init_resource::<FuelPeaks>()
-            .add_host_method("game.arena", arena)
-            .add_host_method("game.spawn_critter", spawn_critter)
-            .add_host_method("game.set_background", set_background)
-            .add_host_method("game.hud", hud)
-            .add_host_method("game.time_of_day", time_of_day)
+            .add_host_method(api::GAME_ARENA.name(), arena)
+            .add_host_method(api::GAME_SPAWN_CRITTER.name(), spawn_critter)
+            .add_host_method(api::GAME_SET_BACKGROUND.name(), set_background)
+            .add_host_method(api::GAME_HUD.name(), hud)
+            .add_host_method(api::GAME_TIME_OF_DAY.name(), time_of_day)
             .add_systems(Startup, spawn_starting_critters)
             .add_systems(
                 Update,
@@ -177,38 +175,23 @@ impl ModActivity {
     }
 }
 
-#[derive(Serialize)]
-struct ArenaSize {
-    width: f32,
-    height: f32,
-}
-
-fn arena(In(()): In<()>) -> Result<ArenaSize, HostError> {
-    Ok(ArenaSize {
+fn arena(In(()): In<()>) -> Result<api::Arena, HostError> {
+    Ok(api::Arena {
         width: ARENA.x,
         height: ARENA.y,
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SpawnCritter {
-    x: f32,
-    y: f32,
-    radius: f32,
-    color: [f32; 3],
-}
-
 fn spawn_critter(
-    In(p): In<SpawnCritter>,
+    In(p): In<api::SpawnCritter>,
     calling: Res<CallingMod>,
     critters: Query<(), With<Critter>>,
     mut activity: ResMut<ModActivity>,
     mut commands: Commands,
-) -> Result<u64, HostError> {
+) -> Result<api::Entity, HostError> {
     if critters.iter().count() >= MAX_CRITTERS {
         return Err(HostError(ResponseError {
-            code: ARENA_FULL,
+            code: api::ARENA_FULL,
             message: format!("the arena is full ({MAX_CRITTERS} critters)"),
             data: None,
         }));
@@ -234,19 +217,11 @@ fn spawn_critter(
         ))
         .id();
     activity.of(&calling.name).spawned += 1;
-    Ok(entity.to_bits())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rgb {
-    r: f32,
-    g: f32,
-    b: f32,
+    Ok(api::Entity::from_bits(entity.to_bits()))
 }
 
 fn set_background(
-    In(p): In<Rgb>,
+    In(p): In<api::Rgb>,
     calling: Res<CallingMod>,
     mut background: ResMut<Background>,
     mut activity: ResMut<ModActivity>,
@@ -263,14 +238,8 @@ fn set_background(
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Hud {
-    text: String,
-}
-
 fn hud(
-    In(p): In<Hud>,
+    In(p): In<api::Hud>,
     calling: Res<CallingMod>,
     mut activity: ResMut<ModActivity>,
 ) -> Result<(), HostError> {
@@ -284,27 +253,20 @@ fn hud(
     Ok(())
 }
 
-fn time_of_day(In(()): In<()>, time: Res<Time>) -> Result<&'static str, HostError> {
+fn time_of_day(In(()): In<()>, time: Res<Time>) -> Result<api::TimeOfDay, HostError> {
     // A day lasts a minute of game time.
     Ok(match (time.elapsed_secs() % 60.0) as u32 {
-        0..20 => "morning",
-        20..40 => "afternoon",
-        _ => "evening",
+        0..20 => api::TimeOfDay::Morning,
+        20..40 => api::TimeOfDay::Afternoon,
+        _ => api::TimeOfDay::Evening,
     })
-}
-
-#[derive(Serialize)]
-struct Tick {
-    frame: u64,
-    time: f32,
-    dt: f32,
 }
 
 fn send_tick(rpc: Res<ModRpc>, time: Res<Time>, mut ticks: ResMut<Ticks>) -> Result {
     ticks.0 += 1;
     rpc.broadcast(
-        "game.tick",
-        &Tick {
+        <api::Tick as api::Event>::NAME,
+        &api::Tick {
             frame: ticks.0,
             time: time.elapsed_secs(),
             dt: time.delta_secs(),
@@ -313,17 +275,12 @@ fn send_tick(rpc: Res<ModRpc>, time: Res<Time>, mut ticks: ResMut<Ticks>) -> Res
     Ok(())
 }
 
-#[derive(Serialize)]
-struct Key {
-    key: String,
-}
-
 /// Key presses, when the game has a keyboard (not in the headless run).
 fn send_keys(rpc: Res<ModRpc>, keys: Option<Res<ButtonInput<KeyCode>>>) -> Result {
     for key in keys.iter().flat_map(|keys| keys.get_just_pressed()) {
         rpc.broadcast(
-            "game.key",
-            &Key {
+            <api::Key as api::Event>::NAME,
+            &api::Key {
                 key: format!("{key:?}"),
             },
         )?;
@@ -346,35 +303,25 @@ fn greet_the_player(
         }
         let ready = change.status.is_ready();
         if ready && !*greeter_ready {
-            rpc.call(change.entity, "greet", &Greet { name: "modder" });
+            rpc.call(
+                change.entity,
+                "greet",
+                &api::Greet {
+                    name: "modder".to_owned(),
+                },
+            );
         }
         *greeter_ready = ready;
     }
     for result in results.read() {
         if result.method == "greet" {
-            let greeting = match result.typed::<Greeting>() {
+            let greeting = match result.typed::<api::Greeting>() {
                 Ok(greeting) => greeting.text,
                 Err(error) => format!("greet failed: {error}"),
             };
             activity.of("greeter").greeting = Some(greeting);
         }
     }
-}
-
-#[derive(Serialize)]
-struct Greet {
-    name: &'static str,
-}
-
-#[derive(Deserialize)]
-struct Greeting {
-    text: String,
-}
-
-#[derive(Serialize)]
-struct Bounce {
-    entity: u64,
-    wall: &'static str,
 }
 
 /// Moves the critters and bounces them off the walls, telling the mods.
@@ -396,9 +343,9 @@ fn move_critters(
         let mut bounce = |wall| {
             activity.bounces += 1;
             rpc.broadcast(
-                "game.bounce",
-                &Bounce {
-                    entity: entity.to_bits(),
+                <api::Bounce as api::Event>::NAME,
+                &api::Bounce {
+                    entity: api::Entity::from_bits(entity.to_bits()),
                     wall,
                 },
             )
@@ -406,17 +353,17 @@ fn move_critters(
         let (mut vx, mut vy) = (v.x, v.y);
         if at.x < -half.x && vx < 0.0 {
             vx = -vx;
-            bounce("left")?;
+            bounce(api::Wall::Left)?;
         } else if at.x > half.x && vx > 0.0 {
             vx = -vx;
-            bounce("right")?;
+            bounce(api::Wall::Right)?;
         }
         if at.y < -half.y && vy < 0.0 {
             vy = -vy;
-            bounce("bottom")?;
+            bounce(api::Wall::Bottom)?;
         } else if at.y > half.y && vy > 0.0 {
             vy = -vy;
-            bounce("top")?;
+            bounce(api::Wall::Top)?;
         }
         at = at.clamp(-half, half);
         transform.translation = at.extend(transform.translation.z);

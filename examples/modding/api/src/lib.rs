@@ -53,8 +53,10 @@
 
 use std::fmt;
 
-use bevy_wasmi_plugins_pdk::ecs::{Component, Entity};
-use bevy_wasmi_plugins_pdk::{Event, HostMethod};
+use bevy_wasmi_plugins_pdk::HostMethod;
+use bevy_wasmi_plugins_pdk::ecs::Component;
+/// The types the API is built on, for a game that serves it without naming the PDK.
+pub use bevy_wasmi_plugins_pdk::{Event, ecs::Entity};
 use serde::{Deserialize, Serialize};
 
 /// `game.arena`: the arena's size.
