@@ -13,8 +13,9 @@ use crate::{Error, Init, Json, Params};
 /// Every item has a default, so the smallest mod is a type, an empty `impl` and
 /// [`register_plugin!`](crate::register_plugin). The PDK creates the plugin once with
 /// [`Default`] and keeps it for the life of the program, which is why handlers take
-/// `&'static self` (their futures may outlive any borrow); use `Cell`/`RefCell` for
-/// state — a mod is single-threaded.
+/// `&'static self` (their futures may outlive any borrow). Keep mutable state in a
+/// [`State`](crate::State), borrowed `&mut` inside a synchronous closure, so no borrow
+/// is held across an `.await` while other requests run.
 ///
 /// Requests are answered like this:
 ///
@@ -31,11 +32,10 @@ use crate::{Error, Init, Json, Params};
 /// ```no_run
 /// use bevy_wasmi_plugins_pdk::prelude::*;
 /// use serde::Deserialize;
-/// use std::cell::Cell;
 ///
 /// #[derive(Default)]
 /// struct Counter {
-///     total: Cell<i64>,
+///     total: State<i64>,
 /// }
 ///
 /// #[derive(Deserialize)]
@@ -48,7 +48,7 @@ use crate::{Error, Init, Json, Params};
 ///     fn methods(methods: &mut Methods<Self>) {
 ///         methods
 ///             .add("add", Self::add)
-///             .add("total", |this: &'static Self| async move { Ok(this.total.get()) });
+///             .add("total", |this: &'static Self| async move { Ok(this.total.with(|t| *t)) });
 ///     }
 /// }
 ///
@@ -58,8 +58,10 @@ use crate::{Error, Init, Json, Params};
 ///         let doubled: i64 = host::call("game.double", &[p.a]).await?;
 ///         host::notify("counter.added", &[p.b])?;
 ///         log::info!("adding {}", p.b);
-///         self.total.set(self.total.get() + doubled + p.b);
-///         Ok(doubled + p.b)
+///         Ok(self.total.with(|total| {
+///             *total += doubled + p.b;
+///             doubled + p.b
+///         }))
 ///     }
 /// }
 ///
