@@ -397,3 +397,59 @@ fn a_host_method_that_cannot_run_tells_the_mod_one_line_not_the_games_backtrace(
         json!(3)
     );
 }
+
+#[test]
+fn a_value_of_the_wrong_shape_is_refused_naming_the_type_and_the_field() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::none()
+                .allow_write::<Position>()
+                .allow_spawn(5),
+        ),
+    );
+    let target = app.world_mut().spawn(Position { x: 0.0, y: 0.0 }).id();
+    for (value, field) in [
+        (json!({ "x": "far", "y": 1.0 }), "x"),
+        (json!({ "x": 1.0 }), "y"),
+        (json!({ "x": 1.0, "y": 2.0, "z": 3.0 }), "z"),
+    ] {
+        for (method, params) in [
+            (
+                "world.insert_components",
+                json!({ "entity": target.to_bits(), "components": { position_path(): value } }),
+            ),
+            (
+                "world.spawn_entity",
+                json!({ "components": { position_path(): value } }),
+            ),
+            (
+                "bulk.insert_components",
+                json!({ "component": position_path(), "entities": [[target.to_bits(), value]] }),
+            ),
+        ] {
+            let result = relay(&mut app, echo, method, params);
+            let e = match (method, result) {
+                // A bulk call lists the entities that failed.
+                ("bulk.insert_components", Ok(failed)) => {
+                    serde_json::from_value::<ResponseError>(failed[0][1].clone()).unwrap()
+                }
+                (_, Err(e)) => e,
+                (_, Ok(v)) => panic!("{method} {value} was taken: {v}"),
+            };
+            assert_eq!(e.code, -23402, "{method} {value}: {}", e.message);
+            assert!(
+                e.message.contains(position_path()) && e.message.contains(&format!("`{field}`")),
+                "{method} {value}: {}",
+                e.message
+            );
+        }
+    }
+    assert_eq!(
+        app.world().get::<Position>(target),
+        Some(&Position { x: 0.0, y: 0.0 })
+    );
+}

@@ -307,7 +307,7 @@ fn world_methods_change_components_resources_and_messages_like_brp() {
     assert_eq!(error.code, -23501);
     assert_eq!(
         error.message,
-        format!("`{boom}` could not be built from {{}}")
+        format!("`{boom}` could not be built: field `power` is missing")
     );
 
     relay(

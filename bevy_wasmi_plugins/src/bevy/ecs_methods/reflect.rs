@@ -97,11 +97,60 @@ pub(super) fn deserialize(
     TypedReflectDeserializer::new(registration, registry)
         .deserialize(value)
         .map_err(|e| {
-            error(
-                code,
-                format!("`{}` is invalid: {e}", registration.type_info().type_path()),
-            )
+            let path = registration.type_info().type_path();
+            match blame(registration, registry, value, 0) {
+                Some(field) => error(code, format!("`{path}` is invalid: {field}")),
+                None => error(code, format!("`{path}` is invalid: {e}")),
+            }
         })
+}
+
+/// How deep [`blame`] looks into nested structs.
+const MAX_BLAME_DEPTH: usize = 8;
+
+/// The first field of `value` that keeps it from being a value of the registered
+/// type, said as ``field `a.b`: what is wrong``: a field the type does not have, one
+/// of the wrong type, or a missing one. `None` for a type that is not a struct (or
+/// when every field looks right on its own).
+fn blame(
+    registration: &TypeRegistration,
+    registry: &TypeRegistry,
+    value: &Value,
+    depth: usize,
+) -> Option<String> {
+    let (bevy_reflect::TypeInfo::Struct(info), Value::Object(fields)) =
+        (registration.type_info(), value)
+    else {
+        return None;
+    };
+    if depth > MAX_BLAME_DEPTH {
+        return None;
+    }
+    if let Some(unknown) = fields.keys().find(|name| info.field(name).is_none()) {
+        return Some(format!(
+            "field `{unknown}`: `{}` has no such field",
+            info.type_path()
+        ));
+    }
+    for field in info.iter() {
+        let Some(value) = fields.get(field.name()) else {
+            continue;
+        };
+        let Some(field_type) = registry.get(field.type_id()) else {
+            continue;
+        };
+        if let Some(inner) = blame(field_type, registry, value, depth + 1) {
+            // `field `b`: …` inside `a` reads `field `a.b`: …`.
+            let inner = inner.strip_prefix("field `").unwrap_or(&inner);
+            return Some(format!("field `{}.{inner}", field.name()));
+        }
+        if let Err(e) = TypedReflectDeserializer::new(field_type, registry).deserialize(value) {
+            return Some(format!("field `{}`: {e}", field.name()));
+        }
+    }
+    info.iter()
+        .find(|field| !fields.contains_key(field.name()))
+        .map(|field| format!("field `{}` is missing", field.name()))
 }
 
 /// A concrete value of the registered type, from JSON, for Bevy's reflected inserts.
@@ -127,7 +176,10 @@ pub(super) fn deserialize_concrete(
     from_reflect
         .from_reflect(dynamic.as_ref())
         .map(|value| value.into_partial_reflect())
-        .ok_or_else(|| error(code, format!("`{path}` could not be built from {value}")))
+        .ok_or_else(|| match blame(registration, registry, value, 0) {
+            Some(field) => error(code, format!("`{path}` could not be built: {field}")),
+            None => error(code, format!("`{path}` could not be built from {value}")),
+        })
 }
 
 /// The longest field path a mutation takes, in bytes: a path names fields, it is not
