@@ -30,6 +30,8 @@ mod lifecycle;
 mod loading;
 #[path = "bevy/permissions.rs"]
 mod permissions;
+#[path = "bevy/schema.rs"]
+mod schema;
 #[path = "bevy/watch.rs"]
 mod watch;
 #[path = "bevy/world.rs"]

@@ -17,6 +17,7 @@
 //! cargo run --example modding                         # the game in a window
 //! cargo run --example modding -- --headless           # 600 frames, no window, a report
 //! cargo run --example modding -- --headless --critters 200  # swarm steers 224 critters
+//! cargo run --example modding -- --schema game.json  # its registry.schema, for `wasmi-mod types`
 //! cargo run --example modding -- --screenshot shot.png
 //! ```
 //!
@@ -68,6 +69,10 @@ struct Args {
     /// Save a screenshot of the window to this PNG file after nine seconds, then quit.
     #[arg(long, value_name = "PNG")]
     screenshot: Option<PathBuf>,
+    /// Write the game's `registry.schema` for mods (its own types and `Transform`) to
+    /// this JSON file and exit; `wasmi-mod types FILE` turns it into Rust types.
+    #[arg(long, value_name = "JSON")]
+    schema: Option<PathBuf>,
 }
 
 /// The window the game plays in (on the web, the page's `#bevy` canvas).
@@ -101,6 +106,9 @@ fn main() {
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(path) = args.schema {
+        return write_schema(&path);
+    }
     if args.headless {
         return headless(args.frames, args.critters);
     }
@@ -121,6 +129,41 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `--schema FILE`: what a mod that may read the game's types and `Transform` gets
+/// from `registry.schema`, for `wasmi-mod types`.
+#[cfg(not(target_arch = "wasm32"))]
+fn write_schema(path: &std::path::Path) -> ExitCode {
+    use bevy_wasmi_plugins::bevy::ecs_methods::registry_schema;
+    use bevy_wasmi_plugins::prelude::ModPermissions;
+    use bevy_wasmi_plugins::protocol::brp::BrpJsonSchemaQueryFilter;
+
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, AssetPlugin::default(), game::GamePlugin));
+    let permissions = ModPermissions::none()
+        .allow_read_path("game::*")
+        .allow_read::<Transform>();
+    let filter = BrpJsonSchemaQueryFilter {
+        with_crates: vec!["game".into(), "bevy_transform".into()],
+        ..Default::default()
+    };
+    let schema = registry_schema(app.world(), &permissions, Some(filter));
+    let json = serde_json::to_string_pretty(&schema).expect("schemas serialize");
+    match std::fs::write(path, json + "\n") {
+        Ok(()) => {
+            println!(
+                "wrote the schemas of {} types to {}",
+                schema.len(),
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot write {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

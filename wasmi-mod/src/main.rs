@@ -11,6 +11,7 @@
 //! wasmi-mod run FILE.wasm [--env K=V]... [--fuel N] [--max-memory BYTES] [-- ARGS...]
 //! wasmi-mod call FILE.wasm METHOD [PARAMS_JSON] [--echo-host] [--fuel N] [--timeout SECS]
 //!                [--max-memory BYTES]
+//! wasmi-mod types SCHEMA.json        # Rust types for a mod, from a game's registry.schema
 //! ```
 //!
 //! A `call` always ends: it has a deadline of `--fuel` (default 10¹⁰) fuel, across
@@ -34,6 +35,8 @@ use bevy_wasmi_plugins::runtime::{
 };
 use clap::{Parser, Subcommand};
 use serde_json::value::RawValue;
+
+mod types;
 
 /// Run WASI programs and call mods on wasmi.
 #[derive(Parser)]
@@ -87,6 +90,13 @@ enum Command {
         #[arg(long, value_name = "BYTES")]
         max_memory: Option<usize>,
     },
+    /// Write Rust types for a mod from a game's `registry.schema` answer (a JSON file, `-`
+    /// for stdin): a serde type for each component, resource, message and event, and
+    /// the types their fields name, with the PDK's trait holding its type path.
+    Types {
+        /// The `registry.schema` result (`{"type::Path": schema, …}`).
+        schema: String,
+    },
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -121,11 +131,33 @@ fn main() -> ExitCode {
             Deadline { fuel, timeout },
             max_memory,
         ),
+        Command::Types { schema } => write_types(&schema),
     };
     result.unwrap_or_else(|message| {
         eprintln!("wasmi-mod: {message}");
         ExitCode::FAILURE
     })
+}
+
+/// `types`: reads the schema and prints the Rust types.
+fn write_types(file: &str) -> Result<ExitCode, String> {
+    let text = if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        text
+    } else {
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
+    };
+    let schemas = serde_json::from_str(&text)
+        .map_err(|e| format!("{file} is not a registry.schema answer: {e}"))?;
+    let source = std::path::Path::new(file)
+        .file_name()
+        .filter(|_| file != "-")
+        .map_or_else(|| "stdin".to_owned(), |n| n.to_string_lossy().into_owned());
+    print!("{}", types::rust_types(&schemas, &source));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reads and compiles `file`, naming the mod after the file.

@@ -312,3 +312,27 @@ fn call_stops_a_mod_that_answers_everything_with_garbage() {
          last: `garbage`); it was stopped\"}\n"
     );
 }
+
+#[test]
+fn types_writes_the_committed_rust_for_the_committed_schema() {
+    // `tests/fixtures/schema.json` is what the host's `registry.schema` answers for a
+    // small game (checked by the Bevy layer's tests); `schema.rs` beside it is compiled
+    // and used by the PDK's tests, on the values that host writes (`values.json`).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let schema = dir.join("schema.json");
+    let out = wasmi_mod(&["types", schema.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected = std::fs::read_to_string(dir.join("schema.rs")).unwrap();
+    assert_eq!(text(&out.stdout), expected);
+    // From stdin too; a file that is not a schema is an error naming it.
+    let stdin = std::fs::read(&schema).unwrap();
+    let out = wasmi_mod(&["types", "-"], &stdin);
+    assert!(text(&out.stdout).contains("impl Component for Velocity"));
+    let out = wasmi_mod(&["types", "-"], b"[1, 2]");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("is not a registry.schema answer"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -28,6 +28,11 @@ impl Ecs<'_> {
     /// `registry.schema`: the types the mod may read (components and resources), and
     /// the types their fields name, which are plain data.
     pub(super) fn registry_schema(&self, p: Option<BrpJsonSchemaQueryFilter>) -> Outcome {
+        to_raw(&self.schemas(p))
+    }
+
+    /// The schemas `registry.schema` answers with.
+    pub(super) fn schemas(&self, p: Option<BrpJsonSchemaQueryFilter>) -> BrpRegistrySchemaResponse {
         let filter = p.unwrap_or_default();
         // Sets, so a long filter costs once, not once per registered type.
         let (with_crates, without_crates) = (
@@ -69,7 +74,7 @@ impl Ecs<'_> {
             }
             schemas.insert(path.to_owned(), schema_of(registration));
         }
-        to_raw(&schemas)
+        schemas
     }
 }
 

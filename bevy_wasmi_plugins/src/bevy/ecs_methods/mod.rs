@@ -245,6 +245,58 @@ pub(crate) fn serve(
     Some(outcome)
 }
 
+/// The answer a mod with `permissions` gets to `registry.schema` with `filter`: the
+/// component and resource types it may read and the plain types, as JSON schemas
+/// (`{type path: schema}`). A game can write it to a file for its mod authors, who turn
+/// it into Rust types with `wasmi-mod types FILE` (as the `modding` example's
+/// `--schema FILE` does).
+///
+/// ```
+/// use bevy::prelude::*;
+/// use bevy_wasmi_plugins::bevy::ecs_methods::registry_schema;
+/// use bevy_wasmi_plugins::prelude::*;
+/// use bevy_wasmi_plugins::protocol::brp::BrpJsonSchemaQueryFilter;
+///
+/// #[derive(Component, Reflect)]
+/// #[reflect(Component)]
+/// #[type_path = "my_game"]
+/// struct Hp(u32);
+///
+/// let mut app = App::new();
+/// app.register_type::<Hp>();
+/// let filter = BrpJsonSchemaQueryFilter {
+///     with_crates: vec!["my_game".into()],
+///     ..Default::default()
+/// };
+/// let schema = registry_schema(app.world(), &ModPermissions::trusted(), Some(filter));
+/// assert_eq!(schema["my_game::Hp"].reflect_types, ["Component"]);
+/// // A mod that may not read it does not see it.
+/// assert!(registry_schema(app.world(), &ModPermissions::none(), None)
+///     .get("my_game::Hp")
+///     .is_none());
+/// ```
+#[must_use]
+pub fn registry_schema(
+    world: &World,
+    permissions: &ModPermissions,
+    filter: Option<bevy_wasmi_plugins_protocol::brp::BrpJsonSchemaQueryFilter>,
+) -> bevy_wasmi_plugins_protocol::brp::BrpRegistrySchemaResponse {
+    let registry = world
+        .get_resource::<AppTypeRegistry>()
+        .cloned()
+        .unwrap_or_default();
+    let ecs = Ecs {
+        permissions,
+        mod_entity: Entity::PLACEHOLDER,
+        mod_name: "",
+        method: BRP_REGISTRY_SCHEMA_METHOD,
+        max_answer: usize::MAX,
+        entities: Cell::new(0),
+        registry: &registry,
+    };
+    ecs.schemas(filter)
+}
+
 /// One `world.*` request: who asks, what they may do, and the type registry.
 struct Ecs<'a> {
     permissions: &'a ModPermissions,
