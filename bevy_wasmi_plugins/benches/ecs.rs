@@ -15,6 +15,12 @@
 //!
 //! Throughput is per entity, so criterion's `elem/s` is entities per second. The guest
 //! fuel of each case's frame is printed once (`fuel/frame`).
+//!
+//! Counting mode, for `valgrind --tool=callgrind`: `COUNT=<mode>:<n>:<frames>` sets up
+//! `n` entities and runs `frames` frames of `mode` (one of the modes above), then exits;
+//! the instructions of a frame are the difference of two runs over the difference of
+//! `frames`, and which functions they are in splits the guest (wasmi's handlers) from
+//! the host (reflection, JSON).
 
 // `criterion_group!` generates undocumented functions.
 #![allow(missing_docs)]
@@ -25,7 +31,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 use bevy_wasmi_plugins::prelude::*;
 use bevy_wasmi_plugins::runtime::Limits;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use serde_json::json;
 
 const STEER: &[u8] = include_bytes!("../tests/mods/steer.wasm");
@@ -199,4 +205,23 @@ fn ecs(c: &mut Criterion) {
 }
 
 criterion_group!(benches, ecs);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("COUNT") {
+        let mut parts = spec.split(':');
+        let (Some(mode), Some(n), Some(frames), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            panic!("COUNT=<mode>:<n>:<frames>");
+        };
+        let n: usize = n.parse().expect("a number of entities");
+        let frames: usize = frames.parse().expect("a number of frames");
+        let (mut app, _) = app_with(n);
+        for _ in 0..frames {
+            assert_eq!(steer_frame(&mut app, mode), n);
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
