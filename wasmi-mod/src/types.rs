@@ -26,31 +26,55 @@ const ECS_TRAITS: [(&str, &str); 4] = [
 ];
 
 /// Rust's reserved words that a field may be named after (written `r#name`).
-const KEYWORDS: [&str; 38] = [
-    "as", "async", "await", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
-    "enum", "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match",
-    "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type",
-    "unsafe", "use", "where", "while",
+const KEYWORDS: [&str; 48] = [
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
+    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
+    "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
+    "virtual", "where", "while", "yield",
+];
+
+/// Words that cannot even be raw identifiers (written `name_`).
+const UNRAW: [&str; 5] = ["self", "Self", "super", "crate", "_"];
+
+/// Names the written file uses itself: a type of the game's is never given one.
+const TAKEN: [&str; 12] = [
+    "Json",
+    "Entity",
+    "Component",
+    "Resource",
+    "Message",
+    "Trigger",
+    "Serialize",
+    "Deserialize",
+    "String",
+    "Option",
+    "Vec",
+    "Box",
 ];
 
 /// Rust source for the ECS types of `schemas` and the types their fields name.
 pub fn rust_types(schemas: &BTreeMap<String, JsonSchemaBevyType>, source: &str) -> String {
     // Which types to write: the ECS ones, then every described type a field names.
+    // (By the keys of `schemas`, which are the paths fields name.)
     let mut wanted: BTreeSet<&str> = schemas
-        .values()
-        .filter(|s| ecs_traits(s).next().is_some())
-        .map(|s| s.type_path.as_str())
+        .iter()
+        .filter(|(_, s)| ecs_traits(s).next().is_some() && writes_a_type(s))
+        .map(|(path, _)| path.as_str())
         .collect();
     let mut queue: Vec<&str> = wanted.iter().copied().collect();
     while let Some(path) = queue.pop() {
         for named in fields_of(&schemas[path]) {
             for inner in type_paths_in(named) {
-                if let Some(schema) = schemas.get(inner)
+                // A type with its own serde form (`Serialize` registered) is written by
+                // Bevy in that form, which the schema does not describe: `Json`.
+                if let Some((key, schema)) = schemas.get_key_value(inner)
                     && writes_a_type(schema)
+                    && !schema.reflect_types.iter().any(|t| t == "Serialize")
                     && builtin(inner).is_none()
-                    && wanted.insert(schema.type_path.as_str())
+                    && wanted.insert(key.as_str())
                 {
-                    queue.push(schema.type_path.as_str());
+                    queue.push(key.as_str());
                 }
             }
         }
@@ -212,8 +236,16 @@ fn builtin(path: &str) -> Option<String> {
             "glam::DVec4" | "glam::DQuat" => "[f64; 4]",
             "glam::IVec2" => "[i32; 2]",
             "glam::IVec3" => "[i32; 3]",
+            "glam::IVec4" => "[i32; 4]",
             "glam::UVec2" => "[u32; 2]",
             "glam::UVec3" => "[u32; 3]",
+            "glam::UVec4" => "[u32; 4]",
+            "glam::BVec2" => "[bool; 2]",
+            "glam::BVec3" => "[bool; 3]",
+            "glam::BVec4" => "[bool; 4]",
+            "glam::Mat2" => "[f32; 4]",
+            "glam::Mat3" => "[f32; 9]",
+            "glam::Mat4" => "[f32; 16]",
             _ => return None,
         }
         .to_owned(),
@@ -250,18 +282,17 @@ fn rust_names<'a>(
     wanted: &BTreeSet<&'a str>,
     schemas: &BTreeMap<String, JsonSchemaBevyType>,
 ) -> BTreeMap<&'a str, String> {
-    let mut taken: BTreeMap<String, u32> = BTreeMap::new();
+    let mut taken: BTreeSet<String> = TAKEN.iter().map(|&name| name.to_owned()).collect();
     wanted
         .iter()
         .map(|&path| {
             let base = identifier(&schemas[path].short_path);
-            let count = taken.entry(base.clone()).or_default();
-            *count += 1;
-            let name = if *count == 1 {
-                base
-            } else {
-                format!("{base}{count}")
-            };
+            let mut name = base.clone();
+            let mut n = 1;
+            while !taken.insert(name.clone()) {
+                n += 1;
+                name = format!("{base}{n}");
+            }
             (path, name)
         })
         .collect()
@@ -291,6 +322,9 @@ fn field_name(name: &str) -> (String, String) {
     let id = identifier(name.strip_prefix("r#").unwrap_or(name));
     if KEYWORDS.contains(&id.as_str()) {
         (format!("r#{id}"), id)
+    } else if UNRAW.contains(&id.as_str()) {
+        let id = format!("{id}_");
+        (id.clone(), id)
     } else {
         (id.clone(), id)
     }
@@ -348,5 +382,35 @@ mod tests {
             field_name("r#type"),
             ("r#type".to_owned(), "type".to_owned())
         );
+        assert_eq!(field_name("try"), ("r#try".to_owned(), "try".to_owned()));
+        assert_eq!(field_name("self"), ("self_".to_owned(), "self_".to_owned()));
+    }
+
+    #[test]
+    fn names_never_clash_with_each_other_or_the_files_own() {
+        let schema = |path: &str, short: &str, reflect: &[&str]| JsonSchemaBevyType {
+            short_path: short.to_owned(),
+            type_path: path.to_owned(),
+            reflect_types: reflect.iter().map(|&t| t.to_owned()).collect(),
+            ..JsonSchemaBevyType::default()
+        };
+        let schemas: BTreeMap<String, JsonSchemaBevyType> = [
+            schema("a::Color", "Color", &["Component"]),
+            schema("b::Color", "Color", &["Component"]),
+            schema("c::Color2", "Color2", &["Component"]),
+            schema("d::Message", "Message", &["Message"]),
+        ]
+        .into_iter()
+        .map(|s| (s.type_path.clone(), s))
+        .collect();
+        let rust = rust_types(&schemas, "t.json");
+        for name in ["Color", "Color2", "Color22", "Message2"] {
+            assert_eq!(
+                rust.matches(&format!("pub struct {name} {{")).count(),
+                1,
+                "{name}:\n{rust}"
+            );
+        }
+        assert!(rust.contains("impl Message for Message2"), "{rust}");
     }
 }

@@ -138,10 +138,14 @@ impl Watches {
                         .find(|(path, ..)| !permissions.may_read(path))
                         .map(|(path, ..)| path.clone()),
                     WatchKind::List {
-                        permissions: held, ..
+                        permissions: held,
+                        present,
+                        ..
                     } => {
-                        // It lists only what the mod may read: from now on, by the new grant.
+                        // It lists only what the mod may read: from now on, by the new
+                        // grant (a type it may no longer read is not reported removed).
                         *held = permissions.clone();
+                        present.retain(|(_, path)| permissions.may_read(path));
                         None
                     }
                     WatchKind::Observe { event, .. } => {
@@ -365,17 +369,18 @@ impl Watch {
                 buffer,
                 ..
             } => {
-                // Bevy despawns an entity's observers with it.
-                if let Some(target) = *target
-                    && world.get_entity(target).is_err()
-                {
-                    return Some(gone(id, target));
-                }
-                if world.get_entity(*observer).is_err() {
-                    return Some(gone(id, *observer));
-                }
                 let mut observed = buffer.lock().ok()?;
                 if observed.events.is_empty() && observed.dropped == 0 {
+                    // Bevy despawns an entity's observers with it. (Events seen before,
+                    // say one that came just before the despawn, went out first.)
+                    if let Some(target) = *target
+                        && world.get_entity(target).is_err()
+                    {
+                        return Some(gone(id, target));
+                    }
+                    if world.get_entity(*observer).is_err() {
+                        return Some(gone(id, *observer));
+                    }
                     return None;
                 }
                 let events = std::mem::take(&mut observed.events);

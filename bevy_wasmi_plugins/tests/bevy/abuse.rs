@@ -54,6 +54,13 @@ fn changing_an_immutable_component_is_an_error_not_a_panic() {
             "bulk.mutate_components",
             json!({ "component": path, "entities": [[sealed.to_bits(), 2]] }),
         ),
+    ] {
+        let (c, m) = code(relay(&mut app, echo, method, params));
+        assert_eq!(c, -23402, "{method}: {m}");
+        assert!(m.contains("immutable"), "{method}: {m}");
+    }
+    // `ChildOf` is immutable too, and a relationship (refused first, see below).
+    for (method, params) in [
         (
             "world.mutate_components",
             json!({ "entity": child.to_bits(), "component": child_of_path(), "path": "", "value": sealed.to_bits() }),
@@ -65,7 +72,7 @@ fn changing_an_immutable_component_is_an_error_not_a_panic() {
     ] {
         let (c, m) = code(relay(&mut app, echo, method, params));
         assert_eq!(c, -23402, "{method}: {m}");
-        assert!(m.contains("immutable"), "{method}: {m}");
+        assert!(m.contains("relationship"), "{method}: {m}");
     }
     assert_eq!(app.world().get::<Sealed>(sealed), Some(&Sealed(1)));
     assert_eq!(app.world().get::<ChildOf>(child), Some(&ChildOf(parent)));
@@ -123,6 +130,16 @@ fn relationships_change_only_through_reparent_so_no_cycle_can_be_made() {
         (
             "world.remove_components",
             json!({ "entity": a.to_bits(), "components": [<Children as TypePath>::type_path()] }),
+        ),
+        // `Children` is mutable to Bevy: changed in place it would break the hierarchy
+        // (Bevy's transform propagation asserts on it).
+        (
+            "world.mutate_components",
+            json!({ "entity": a.to_bits(), "component": <Children as TypePath>::type_path(), "path": "", "value": [a.to_bits()] }),
+        ),
+        (
+            "bulk.mutate_components",
+            json!({ "component": <Children as TypePath>::type_path(), "entities": [[a.to_bits(), [a.to_bits()]]] }),
         ),
     ] {
         let (c, m) = code(relay(&mut app, echo, method, params));
@@ -451,5 +468,54 @@ fn a_value_of_the_wrong_shape_is_refused_naming_the_type_and_the_field() {
     assert_eq!(
         app.world().get::<Position>(target),
         Some(&Position { x: 0.0, y: 0.0 })
+    );
+}
+
+#[test]
+fn an_entity_the_games_observer_despawns_during_an_insert_is_an_error_not_a_panic() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::none()
+                .allow_write::<Position>()
+                .allow_write::<Frozen>()
+                .allow_spawn(5),
+        ),
+    );
+    // The game despawns whatever gets a `Frozen`.
+    app.world_mut()
+        .add_observer(|insert: On<Insert, Frozen>, mut commands: Commands| {
+            commands.entity(insert.entity).despawn();
+        });
+    let target = app.world_mut().spawn(Position { x: 0.0, y: 0.0 }).id();
+    let frozen = <Frozen as TypePath>::type_path();
+    // The same entity twice: the second insert finds it gone.
+    let failed = relay(
+        &mut app,
+        echo,
+        "bulk.insert_components",
+        json!({ "component": frozen, "entities": [[target.to_bits(), {}], [target.to_bits(), {}]] }),
+    )
+    .unwrap();
+    assert_eq!(failed[0][0], json!(target.to_bits()), "{failed}");
+    assert_eq!(failed[0][1]["code"], -23401, "{failed}");
+    assert!(app.world().get_entity(target).is_err());
+    // Two components, the first of which gets the entity despawned.
+    let other = app.world_mut().spawn(Position { x: 0.0, y: 0.0 }).id();
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({ "entity": other.to_bits(), "components": { frozen: {}, position_path(): { "x": 1.0, "y": 1.0 } } }),
+    ));
+    assert_eq!(c, -23401, "{m}");
+    // The game and the mod go on.
+    app.update();
+    assert_eq!(
+        json_of(call(&mut app, echo, "add", json!([1, 1]))),
+        json!(2)
     );
 }

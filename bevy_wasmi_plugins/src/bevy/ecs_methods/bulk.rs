@@ -36,6 +36,7 @@ impl Ecs<'_> {
         let registry = self.registry.read();
         let (registration, reflect) = reflect_component(&registry, &p.component)?;
         not_a_resource(registration, &p.component)?;
+        not_a_relationship(world, registration, &p.component)?;
         let id = world.components().get_id(registration.type_id());
         if let Some(id) = id {
             mutable(world, id, &p.component, ErrorCode::ComponentError)?;
@@ -99,7 +100,20 @@ impl Ecs<'_> {
             }
         }
         for (entity, value) in values {
-            world.entity_mut(entity).insert_reflect(value);
+            // An earlier insert's hooks or observers may have despawned it.
+            match world.get_entity_mut(entity) {
+                Ok(mut entity) => {
+                    entity.insert_reflect(value);
+                }
+                Err(_) if errors.len() < MAX_BULK_ERRORS => errors.push((
+                    entity.to_bits(),
+                    error(
+                        ErrorCode::EntityNotFound,
+                        format!("Entity {entity} not found"),
+                    ),
+                )),
+                Err(_) => {}
+            }
         }
         answer(errors)
     }

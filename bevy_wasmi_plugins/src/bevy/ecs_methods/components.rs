@@ -63,7 +63,7 @@ impl Ecs<'_> {
     /// resources and relationships are refused.
     fn components_to_insert(
         &self,
-        world: &World,
+        world: &mut World,
         registry: &TypeRegistry,
         components: &Map<String, Value>,
     ) -> Result<Vec<Box<dyn PartialReflect>>, ResponseError> {
@@ -98,11 +98,10 @@ impl Ecs<'_> {
         let values = self.components_to_insert(world, &self.registry.read(), &p.components)?;
         world.init_resource::<super::SpawnCounts>();
         let mut entity = world.spawn(super::ModSpawned(self.mod_entity));
-        for value in values {
-            entity.insert_reflect(value);
-        }
+        let id = entity.id();
+        insert_all(&mut entity, values)?;
         to_raw(&BrpSpawnEntityResponse {
-            entity: entity.id().to_bits(),
+            entity: id.to_bits(),
         })
     }
 
@@ -110,9 +109,7 @@ impl Ecs<'_> {
         let values = self.components_to_insert(world, &self.registry.read(), &p.components)?;
         let entity = self.entity(world, p.entity, true)?;
         let mut entity = world.entity_mut(entity);
-        for value in values {
-            entity.insert_reflect(value);
-        }
+        insert_all(&mut entity, values)?;
         to_raw(&())
     }
 
@@ -158,7 +155,12 @@ impl Ecs<'_> {
                 continue;
             }
             self.visit();
-            let entity_ref = world.entity(next);
+            let Ok(entity_ref) = world.get_entity(next) else {
+                return Err(error(
+                    ErrorCode::EntityNotFound,
+                    format!("Entity {next}, a child of entity {entity}, not found"),
+                ));
+            };
             if entity_ref.get::<super::ModSpawned>() != Some(&super::ModSpawned(self.mod_entity)) {
                 let what = if next == entity {
                     format!("despawn entity {entity}: it did not spawn it")
@@ -183,6 +185,7 @@ impl Ecs<'_> {
         let entity = self.entity(world, p.entity, true)?;
         let registry = self.registry.read();
         let (registration, reflect) = reflect_component(&registry, &p.component)?;
+        not_a_relationship(world, registration, &p.component)?;
         let id = world
             .components()
             .get_id(registration.type_id())
@@ -281,4 +284,22 @@ impl Ecs<'_> {
         paths.sort_unstable();
         to_raw(&paths)
     }
+}
+
+/// Inserts `values` one by one: each insert runs the game's hooks and observers, which
+/// may despawn the entity; the rest is then an error, not a panic.
+fn insert_all(
+    entity: &mut bevy_ecs::world::EntityWorldMut<'_>,
+    values: Vec<Box<dyn PartialReflect>>,
+) -> Result<(), ResponseError> {
+    for value in values {
+        if entity.is_despawned() {
+            return Err(error(
+                ErrorCode::EntityNotFound,
+                "the entity was despawned by the game while its components were inserted",
+            ));
+        }
+        entity.insert_reflect(value);
+    }
+    Ok(())
 }

@@ -197,7 +197,8 @@ pub(super) fn parse_path(
         return Err(error(
             code,
             format!(
-                "the field path for `{type_path}` is {} bytes long; at most {MAX_FIELD_PATH}                  are taken",
+                "the field path for `{type_path}` is {} bytes long; at most \
+                 {MAX_FIELD_PATH} are taken",
                 path.len()
             ),
         ));
@@ -233,23 +234,32 @@ pub(super) fn mutable(
 /// walks the hierarchy, or hang a mod's entity under another. Parents change only
 /// through `world.reparent_entities`, which checks for that.
 pub(super) fn not_a_relationship(
-    world: &World,
+    world: &mut World,
     registration: &TypeRegistration,
     path: &str,
 ) -> Result<(), ResponseError> {
     let type_id = registration.type_id();
+    // A type the world has not seen yet is registered first: what it is (say, a
+    // relationship of the game's own) is known only then.
+    let id = match (
+        world.components().get_id(type_id),
+        registration.data::<ReflectComponent>(),
+    ) {
+        (Some(id), _) => Some(id),
+        (None, Some(reflect)) => Some(reflect.register_component(world)),
+        (None, None) => None,
+    };
     let relationship = type_id == std::any::TypeId::of::<ChildOf>()
         || type_id == std::any::TypeId::of::<Children>()
-        || world
-            .components()
-            .get_id(type_id)
+        || id
             .and_then(|id| world.components().get_info(id))
             .is_some_and(|info| info.relationship_accessor().is_some());
     if relationship {
         return Err(error(
             ErrorCode::ComponentError,
             format!(
-                "`{path}` is a relationship: it cannot be inserted, removed or changed as a                  component (parents change with world.reparent_entities)"
+                "`{path}` is a relationship: it cannot be inserted, removed or changed as a \
+                 component (parents change with world.reparent_entities)"
             ),
         ));
     }

@@ -341,7 +341,9 @@ impl ModInstance {
             }
         }
         loop {
-            if left == 0 {
+            // With no fuel left a mod that can go on yields; one that waits for input
+            // (its owed fuel took the slice) is resumed for nothing and found idle.
+            if left == 0 && self.guest.is_runnable() {
                 return Ok(RunStatus::Yielded);
             }
             let status = self.guest.resume(left);

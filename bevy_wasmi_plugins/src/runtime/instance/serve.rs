@@ -44,7 +44,8 @@ impl ModInstance {
             }
         }
         let max_message = self.limits.max_message_size;
-        let max_served = self.limits.max_messages_per_run;
+        // At least one, so that a backlog always shrinks (the field is public).
+        let max_served = self.limits.max_messages_per_run.max(1);
         let max_invalid = self.limits.max_invalid_messages;
         let fuel_per_message = self.limits.fuel_per_message;
         let mut cost = 0u64;
