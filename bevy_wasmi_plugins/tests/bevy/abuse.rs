@@ -519,3 +519,43 @@ fn an_entity_the_games_observer_despawns_during_an_insert_is_an_error_not_a_pani
         json!(2)
     );
 }
+
+/// An event that targets an entity (its target is not sent to mods: Bevy's `Entity`
+/// has no serde form in this test app, so the observed value is `null`).
+#[derive(EntityEvent, Reflect, Debug, Clone)]
+#[reflect(Event)]
+struct Hit {
+    #[event_target]
+    target: Entity,
+}
+
+#[test]
+fn an_observe_watch_delivers_its_last_events_before_it_ends_with_its_entity() {
+    let (_assets, mut app, steer) = steer_app(ModPermissions::none().allow_read::<Hit>());
+    app.register_type::<Hit>();
+    let target = app.world_mut().spawn(Position { x: 1.0, y: 1.0 }).id();
+    let id = subscribe(
+        &mut app,
+        steer,
+        "world.observe+watch",
+        json!({ "event": <Hit as TypePath>::type_path(), "entity": target.to_bits() }),
+    );
+    app.update();
+    assert_eq!(watched(&mut app, steer), Vec::<Value>::new());
+    // Hit, then gone, in one frame: the hit still reaches the mod (a frame's
+    // notification), then the end (the next frame's).
+    app.world_mut().trigger(Hit { target });
+    app.world_mut().despawn(target);
+    app.update();
+    app.update();
+    let notes = watched(&mut app, steer);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes[0]["watch"], id);
+    assert_eq!(
+        notes[0]["result"].as_array().map(Vec::len),
+        Some(1),
+        "{notes:?}"
+    );
+    assert_eq!(notes[1]["watch"], id);
+    assert_eq!(notes[1]["error"]["code"], -23401, "{notes:?}");
+}
