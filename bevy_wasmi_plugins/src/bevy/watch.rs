@@ -179,16 +179,18 @@ impl Watches {
             .insert(entity, mod_watches);
     }
 
-    /// Ends the watch `id` of the mod at `entity`, if it still has it.
-    pub(crate) fn end(world: &mut World, entity: Entity, id: u64) {
+    /// Ends the watch `id` of the mod at `entity`; false if it has no such watch.
+    pub(crate) fn end(world: &mut World, entity: Entity, id: u64) -> bool {
         let watch = world.get_resource_mut::<Watches>().and_then(|mut watches| {
             let mine = watches.by_mod.get_mut(&entity)?;
             let at = mine.watches.iter().position(|w| w.id == id)?;
             Some(mine.watches.swap_remove(at))
         });
-        if let Some(watch) = watch {
-            watch.end(world);
-        }
+        let Some(watch) = watch else {
+            return false;
+        };
+        watch.end(world);
+        true
     }
 
     /// The notifications of the mod at `entity` for this frame, ending the watches

@@ -46,6 +46,7 @@ impl ModDriver {
                 }
             }
             for id in undelivered {
+                // (A watch whose last notification this was has ended already.)
                 Watches::end(world, entity, id);
             }
         }

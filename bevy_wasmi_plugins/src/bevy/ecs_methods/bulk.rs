@@ -17,8 +17,8 @@ use serde_json::value::RawValue;
 
 use super::Ecs;
 use super::reflect::{
-    deserialize_concrete, error, mutable, not_a_relationship, not_a_resource, not_present,
-    parse_path, reflect_component, set_at_path,
+    component_to_change, deserialize_concrete, error, not_a_relationship, not_a_resource,
+    not_present, parse_path, reflect_component, set_at_path,
 };
 use crate::bevy::mods::WasmMod;
 
@@ -34,13 +34,7 @@ impl Ecs<'_> {
         // The path is parsed once for all entities, and a bad one fails the call.
         let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;
         let registry = self.registry.read();
-        let (registration, reflect) = reflect_component(&registry, &p.component)?;
-        not_a_resource(registration, &p.component)?;
-        not_a_relationship(world, registration, &p.component)?;
-        let id = world.components().get_id(registration.type_id());
-        if let Some(id) = id {
-            mutable(world, id, &p.component, ErrorCode::ComponentError)?;
-        }
+        let (reflect, id) = component_to_change(world, &registry, &p.component)?;
         let mut errors = Vec::new();
         for (bits, value) in &p.entities {
             let done = self.entity(world, *bits, true).and_then(|entity| {

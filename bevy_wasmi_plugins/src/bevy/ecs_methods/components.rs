@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 
 use super::Ecs;
 use super::reflect::{
-    deserialize_concrete, error, mutable, not_a_relationship, not_a_resource, not_present,
-    parse_path, reflect_component, serialize, set_at_path,
+    component_to_change, deserialize_concrete, error, not_a_relationship, not_a_resource,
+    not_present, parse_path, reflect_component, serialize, set_at_path,
 };
 use crate::bevy::permissions::denied;
 
@@ -184,13 +184,10 @@ impl Ecs<'_> {
         let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;
         let entity = self.entity(world, p.entity, true)?;
         let registry = self.registry.read();
-        let (registration, reflect) = reflect_component(&registry, &p.component)?;
-        not_a_relationship(world, registration, &p.component)?;
-        let id = world
-            .components()
-            .get_id(registration.type_id())
-            .ok_or_else(|| not_present(&p.component, entity))?;
-        mutable(world, id, &p.component, ErrorCode::ComponentError)?;
+        let (reflect, id) = component_to_change(world, &registry, &p.component)?;
+        if id.is_none() {
+            return Err(not_present(&p.component, entity));
+        }
         let mut component = reflect
             .reflect_mut(world.entity_mut(entity))
             .ok_or_else(|| not_present(&p.component, entity))?;

@@ -229,6 +229,24 @@ pub(super) fn mutable(
     }
 }
 
+/// The component type at `path`, checked for a change in place (`world.mutate_components`
+/// and `bulk.mutate_components`): its reflection and its component id, `None` when no
+/// entity ever had it. Resources, relationships and immutable types are refused.
+pub(super) fn component_to_change<'r>(
+    world: &mut World,
+    registry: &'r TypeRegistry,
+    path: &str,
+) -> Result<(&'r ReflectComponent, Option<ComponentId>), ResponseError> {
+    let (registration, reflect) = reflect_component(registry, path)?;
+    not_a_resource(registration, path)?;
+    not_a_relationship(world, registration, path)?;
+    let id = world.components().get_id(registration.type_id());
+    if let Some(id) = id {
+        mutable(world, id, path, ErrorCode::ComponentError)?;
+    }
+    Ok((reflect, id))
+}
+
 /// Relationship components (`ChildOf`, `Children` and the game's own) are refused to
 /// the component methods: changing one by hand could make a cycle that hangs whatever
 /// walks the hierarchy, or hang a mod's entity under another. Parents change only

@@ -159,18 +159,12 @@ impl Ecs<'_> {
 
     /// `watch.cancel`: ends one of the mod's watches; an id it does not hold is `-32602`.
     pub(super) fn cancel_watch(&self, world: &mut World, p: WatchCancelParams) -> Outcome {
-        let watch = world.get_resource_mut::<Watches>().and_then(|mut watches| {
-            let mine = watches.by_mod.get_mut(&self.mod_entity)?;
-            let at = mine.watches.iter().position(|w| w.id == p.watch)?;
-            Some(mine.watches.swap_remove(at))
-        });
-        let Some(watch) = watch else {
+        if !Watches::end(world, self.mod_entity, p.watch) {
             return Err(ResponseError::invalid_params(
                 self.method,
                 format_args!("mod `{}` has no watch {}", self.mod_name, p.watch),
             ));
-        };
-        watch.end(world);
+        }
         to_raw(&())
     }
 }
