@@ -34,7 +34,8 @@ use std::time::{Duration, Instant};
 
 use bevy_wasmi_plugins::protocol::{Outcome, Request, to_raw};
 use bevy_wasmi_plugins::runtime::{
-    Limits, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime, call_fresh,
+    Compilation, Limits, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime,
+    call_fresh,
 };
 use criterion::{Criterion, Throughput, criterion_group};
 
@@ -231,6 +232,32 @@ fn startup(c: &mut Criterion) {
     group.bench_function("instantiate_to_idle", |b| {
         b.iter(|| started(&runtime, &module));
     });
+    // The whole start of a mod with deferred compilation: compile, instantiate, run
+    // `main` until it waits for input (which translates the functions it runs).
+    let deferred = Runtime::with_compilation(Compilation::Deferred);
+    group.bench_function("compile_deferred", |b| {
+        b.iter_with_large_drop(|| {
+            deferred
+                .compile("bench_guest", black_box(BENCH_GUEST))
+                .expect("compiles")
+        });
+    });
+    group.bench_function("deferred_compile_and_start", |b| {
+        b.iter(|| {
+            let module = deferred
+                .compile("bench_guest", black_box(BENCH_GUEST))
+                .expect("compiles");
+            started(&deferred, &module)
+        });
+    });
+    group.bench_function("lazy_compile_and_start", |b| {
+        b.iter(|| {
+            let module = runtime
+                .compile("bench_guest", black_box(BENCH_GUEST))
+                .expect("compiles");
+            started(&runtime, &module)
+        });
+    });
     group.finish();
 }
 
@@ -296,6 +323,26 @@ fn count(case: &str, n: u64) {
             for _ in 0..n {
                 black_box(runtime.compile("bench_guest", black_box(BENCH_GUEST)))
                     .expect("compiles");
+            }
+        }
+        "compile_deferred" => {
+            let runtime = Runtime::with_compilation(Compilation::Deferred);
+            for _ in 0..n {
+                black_box(runtime.compile("bench_guest", black_box(BENCH_GUEST)))
+                    .expect("compiles");
+            }
+        }
+        "start_deferred" | "start_lazy" => {
+            let runtime = Runtime::with_compilation(if case == "start_deferred" {
+                Compilation::Deferred
+            } else {
+                Compilation::Lazy
+            });
+            for _ in 0..n {
+                let module = runtime
+                    .compile("bench_guest", black_box(BENCH_GUEST))
+                    .expect("compiles");
+                black_box(started(&runtime, &module));
             }
         }
         "instantiate" => {

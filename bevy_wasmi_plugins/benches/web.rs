@@ -5,6 +5,8 @@
 //! - `roundtrip`: a mod → host call through the PDK (`host::call("add", ..)` in a loop);
 //! - `fresh_instance`: `ping` on a new instance per call;
 //! - `compile`: compiling `bench_guest.wasm`;
+//! - `start_lazy`, `start_deferred`: compiling it and running a new instance until it
+//!   waits for input, with `Compilation::Lazy` and with `Compilation::Deferred`;
 //! - `spin`: a fuel-bound loop in the guest (`echo`'s `spin`), per million fuel.
 //!
 //! Natively `cargo bench -p bevy_wasmi_plugins --no-default-features --bench web` runs it
@@ -19,7 +21,8 @@ use std::hint::black_box;
 
 use bevy_wasmi_plugins::protocol::{Outcome, Request, to_raw};
 use bevy_wasmi_plugins::runtime::{
-    CallHandle, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus, Runtime, call_fresh,
+    CallHandle, Compilation, ModConfig, ModHost, ModInstance, ModModule, NoHost, RunStatus,
+    Runtime, call_fresh,
 };
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use web_time::Instant;
@@ -143,6 +146,24 @@ fn run(print: &dyn Fn(&str)) {
         }
     });
     print(&format!("web-bench compile {ns:.1}"));
+
+    // A mod's whole start, compile to idle, in the plugin's two default modes (lazy
+    // translation natively, deferred compilation in a browser).
+    for (case, compilation) in [
+        ("start_lazy", Compilation::Lazy),
+        ("start_deferred", Compilation::Deferred),
+    ] {
+        let runtime = Runtime::with_compilation(compilation);
+        let ns = measure(|n| {
+            for _ in 0..n {
+                let module = runtime
+                    .compile("bench_guest", black_box(BENCH_GUEST))
+                    .unwrap();
+                black_box(started(&runtime, &module));
+            }
+        });
+        print(&format!("web-bench {case} {ns:.1}"));
+    }
 
     let echo = runtime.compile("echo", ECHO).unwrap();
     let mut spinner = started(&runtime, &echo);

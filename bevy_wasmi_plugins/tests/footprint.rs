@@ -91,6 +91,59 @@ fn lazy_translation_costs_no_fuel_so_every_instance_uses_the_same() {
     // translated (one module, shared). Both use the fuel eager code uses.
     assert_eq!(fuel_of_calls(&lazy, &module), expected);
     assert_eq!(fuel_of_calls(&lazy, &module), expected);
+
+    // Deferred compilation validates each function where lazy translation translates
+    // it, and that costs no fuel either.
+    let deferred = Runtime::with_compilation(Compilation::Deferred);
+    let module = deferred.compile("bench_guest", BENCH_GUEST).unwrap();
+    assert_eq!(fuel_of_calls(&deferred, &module), expected);
+    assert_eq!(fuel_of_calls(&deferred, &module), expected);
+}
+
+#[test]
+fn deferred_compilation_finds_an_invalid_function_when_it_is_first_called() {
+    // `_start` runs `$good`, then waits for `$bad`'s turn: the module loads, the mod
+    // runs up to its first call of the invalid function, and fails there, naming it.
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (global $n (mut i32) (i32.const 0))
+        (func $good (global.set $n (i32.add (global.get $n) (i32.const 1))))
+        (func $bad (result i32) (i64.const 1))
+        (func (export "_start") (call $good) (drop (call $bad))))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let runtime = Runtime::with_compilation(Compilation::Deferred);
+    let module = runtime.compile("bad", &wasm).unwrap();
+    let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let error = instance.run(u64::MAX / 2, &mut NoHost).unwrap_err();
+    assert!(
+        matches!(error.kind, ModErrorKind::InvalidModule { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("mod `bad` is not a valid WebAssembly module: "),
+        "{error}"
+    );
+    // The next instance of the same module fails the same way, without validating again.
+    let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let again = instance.run(u64::MAX / 2, &mut NoHost).unwrap_err();
+    assert!(
+        matches!(again.kind, ModErrorKind::InvalidModule { .. }),
+        "{again}"
+    );
+    // A broken import list is still found when the module loads.
+    let wat = r#"(module
+        (import "env" "boom" (func))
+        (memory (export "memory") 1)
+        (func (export "_start")))"#;
+    let error = runtime
+        .compile("imports", &wat::parse_str(wat).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mod `imports` imports `env::boom`, which the host does not provide (mods may import only `wasi_snapshot_preview1` functions)"
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@ use crate::bevy::permissions::ModPermissions;
 use crate::bevy::rpc::ModRpc;
 use crate::bevy::settings::{RestartPolicy, WasmiPluginsSettings};
 use crate::bevy::source::{ModSource, load_source, spawn_source_mods};
-use crate::runtime::{Limits, Runtime};
+use crate::runtime::{Compilation, Limits, Runtime};
 
 /// Runs `.wasm` mods inside the game.
 ///
@@ -80,6 +80,7 @@ pub struct WasmiPluginsPlugin {
     settings: WasmiPluginsSettings,
     source: ModSource,
     schedule: Interned<dyn ScheduleLabel>,
+    compilation: Compilation,
 }
 
 impl Default for WasmiPluginsPlugin {
@@ -90,14 +91,39 @@ impl Default for WasmiPluginsPlugin {
 
 impl WasmiPluginsPlugin {
     /// The defaults: mods from `assets/mods/`, [`WasmiPluginsSettings::default`], in
-    /// `Update`.
+    /// `Update`, compiled as [`WasmiPluginsPlugin::with_compilation`] says.
     #[must_use]
     pub fn new() -> Self {
         WasmiPluginsPlugin {
             settings: WasmiPluginsSettings::default(),
             source: ModSource::Folder("mods".into()),
             schedule: Update.intern(),
+            compilation: if cfg!(all(target_arch = "wasm32", target_os = "unknown")) {
+                Compilation::Deferred
+            } else {
+                Compilation::Lazy
+            },
         }
+    }
+
+    /// Sets how mods are compiled.
+    ///
+    /// By default [`Compilation::Lazy`] natively, where Bevy's asset loader compiles on
+    /// a background thread, so validating a whole mod up front costs no frame time and
+    /// an invalid mod fails to load; and [`Compilation::Deferred`] in a browser, where
+    /// the loader runs on the frame's thread and validating up front would stall a
+    /// frame for tens of milliseconds per mod (each function is then validated and
+    /// translated when a mod first runs it, within its fuel slices).
+    ///
+    /// ```
+    /// use bevy_wasmi_plugins::prelude::*;
+    /// use bevy_wasmi_plugins::runtime::Compilation;
+    /// let plugin = WasmiPluginsPlugin::default().with_compilation(Compilation::Eager);
+    /// ```
+    #[must_use]
+    pub fn with_compilation(mut self, compilation: Compilation) -> Self {
+        self.compilation = compilation;
+        self
     }
 
     /// Sets the fuel each mod may use per frame.
@@ -169,7 +195,7 @@ pub enum WasmiPluginsSystems {
 
 impl Plugin for WasmiPluginsPlugin {
     fn build(&self, app: &mut App) {
-        let runtime = Runtime::new();
+        let runtime = Runtime::with_compilation(self.compilation);
         let (rpc, inbox) = ModRpc::new();
         let driver = ModDriver::new(runtime.clone(), inbox, rpc.directory());
         let changes = ModChanges::existing(app.world_mut());

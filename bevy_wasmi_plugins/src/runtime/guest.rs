@@ -463,6 +463,17 @@ impl Guest {
                 context: last_lines(&tail, 3),
             }
             .named(name),
+            // With `Compilation::Deferred` a function is validated on its first call.
+            None if matches!(
+                error.kind(),
+                wasmi::errors::ErrorKind::Wasm(_) | wasmi::errors::ErrorKind::Translation(_)
+            ) =>
+            {
+                ModErrorKind::InvalidModule {
+                    message: error.to_string(),
+                }
+                .named(name)
+            }
             None => ModErrorKind::Runtime {
                 message: error.to_string(),
             }

@@ -82,29 +82,39 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// How a [`Runtime`] compiles mods: [`Runtime::compile`] always checks the whole module;
-/// the choice is when its functions become wasmi's bytecode.
+/// How a [`Runtime`] compiles mods: when a module's functions are validated and when
+/// they become wasmi's bytecode. [`Runtime::compile`] always checks the module's
+/// structure (sections, imports, exports, memory, data) whatever the mode.
 ///
-/// Either way a call uses the same fuel: translation is not charged to the mod, so a
-/// call's fuel does not depend on whether it, another instance of the same module, or
-/// nothing translated the function first (fuel stays deterministic, and so do the fuel
-/// slices a call is split into). What lazy translation moves is wall time: each
-/// function's translation (once per module, shared by its instances; about 20 ns per
-/// byte of code) happens inside the first slice that calls it, so that slice runs
-/// longer than its fuel says, at most by the time eager compilation of the module
-/// would have taken in all, once.
+/// In every mode a call uses the same fuel: validation and translation are not
+/// charged to the mod, so a call's fuel does not depend on whether it, another
+/// instance of the same module, or nothing translated the function first (fuel stays
+/// deterministic, and so do the fuel slices a call is split into). What the lazy modes
+/// move is wall time: each function's translation (once per module, shared by its
+/// instances) happens inside the first slice that calls it, so that slice runs longer
+/// than its fuel says, at most by the time eager compilation of the module would have
+/// taken in all, once. A PDK mod's start-up runs about 24 KB of its code, which takes
+/// a millisecond or two to translate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Compilation {
     /// Validate the module up front; translate each function the first time any
     /// instance calls it (wasmi's `CompilationMode::LazyTranslation`). The default: a
-    /// mod starts in a fraction of a millisecond, and code it never runs is never
-    /// translated.
+    /// mod starts in a few milliseconds, an invalid one fails to compile, and code it
+    /// never runs is never translated.
     #[default]
     Lazy,
     /// Validate and translate every function up front (`CompilationMode::Eager`):
     /// slower to compile, no translation inside a call.
     Eager,
+    /// Validate and translate each function the first time any instance calls it
+    /// (wasmi's `CompilationMode::Lazy`): compiling is only reading the module's
+    /// structure, about a tenth of [`Compilation::Lazy`]'s time. The price: an invalid
+    /// function is found only when it is first called, and the mod then fails with
+    /// [`ModErrorKind::InvalidModule`] (its instances after it too), having run
+    /// until then. A mod's behaviour up to that point is the same as in the other
+    /// modes, fuel included.
+    Deferred,
 }
 
 impl Runtime {
@@ -144,6 +154,7 @@ impl Runtime {
             .compilation_mode(match compilation {
                 Compilation::Lazy => CompilationMode::LazyTranslation,
                 Compilation::Eager => CompilationMode::Eager,
+                Compilation::Deferred => CompilationMode::Lazy,
             });
         let engine = Engine::new(&config);
         let mut linker = Linker::new(&engine);
