@@ -460,3 +460,76 @@ fn a_host_method_may_despawn_the_mod_that_calls_it() {
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::ModUnavailable.code());
 }
+
+/// A game component that points at another entity.
+#[derive(Component, Reflect, Debug, PartialEq)]
+#[reflect(Component)]
+struct Target {
+    entity: Entity,
+    weight: f32,
+}
+
+#[test]
+fn a_component_with_an_entity_field_is_read_and_written_with_the_entitys_bits() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.register_type::<Target>();
+    let prey = app.world_mut().spawn_empty().id();
+    let other = app.world_mut().spawn_empty().id();
+    let hunter = app
+        .world_mut()
+        .spawn(Target {
+            entity: prey,
+            weight: 0.5,
+        })
+        .id();
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(ModPermissions::default().allow_write::<Target>()),
+    );
+    let path = <Target as TypePath>::type_path();
+    let got = relay(
+        &mut app,
+        echo,
+        "world.get_components",
+        json!({ "entity": hunter.to_bits(), "components": [path] }),
+    )
+    .unwrap();
+    assert_eq!(
+        got["components"][path],
+        json!({ "entity": prey.to_bits(), "weight": 0.5 })
+    );
+    relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({ "entity": hunter.to_bits(), "components": { path: { "entity": other.to_bits(), "weight": 2.0 } } }),
+    )
+    .unwrap();
+    assert_eq!(
+        app.world().get::<Target>(hunter),
+        Some(&Target {
+            entity: other,
+            weight: 2.0
+        })
+    );
+    relay(
+        &mut app,
+        echo,
+        "world.mutate_components",
+        json!({ "entity": hunter.to_bits(), "component": path, "path": ".entity", "value": prey.to_bits() }),
+    )
+    .unwrap();
+    assert_eq!(app.world().get::<Target>(hunter).unwrap().entity, prey);
+    // Bits that are no entity are refused naming the field.
+    let error = relay(
+        &mut app,
+        echo,
+        "world.insert_components",
+        json!({ "entity": hunter.to_bits(), "components": { path: { "entity": 0, "weight": 1.0 } } }),
+    )
+    .unwrap_err();
+    assert_eq!(error.code, -23402, "{error:?}");
+    assert!(error.message.contains("entity"), "{}", error.message);
+}
