@@ -246,3 +246,85 @@ fn watches_end_when_the_mod_reloads() {
         "the new instance watches nothing"
     );
 }
+
+/// What the mod's typed watches (`world::watch`, `watch_list`, `observe` and
+/// `Watch::read` in the PDK) made of the notifications so far (and forgets).
+fn typed_watched(app: &mut App, steer: Entity) -> Vec<String> {
+    serde_json::from_value(json_of(call(app, steer, "typed_watched", json!(null)))).unwrap()
+}
+
+fn watch_typed(app: &mut App, steer: Entity, kind: &str, entity: Option<Entity>) -> u64 {
+    let params = json!({ "kind": kind, "entity": entity.map(Entity::to_bits) });
+    json_of(call(app, steer, "watch_typed", params))
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn the_pdks_typed_watches_read_changes_removals_lists_events_and_their_end() {
+    let (_assets, mut app, steer) = steer_app(
+        ModPermissions::none()
+            .allow_read::<Position>()
+            .allow_read::<Frozen>()
+            .allow_read::<Bang>(),
+    );
+    let target = app.world_mut().spawn(Position { x: 1.0, y: 1.0 }).id();
+    let position = watch_typed(&mut app, steer, "position", Some(target));
+    let list = watch_typed(&mut app, steer, "list", Some(target));
+    let bang = watch_typed(&mut app, steer, "bang", None);
+    assert_eq!(
+        [list, bang],
+        [position + 1, position + 2],
+        "the host's ids, in order"
+    );
+
+    app.world_mut().get_mut::<Position>(target).unwrap().x = 5.0;
+    app.world_mut().entity_mut(target).insert(Frozen);
+    app.world_mut().trigger(Bang { power: 3 });
+    app.update();
+    app.update();
+    let mut notes = typed_watched(&mut app, steer);
+    notes.sort();
+    let mut expected = vec![
+        format!("{position}: Changed(Position {{ x: 5.0, y: 1.0 }})"),
+        format!(
+            "{list}: BrpListComponentsWatchingResponse {{ added: [\"{}\"], removed: [] }}",
+            <Frozen as TypePath>::type_path()
+        ),
+        format!("{bang}: Observed {{ events: [Bang {{ power: 3 }}], dropped: 0 }}"),
+    ];
+    expected.sort();
+    assert_eq!(notes, expected);
+
+    // Removed, then the list watch cancelled through `Watch::cancel`: it says nothing more.
+    let cancelled = call(&mut app, steer, "cancel_typed", json!({ "watch": list }));
+    assert_eq!(json_of(cancelled), json!(null));
+    app.world_mut().entity_mut(target).remove::<Position>();
+    app.update();
+    app.update();
+    assert_eq!(
+        typed_watched(&mut app, steer),
+        [format!("{position}: Removed")]
+    );
+
+    // Despawned: the host ends the component watch, and `Watch::read` says so.
+    app.world_mut().despawn(target);
+    app.update();
+    app.update();
+    let notes = typed_watched(&mut app, steer);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with(&format!("{position} ended: -23401 ")),
+        "{notes:?}"
+    );
+    // The bang watch goes on.
+    app.world_mut().trigger(Bang { power: 4 });
+    app.update();
+    app.update();
+    assert_eq!(
+        typed_watched(&mut app, steer),
+        [format!(
+            "{bang}: Observed {{ events: [Bang {{ power: 4 }}], dropped: 0 }}"
+        )]
+    );
+}

@@ -32,6 +32,7 @@
 mod bundle;
 mod commands;
 pub(crate) mod query;
+mod watch;
 pub mod world;
 
 use serde::de::DeserializeOwned;

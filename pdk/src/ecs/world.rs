@@ -50,9 +50,14 @@ use crate::protocol::brp::{
     BrpListComponentsResponse, BrpQueryParams, BrpRemoveComponentsParams, BrpRemoveResourcesParams,
     BrpReparentEntitiesParams, BrpSpawnEntityResponse, BulkQueryParams,
 };
+use crate::protocol::brp::{
+    BRP_GET_COMPONENTS_AND_WATCH_METHOD, BRP_LIST_COMPONENTS_AND_WATCH_METHOD, BRP_OBSERVE_METHOD,
+    BrpObserveParams, BrpWatchResponse,
+};
 use crate::{Error, Json, host};
 
 pub use super::commands::Commands;
+pub use super::watch::{Changed, Observed, Watch, WatchChange, WatchChanged};
 
 /// Every entity that matches filter `F`, with the data `D` fetches, through
 /// `world.query`.
@@ -284,6 +289,61 @@ pub async fn list_components(entity: Entity) -> Result<BrpListComponentsResponse
     .await
 }
 
+/// Watches component `T` of `entity`, through `world.get_components+watch` (strict):
+/// in each frame in which `T` is added, changed or removed, the mod gets a
+/// [`WatchChanged`] notification that [`Watch::read`] turns into a [`Changed<T>`].
+///
+/// # Errors
+///
+/// The host's error: `-32006` when the mod may not read `T`, `-23401` for a missing
+/// entity, `-23402` for a type the game does not know, `-32602` when the mod holds 64
+/// watches already.
+pub async fn watch<T: Component>(entity: Entity) -> Result<Watch<Changed<T>>, Error> {
+    let params = BrpGetComponentsParams {
+        entity: entity.0,
+        components: vec![T::TYPE_PATH.into()],
+        strict: true,
+    };
+    let answer: BrpWatchResponse = host::call(BRP_GET_COMPONENTS_AND_WATCH_METHOD, &params).await?;
+    Ok(Watch::from_id(answer.watch))
+}
+
+/// Watches which components `entity` has, through `world.list_components+watch`: a
+/// notification in each frame in which the mod may read a component that was added to
+/// the entity or removed from it, read as the added and removed type paths.
+///
+/// # Errors
+///
+/// The host's error (`-23401` for a missing entity, `-32602` at 64 watches).
+pub async fn watch_list(
+    entity: Entity,
+) -> Result<Watch<crate::protocol::brp::BrpListComponentsWatchingResponse>, Error> {
+    let answer: BrpWatchResponse = host::call(
+        BRP_LIST_COMPONENTS_AND_WATCH_METHOD,
+        &BrpListComponentsParams { entity: entity.0 },
+    )
+    .await?;
+    Ok(Watch::from_id(answer.watch))
+}
+
+/// Watches the triggers of observer event `E` (those that target `entity`, if given),
+/// through `world.observe+watch`: a notification in each frame in which some were
+/// triggered, read as an [`Observed<E>`].
+///
+/// # Errors
+///
+/// The host's error (`-32006` when the mod may not read `E`, `-32602` at 64 watches).
+pub async fn observe<E: Trigger + serde::de::DeserializeOwned>(
+    entity: Option<Entity>,
+) -> Result<Watch<Observed<E>>, Error> {
+    let params = BrpObserveParams {
+        event: E::TYPE_PATH.into(),
+        entity: entity.map(|e| e.0),
+    };
+    let answer: BrpWatchResponse = host::call(BRP_OBSERVE_METHOD, &params).await?;
+    Ok(Watch::from_id(answer.watch))
+}
+
 /// The value of resource `R`, through `world.get_resources`.
 ///
 /// # Errors
@@ -378,11 +438,11 @@ pub async fn trigger_event<E: Trigger>(event: &E) -> Result<(), Error> {
 }
 
 /// A JSON object as `(key, raw value)` pairs.
-struct Object<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
+pub(crate) struct Object<'a>(pub(crate) Vec<(&'a str, &'a serde_json::value::RawValue)>);
 
-impl<'de> serde::Deserialize<'de> for Object<'de> {
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Object<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut pairs = Vec::new();
+        let mut pairs: Vec<(&'de str, &'de serde_json::value::RawValue)> = Vec::new();
         serde::de::DeserializeSeed::deserialize(super::query::Pairs(&mut pairs), deserializer)?;
         Ok(Object(pairs))
     }

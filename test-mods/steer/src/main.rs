@@ -12,16 +12,21 @@
 //! It answers with the number of entities it steered (or read).
 //!
 //! For the watch tests: `relay {method, params}` calls any host method, and `watched`
-//! answers (and forgets) the `watch.changed` notifications received so far.
+//! answers (and forgets) the `watch.changed` notifications received so far. With the
+//! PDK's typed watches: `watch_typed {kind, entity?}` subscribes (`kind` is `position`,
+//! `list` or `bang`, for the tests' `Position` and `Bang`), `cancel_typed {watch}` ends
+//! one, and `typed_watched` answers (and forgets) what `Watch::read` made of each
+//! notification.
 
 use std::cell::RefCell;
 
 use bevy_wasmi_plugins_pdk::prelude::*;
 use bevy_wasmi_plugins_pdk::protocol::brp::{
     BRP_MUTATE_COMPONENTS_METHOD, BRP_QUERY_METHOD, BULK_MUTATE_COMPONENTS_METHOD,
-    BULK_QUERY_METHOD, BrpMutateComponentsParams, BrpQuery, BrpQueryParams, BrpQueryRow,
-    BulkMutateComponentsParams, BulkQueryParams, BulkResponse,
+    BULK_QUERY_METHOD, BrpListComponentsWatchingResponse, BrpMutateComponentsParams, BrpQuery,
+    BrpQueryParams, BrpQueryRow, BulkMutateComponentsParams, BulkQueryParams, BulkResponse,
 };
+use bevy_wasmi_plugins_pdk::world::{self, Changed, Observed, Watch, WatchChanged};
 use serde::{Deserialize, Serialize};
 
 const TRANSFORM: &str = "bevy_transform::components::transform::Transform";
@@ -33,6 +38,74 @@ struct Steer {
     seen: RefCell<Vec<(u64, [f32; 2])>>,
     /// The `watch.changed` notifications not yet asked for (at most 1000).
     notes: RefCell<Vec<Json>>,
+    /// The typed watches held.
+    typed: RefCell<Vec<Typed>>,
+    /// What the typed watches read, as text (at most 1000).
+    typed_notes: RefCell<Vec<String>>,
+}
+
+/// The tests' `Position` component and `Bang` event (`tests/bevy.rs`, in the test crate
+/// `bevy`).
+#[derive(Debug, Serialize, Deserialize)]
+struct Position {
+    x: f32,
+    y: f32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Bang {
+    power: u32,
+}
+
+bevy_wasmi_plugins_pdk::type_paths! {
+    Component for Position = "bevy::Position";
+    Trigger for Bang = "bevy::brp_rest::Bang";
+}
+
+/// A typed watch of one of three kinds.
+#[derive(Clone, Copy)]
+enum Typed {
+    Position(Watch<Changed<Position>>),
+    List(Watch<BrpListComponentsWatchingResponse>),
+    Bang(Watch<Observed<Bang>>),
+}
+
+impl Typed {
+    fn id(self) -> u64 {
+        match self {
+            Typed::Position(w) => w.id(),
+            Typed::List(w) => w.id(),
+            Typed::Bang(w) => w.id(),
+        }
+    }
+
+    /// What `changed` says of this watch, as text: `None` if it is another's.
+    fn read(self, changed: &WatchChanged) -> Option<String> {
+        fn text<T: std::fmt::Debug>(id: u64, read: Option<Result<T, Error>>) -> Option<String> {
+            read.map(|r| match r {
+                Ok(change) => format!("{id}: {change:?}"),
+                Err(e) => format!("{id} ended: {} {}", e.code(), e.message()),
+            })
+        }
+        match self {
+            Typed::Position(w) => text(w.id(), w.read(changed)),
+            Typed::List(w) => text(w.id(), w.read(changed)),
+            Typed::Bang(w) => text(w.id(), w.read(changed)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Subscribe {
+    kind: String,
+    /// Needed by `position` and `list`; for `bang`, only its triggers that target it.
+    #[serde(default)]
+    entity: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Cancel {
+    watch: u64,
 }
 
 #[derive(Deserialize)]
@@ -116,18 +189,57 @@ impl Plugin for Steer {
             })
             .add("watched", |this: &'static Self| async move {
                 Ok(std::mem::take(&mut *this.notes.borrow_mut()))
+            })
+            .add("watch_typed", Self::watch_typed)
+            .add(
+                "cancel_typed",
+                |this: &'static Self, c: Cancel| async move {
+                    let found = this.typed.borrow().iter().position(|t| t.id() == c.watch);
+                    let typed = found
+                        .map(|i| this.typed.borrow_mut().remove(i))
+                        .ok_or_else(|| Error::invalid_params("no such typed watch"))?;
+                    match typed {
+                        Typed::Position(w) => w.cancel().await,
+                        Typed::List(w) => w.cancel().await,
+                        Typed::Bang(w) => w.cancel().await,
+                    }
+                },
+            )
+            .add("typed_watched", |this: &'static Self| async move {
+                Ok(std::mem::take(&mut *this.typed_notes.borrow_mut()))
+            })
+            .on(|this: &'static Self, changed: WatchChanged| async move {
+                let mut notes = this.notes.borrow_mut();
+                if notes.len() < 1000 {
+                    notes.push(Json::of(&changed)?);
+                }
+                let mut typed_notes = this.typed_notes.borrow_mut();
+                for typed in this.typed.borrow().iter() {
+                    if let Some(note) = typed.read(&changed)
+                        && typed_notes.len() < 1000
+                    {
+                        typed_notes.push(note);
+                    }
+                }
+                Ok::<(), Error>(())
             });
-    }
-
-    async fn notification(&'static self, method: &str, params: Params<'_>) {
-        let mut notes = self.notes.borrow_mut();
-        if method == "watch.changed" && notes.len() < 1000 {
-            notes.push(params.to_json());
-        }
     }
 }
 
 impl Steer {
+    async fn watch_typed(&'static self, s: Subscribe) -> Result<u64, Error> {
+        let entity = s.entity.map(Entity::from_bits);
+        let needed = || entity.ok_or_else(|| Error::invalid_params("no entity"));
+        let typed = match s.kind.as_str() {
+            "position" => Typed::Position(world::watch::<Position>(needed()?).await?),
+            "list" => Typed::List(world::watch_list(needed()?).await?),
+            "bang" => Typed::Bang(world::observe::<Bang>(entity).await?),
+            other => return Err(Error::invalid_params(format!("no kind `{other}`"))),
+        };
+        self.typed.borrow_mut().push(typed);
+        Ok(typed.id())
+    }
+
     async fn steer(&'static self, mode: Mode) -> Result<usize, Error> {
         match mode.mode.as_str() {
             "bulk" => {

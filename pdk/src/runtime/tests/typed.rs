@@ -573,3 +573,46 @@ fn a_query_of_components_alone_goes_to_bulk_query_or_falls_back() {
         "[(Pos { x: 1.0, y: 2.0 }, Entity(4))]"
     );
 }
+
+#[test]
+fn a_typed_watch_reads_only_its_own_notifications_and_names_a_misfit() {
+    use crate::world::{Changed, Watch, WatchChanged};
+    let watch = Watch::<Changed<Pos>>::from_id(3);
+    let note = |text: &str| serde_json::from_str::<WatchChanged>(text).unwrap();
+    assert!(
+        watch
+            .read(&note(
+                r#"{"watch":4,"result":{"components":{},"removed":["game::Pos"]}}"#
+            ))
+            .is_none(),
+        "another watch's"
+    );
+    assert_eq!(
+        watch
+            .read(&note(
+                r#"{"watch":3,"result":{"components":{"game::Pos":{"x":1.0,"y":2.0}},"removed":[]}}"#
+            ))
+            .unwrap()
+            .unwrap(),
+        Changed::Changed(Pos { x: 1.0, y: 2.0 })
+    );
+    let misfit = watch
+        .read(&note(
+            r#"{"watch":3,"result":{"components":{"game::Pos":{"x":1.0}},"removed":[]}}"#,
+        ))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(misfit.code(), -32603);
+    assert_eq!(
+        misfit.message(),
+        "the answer to world.get_components+watch did not fit game::Pos: missing field `y` at line 1 column 9"
+    );
+    let ended = watch
+        .read(&note(
+            r#"{"watch":3,"error":{"code":-23401,"message":"Entity 9 not found: the watch 3 ended"}}"#,
+        ))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(ended.code(), -23401);
+    assert_eq!(ended.message(), "Entity 9 not found: the watch 3 ended");
+}
