@@ -8,7 +8,6 @@ use crate::bevy::bevy_prelude::*;
 use bevy_ecs::query::QueryBuilder;
 use bevy_ecs::resource::IsResource;
 use bevy_ecs::world::FilteredEntityRef;
-use bevy_reflect::serde::TypedReflectSerializer;
 use bevy_wasmi_plugins_protocol::brp::{
     BulkInsertComponentsParams, BulkMutateComponentsParams, BulkQueryParams,
 };
@@ -17,8 +16,8 @@ use serde_json::value::RawValue;
 
 use super::Ecs;
 use super::reflect::{
-    component_to_change, deserialize_concrete, error, not_a_relationship, not_a_resource,
-    not_present, parse_path, reflect_component, set_at_path,
+    Json, Reflected, component_to_change, deserialize_concrete, error, not_a_relationship,
+    not_a_resource, not_present, parse_path, reflect_component, set_at_path,
 };
 use crate::bevy::mods::WasmMod;
 
@@ -29,7 +28,14 @@ pub const MAX_BULK_ERRORS: usize = 256;
 impl Ecs<'_> {
     /// `bulk.mutate_components`: each entity as `world.mutate_components` would do it;
     /// the ones that fail are listed, the others applied.
-    pub(super) fn bulk_mutate(&self, world: &mut World, p: BulkMutateComponentsParams) -> Outcome {
+    ///
+    /// The values stay JSON text until each is read into its field (no JSON tree per
+    /// entity).
+    pub(super) fn bulk_mutate(
+        &self,
+        world: &mut World,
+        p: BulkMutateComponentsParams<Box<RawValue>>,
+    ) -> Outcome {
         self.check_write(&p.component)?;
         // The path is parsed once for all entities, and a bad one fails the call.
         let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;
@@ -50,7 +56,7 @@ impl Ecs<'_> {
                     &registry,
                     &p.component,
                     (&p.path, &path),
-                    value,
+                    Json::Text(value),
                     ErrorCode::ComponentError,
                 )
             });
@@ -194,7 +200,10 @@ impl Ecs<'_> {
                     .ok_or_else(|| ResponseError::internal("a queried component is missing"))?;
                 serde_json::to_writer(
                     &mut answer,
-                    &TypedReflectSerializer::new(value.as_partial_reflect(), &registry),
+                    &Reflected {
+                        value: value.as_partial_reflect(),
+                        registry: &registry,
+                    },
                 )
                 .map_err(|e| {
                     error(

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::Ecs;
 use super::reflect::{
-    component_to_change, deserialize_concrete, error, not_a_relationship, not_a_resource,
+    Json, component_to_change, deserialize_concrete, error, not_a_relationship, not_a_resource,
     not_present, parse_path, reflect_component, serialize, set_at_path,
 };
 use crate::bevy::permissions::denied;
@@ -196,7 +196,7 @@ impl Ecs<'_> {
             &registry,
             &p.component,
             (&p.path, &path),
-            &p.value,
+            Json::Tree(&p.value),
             ErrorCode::ComponentError,
         )?;
         to_raw(&())

@@ -14,7 +14,9 @@ use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde_json::{Map, Value};
 
 use super::Ecs;
-use super::reflect::{deserialize_concrete, error, mutable, parse_path, serialize, set_at_path};
+use super::reflect::{
+    Json, deserialize_concrete, error, mutable, parse_path, serialize, set_at_path,
+};
 use crate::bevy::permissions::denied;
 
 impl Ecs<'_> {
@@ -116,7 +118,7 @@ impl Ecs<'_> {
             &registry,
             &p.resource,
             (&p.path, &path),
-            &p.value,
+            Json::Tree(&p.value),
             ErrorCode::ResourceError,
         )?;
         to_raw(&())

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 
 use crate::bevy::bevy_prelude::*;
 use bevy_ecs::reflect::AppTypeRegistry;
-use bevy_reflect::serde::TypedReflectSerializer;
 use bevy_wasmi_plugins_protocol::brp::{
     BrpGetComponentsParams, BrpListComponentsParams, BrpObserveParams, BrpWatchResponse,
     MAX_WATCHES_PER_MOD, WatchCancelParams,
@@ -14,7 +13,7 @@ use bevy_wasmi_plugins_protocol::brp::{
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 
 use super::Ecs;
-use super::reflect::{error, reflect_component};
+use super::reflect::{Reflected, error, reflect_component};
 use super::resources::reflect_event;
 use crate::bevy::watch::{Observed, Watch, WatchKind, Watches, readable_path};
 
@@ -133,10 +132,10 @@ impl Ecs<'_> {
             if let Ok(mut observed) = sink.lock() {
                 observed.push(|| {
                     let registry = registry.read();
-                    serde_json::to_value(TypedReflectSerializer::new(
-                        event.as_partial_reflect(),
-                        &registry,
-                    ))
+                    serde_json::to_value(Reflected {
+                        value: event.as_partial_reflect(),
+                        registry: &registry,
+                    })
                     .unwrap_or_default()
                 });
             }
