@@ -4,6 +4,7 @@
 //! frame the request was made.
 
 use bevy_platform::collections::HashMap;
+use std::any::TypeId;
 use std::sync::Arc;
 
 use crate::bevy::bevy_prelude::*;
@@ -61,6 +62,12 @@ impl std::fmt::Display for HostError {
 pub trait HostMethodOutput: 'static {
     /// The JSON answer.
     fn into_outcome(self) -> Outcome;
+
+    /// The type of a successful answer (`T` of `Result<T, E>`), which `rpc.discover`
+    /// describes when the game registered it for reflection.
+    fn answer_type() -> Option<TypeId> {
+        None
+    }
 }
 
 impl<T: Serialize + 'static, E: Into<HostError> + 'static> HostMethodOutput for Result<T, E> {
@@ -69,6 +76,10 @@ impl<T: Serialize + 'static, E: Into<HostError> + 'static> HostMethodOutput for 
             Ok(value) => to_raw(&value),
             Err(error) => Err(error.into().0),
         }
+    }
+
+    fn answer_type() -> Option<TypeId> {
+        Some(TypeId::of::<T>())
     }
 }
 
@@ -84,10 +95,18 @@ pub struct CallingMod {
 
 type ErasedHostMethod = Box<dyn Fn(&mut World, Option<&RawValue>) -> Outcome + Send + Sync>;
 
+/// A registered host method: how to run it, and the types of its params and answer
+/// (for `rpc.discover`).
+pub(crate) struct HostMethod {
+    run: ErasedHostMethod,
+    pub(crate) params: TypeId,
+    pub(crate) answer: Option<TypeId>,
+}
+
 /// The game's host methods, by name.
 #[derive(Resource, Default)]
 pub(crate) struct HostMethods {
-    pub(crate) methods: HashMap<String, ErasedHostMethod>,
+    pub(crate) methods: HashMap<String, HostMethod>,
 }
 
 impl HostMethods {
@@ -97,8 +116,8 @@ impl HostMethods {
         method: &str,
         params: Option<&RawValue>,
     ) -> Option<Outcome> {
-        let run = self.methods.get(method)?;
-        Some(run(world, params))
+        let method = self.methods.get(method)?;
+        Some((method.run)(world, params))
     }
 }
 
@@ -183,11 +202,15 @@ impl WasmiPluginsAppExt for App {
         }
         let world = self.world_mut();
         let id = world.register_system(system);
-        let erased = erase(name.clone(), id);
+        let method = HostMethod {
+            run: erase(name.clone(), id),
+            params: TypeId::of::<P>(),
+            answer: O::answer_type(),
+        };
         world
             .get_resource_or_init::<HostMethods>()
             .methods
-            .insert(name, erased);
+            .insert(name, method);
         self
     }
 }

@@ -395,7 +395,8 @@ fn inspection_methods_describe_the_game() {
     let assets = asset_dir(&[("echo", ECHO)]);
     let mut app = plain_app(&assets);
     app.init_resource::<super::world::Doubled>()
-        .add_host_method("host.double", super::world::double);
+        .add_host_method("host.double", super::world::double)
+        .add_host_method("game.place", place);
     let echo = start_mod(
         &mut app,
         "echo",
@@ -478,11 +479,29 @@ fn inspection_methods_describe_the_game() {
     assert!(!names.contains(&"host.double"), "not granted: {names:?}");
     let open = start_mod(&mut app, "echo", None);
     let doc = relay(&mut app, open, "rpc.discover", json!(null)).unwrap();
-    assert!(
+    let method = |name: &str| {
         doc["methods"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["name"] == "host.double")
-    );
+            .find(|m| m["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in {doc}"))
+    };
+    // `(i64,)` is not registered for reflection: no params are described; `i64` is.
+    let double = method("host.double");
+    assert_eq!(double["params"], json!([]), "{double}");
+    assert_eq!(double["result"]["name"], "result");
+    assert_eq!(double["result"]["schema"]["typePath"], "i64", "{double}");
+    // A registered params type is described as `registry.schema` describes it.
+    let place = method("game.place");
+    assert_eq!(place["params"][0]["name"], "params");
+    let schema = &place["params"][0]["schema"];
+    assert_eq!(schema["typePath"], position_path(), "{place}");
+    assert_eq!(schema["required"], json!(["x", "y"]), "{place}");
+    assert_eq!(place["result"]["schema"]["typePath"], "bool", "{place}");
+}
+
+fn place(In(p): In<Position>) -> Result<bool, HostError> {
+    Ok(p.x >= 0.0)
 }

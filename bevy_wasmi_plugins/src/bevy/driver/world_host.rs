@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::bevy::bevy_prelude::*;
 use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::brp::{
-    InfoObject, MethodObject, OpenRpcDocument, RPC_DISCOVER_METHOD,
+    InfoObject, MethodObject, OpenRpcDocument, Parameter, RPC_DISCOVER_METHOD,
 };
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Notification, Outcome, Request, ResponseError, to_raw,
@@ -170,7 +170,8 @@ impl ModHost for WorldHost<'_> {
 
 impl WorldHost<'_> {
     /// `rpc.discover`: the `world.*`, `bulk.*` and inspection methods, and the game's
-    /// host methods the mod may call (their schemas are not known: no params listed).
+    /// host methods the mod may call, with the schemas of their params and answer when
+    /// the game registered those types for reflection (else none is listed).
     fn discover(&self) -> Outcome {
         let mut methods: Vec<MethodObject> = ecs_methods::ECS_METHODS
             .iter()
@@ -185,17 +186,36 @@ impl WorldHost<'_> {
                 ..MethodObject::default()
             })
             .collect();
-        let mut host: Vec<&String> = self
+        let mut host: Vec<_> = self
             .methods
             .methods
-            .keys()
-            .filter(|name| self.permissions.may_call(name))
+            .iter()
+            .filter(|(name, _)| self.permissions.may_call(name))
             .collect();
-        host.sort_unstable();
-        methods.extend(host.into_iter().map(|name| MethodObject {
-            name: name.clone(),
-            summary: Some("host method of the game".to_owned()),
-            ..MethodObject::default()
+        host.sort_unstable_by_key(|(name, _)| *name);
+        let registry = self
+            .world
+            .get_resource::<AppTypeRegistry>()
+            .cloned()
+            .unwrap_or_default();
+        let registry = registry.read();
+        methods.extend(host.into_iter().map(|(name, method)| {
+            let schema = |id| ecs_methods::type_schema(&registry, id);
+            MethodObject {
+                name: name.clone(),
+                summary: Some("host method of the game".to_owned()),
+                params: schema(method.params)
+                    .map(|schema| Parameter {
+                        name: "params".to_owned(),
+                        schema,
+                    })
+                    .into_iter()
+                    .collect(),
+                result: method.answer.and_then(schema).map(|schema| Parameter {
+                    name: "result".to_owned(),
+                    schema,
+                }),
+            }
         }));
         to_raw(&OpenRpcDocument {
             openrpc: "1.3.2".to_owned(),

@@ -137,6 +137,15 @@ fn opaque_type(path: &str) -> SchemaType {
     }
 }
 
+/// The schema of the type with `id`, if the game registered it for reflection (what
+/// `rpc.discover` says of a host method's params and answer).
+pub(crate) fn type_schema(
+    registry: &bevy_reflect::TypeRegistry,
+    id: std::any::TypeId,
+) -> Option<Value> {
+    serde_json::to_value(schema_of(registry.get(id)?)).ok()
+}
+
 /// One type's schema, in `bevy_remote`'s `JsonSchemaBevyType` form.
 fn schema_of(registration: &TypeRegistration) -> JsonSchemaBevyType {
     let info = registration.type_info();
