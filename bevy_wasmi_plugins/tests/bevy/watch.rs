@@ -4,6 +4,7 @@
 
 use super::brp_rest::Bang;
 use super::*;
+use bevy_wasmi_plugins::runtime::Limits;
 
 const STEER: &[u8] = include_bytes!("../mods/steer.wasm");
 
@@ -327,4 +328,54 @@ fn the_pdks_typed_watches_read_changes_removals_lists_events_and_their_end() {
             "{bang}: Observed {{ events: [Bang {{ power: 4 }}], dropped: 0 }}"
         )]
     );
+}
+
+/// A component whose value can be made larger than a mod's message cap.
+#[derive(Component, Reflect, Debug)]
+#[reflect(Component)]
+struct Label(String);
+
+#[test]
+fn a_notification_too_large_to_deliver_ends_its_watch_and_the_mod_is_told() {
+    let assets = asset_dir(&[("steer", STEER)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .with_limits(Limits::default().with_max_message_size(4096)),
+        false,
+    );
+    app.register_type::<Label>();
+    let steer = start_mod(
+        &mut app,
+        "steer",
+        Some(ModPermissions::none().allow_read::<Label>()),
+    );
+    let target = app.world_mut().spawn(Label("short".into())).id();
+    let id = subscribe(
+        &mut app,
+        steer,
+        "world.get_components+watch",
+        json!({ "entity": target.to_bits(), "components": [<Label as TypePath>::type_path()] }),
+    );
+    app.world_mut().get_mut::<Label>(target).unwrap().0 = "x".repeat(5000);
+    app.update();
+    app.update();
+    let notes = watched(&mut app, steer);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["watch"], id);
+    assert_eq!(notes[0]["error"]["code"], -32004, "{notes:?}");
+    let message = notes[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("message cap of 4096"), "{message}");
+    assert!(
+        message.ends_with(&format!(": the watch {id} ended")),
+        "{message}"
+    );
+    // Ended: a change that would fit is not sent, and the id is gone.
+    app.world_mut().get_mut::<Label>(target).unwrap().0 = "short again".into();
+    app.update();
+    app.update();
+    assert_eq!(watched(&mut app, steer), Vec::<Value>::new());
+    let error = relay(&mut app, steer, "watch.cancel", json!({ "watch": id })).unwrap_err();
+    assert_eq!(error.code, -32602);
 }

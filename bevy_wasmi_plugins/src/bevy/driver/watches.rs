@@ -3,7 +3,8 @@
 //! crashed, reloading, despawned) end.
 
 use crate::bevy::bevy_prelude::*;
-use bevy_wasmi_plugins_protocol::brp::WATCH_CHANGED_NOTIFICATION;
+use bevy_wasmi_plugins_protocol::ResponseError;
+use bevy_wasmi_plugins_protocol::brp::{WATCH_CHANGED_NOTIFICATION, WatchNotification};
 
 use super::ModDriver;
 use crate::bevy::watch::Watches;
@@ -34,15 +35,29 @@ impl ModDriver {
             };
             // A notification the mod cannot take (over its message cap, or its input
             // is full) ends its watch: its changes are lost, and the mod would not
-            // learn of the next ones either.
+            // learn of the next ones either. The mod is told with a last, short
+            // notification carrying the error, when that one fits.
             let mut undelivered = Vec::new();
             for note in notes {
                 if let Err(error) = instance.notify(WATCH_CHANGED_NOTIFICATION, &note) {
+                    let id = note.watch;
+                    let last = WatchNotification::<()> {
+                        watch: id,
+                        result: None,
+                        error: Some(ResponseError {
+                            message: format!("{}: the watch {id} ended", error.message),
+                            ..error.clone()
+                        }),
+                        dropped: 0,
+                    };
+                    let told = instance.notify(WATCH_CHANGED_NOTIFICATION, &last).is_ok();
                     warn!(
-                        "watch {} of mod `{}` ended: its notification was not delivered: {error}",
-                        note.watch, slot.name
+                        "watch {id} of mod `{}` ended: its notification was not delivered \
+                         ({error}); the mod was {}told",
+                        slot.name,
+                        if told { "" } else { "not " }
                     );
-                    undelivered.push(note.watch);
+                    undelivered.push(id);
                 }
             }
             for id in undelivered {
