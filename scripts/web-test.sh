@@ -20,7 +20,7 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 set -x
 # The runtime alone (no Bevy): the test files that drive mods through a plain loop.
 cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins \
-    --no-default-features --test mods --test faults --test floods --test failure_paths --test spec --test wasi
+    --no-default-features --test mods --test faults --test floods --test failure_paths --test spec --test wasi --test footprint
 cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins_protocol --lib
 # The Bevy layer as a browser build runs it: mods from an in-memory asset source through
 # `mods/index.modlist`, the driver's frame budget on the platform's clock.
