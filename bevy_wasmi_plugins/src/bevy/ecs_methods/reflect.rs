@@ -80,11 +80,11 @@ pub(super) fn entity_from_bits(bits: u64) -> Result<Entity, ResponseError> {
 /// `ReflectSerializeWithRegistry` (a game's `#[derive(Reflect)]` component without
 /// `#[reflect(Serialize)]`), Bevy's serializer first formats an error message saying so,
 /// then drops it and walks the fields: about 2,600 instructions a struct, a third of a
-/// `bulk.query` row's serialization. A struct of such a type (one with the type info of
-/// a struct) is written here field by field the way Bevy's struct serializer writes it
-/// (the type's `SerializationData` skips the same fields), its fields again through
-/// `Reflected`; every other value goes to Bevy's serializer as it is, so the JSON is the
-/// same.
+/// `bulk.query` row's serialization. A struct or tuple struct of such a type is written
+/// here field by field the way Bevy's serializers write it (the type's
+/// `SerializationData` skips the same fields; a tuple struct of one field is a newtype),
+/// its fields again through `Reflected`; every other value goes to Bevy's serializer as
+/// it is, so the JSON is the same.
 pub(super) struct Reflected<'a> {
     pub(super) value: &'a dyn PartialReflect,
     pub(super) registry: &'a TypeRegistry,
@@ -94,47 +94,63 @@ impl serde::Serialize for Reflected<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use bevy_reflect::serde::{ReflectSerializeWithRegistry, SerializationData};
         use bevy_reflect::{ReflectRef, ReflectSerialize, TypeInfo};
-        use serde::ser::SerializeStruct;
-        let plain_struct = match (self.value.reflect_ref(), self.value.try_as_reflect()) {
-            (ReflectRef::Struct(value), Some(reflect)) => match reflect.reflect_type_info() {
-                TypeInfo::Struct(info) => self
-                    .registry
-                    .get(info.type_id())
-                    .filter(|r| {
-                        r.data::<ReflectSerialize>().is_none()
-                            && r.data::<ReflectSerializeWithRegistry>().is_none()
-                    })
-                    .zip(info.type_path_table().ident())
-                    .map(|(registration, ident)| (value, info, registration, ident)),
-                _ => None,
-            },
-            _ => None,
+        use serde::ser::{SerializeStruct, SerializeTupleStruct};
+        // The type's registration, when it is registered without a serializer of its own.
+        let plain = self.value.try_as_reflect().and_then(|reflect| {
+            let info = reflect.reflect_type_info();
+            let registration = self.registry.get(info.type_id()).filter(|r| {
+                r.data::<ReflectSerialize>().is_none()
+                    && r.data::<ReflectSerializeWithRegistry>().is_none()
+            })?;
+            Some((info, registration, info.type_path_table().ident()?))
+        });
+        let field = |value| Reflected {
+            value,
+            registry: self.registry,
         };
-        let Some((value, info, registration, ident)) = plain_struct else {
-            return TypedReflectSerializer::new(self.value, self.registry).serialize(serializer);
-        };
-        let skipped = registration.data::<SerializationData>();
-        let len = value.field_len() - skipped.map_or(0, SerializationData::len);
-        let mut out = serializer.serialize_struct(ident, len)?;
-        for (index, (_, field)) in value.iter_fields().enumerate() {
-            if skipped.is_some_and(|s| s.is_field_skipped(index)) {
-                continue;
+        match (self.value.reflect_ref(), plain) {
+            (ReflectRef::Struct(value), Some((TypeInfo::Struct(info), registration, ident))) => {
+                let skipped = registration.data::<SerializationData>();
+                let len = value.field_len() - skipped.map_or(0, SerializationData::len);
+                let mut out = serializer.serialize_struct(ident, len)?;
+                for (index, (_, value)) in value.iter_fields().enumerate() {
+                    if skipped.is_some_and(|s| s.is_field_skipped(index)) {
+                        continue;
+                    }
+                    let Some(name) = info.field_at(index).map(|f| f.name()) else {
+                        return Err(serde::ser::Error::custom(format_args!(
+                            "`{}` has no field {index}",
+                            info.type_path()
+                        )));
+                    };
+                    out.serialize_field(name, &field(value))?;
+                }
+                out.end()
             }
-            let Some(name) = info.field_at(index).map(|f| f.name()) else {
-                return Err(serde::ser::Error::custom(format_args!(
-                    "`{}` has no field {index}",
-                    info.type_path()
-                )));
-            };
-            out.serialize_field(
-                name,
-                &Reflected {
-                    value: field,
-                    registry: self.registry,
-                },
-            )?;
+            (
+                ReflectRef::TupleStruct(value),
+                Some((TypeInfo::TupleStruct(_), registration, ident)),
+            ) => {
+                let skipped = registration.data::<SerializationData>();
+                // A newtype is its field, as Bevy writes it.
+                if value.field_len() == 1
+                    && skipped.is_none()
+                    && let Some(only) = value.field(0)
+                {
+                    return serializer.serialize_newtype_struct(ident, &field(only));
+                }
+                let len = value.field_len() - skipped.map_or(0, SerializationData::len);
+                let mut out = serializer.serialize_tuple_struct(ident, len)?;
+                for (index, value) in value.iter_fields().enumerate() {
+                    if skipped.is_some_and(|s| s.is_field_skipped(index)) {
+                        continue;
+                    }
+                    out.serialize_field(&field(value))?;
+                }
+                out.end()
+            }
+            _ => TypedReflectSerializer::new(self.value, self.registry).serialize(serializer),
         }
-        out.end()
     }
 }
 
@@ -439,6 +455,15 @@ mod tests {
     struct Tuple(u32, Inner);
 
     #[derive(Reflect)]
+    struct Newtype(Inner);
+
+    #[derive(Reflect)]
+    struct Pair(u8, #[reflect(skip_serializing)] u64, f32);
+
+    #[derive(Reflect)]
+    struct Lonely(#[reflect(skip_serializing)] u8);
+
+    #[derive(Reflect)]
     enum Mode {
         Off,
         On { level: u8 },
@@ -455,6 +480,9 @@ mod tests {
         serde: WithSerde,
         maybe: Option<Inner>,
         unit: (),
+        newtype: Newtype,
+        pair: Pair,
+        lonely: Lonely,
     }
 
     #[derive(Reflect)]
@@ -471,7 +499,7 @@ mod tests {
             x,
             name: format!("n{x}"),
         };
-        let values: [&dyn PartialReflect; 4] = [
+        let values: [&dyn PartialReflect; 7] = [
             &Plain {
                 inner: inner(1.5),
                 cache: 9,
@@ -481,6 +509,9 @@ mod tests {
                 serde: WithSerde { a: 4 },
                 maybe: Some(inner(f32::MAX)),
                 unit: (),
+                newtype: Newtype(inner(8.0)),
+                pair: Pair(1, 2, 3.5),
+                lonely: Lonely(9),
             },
             &Plain {
                 inner: inner(0.1),
@@ -491,9 +522,15 @@ mod tests {
                 serde: WithSerde { a: 0 },
                 maybe: None,
                 unit: (),
+                newtype: Newtype(inner(0.0)),
+                pair: Pair(0, 0, 0.0),
+                lonely: Lonely(0),
             },
             &Empty {},
             &inner(5.0),
+            &Newtype(inner(6.0)),
+            &Pair(7, 8, 9.0),
+            &Tuple(10, inner(11.0)),
         ];
         for value in values {
             let bevy = serde_json::to_string(&TypedReflectSerializer::new(value, &registry));
