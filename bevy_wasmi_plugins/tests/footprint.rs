@@ -10,8 +10,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use bevy_wasmi_plugins::protocol::{Outcome, Request, to_raw};
 use bevy_wasmi_plugins::runtime::{
-    CallHandle, Compilation, ModConfig, ModErrorKind, ModHost, ModInstance, ModModule, NoHost,
-    RunStatus, Runtime,
+    CallHandle, Compilation, ModConfig, ModError, ModErrorKind, ModHost, ModInstance, ModModule,
+    NoHost, RunStatus, Runtime,
 };
 use serde_json::json;
 
@@ -74,6 +74,20 @@ fn fuel_of_calls(runtime: &Runtime, module: &ModModule) -> Vec<(String, u64)> {
     seen
 }
 
+/// `error` is mod `name`'s `InvalidModule`, said as such.
+fn assert_invalid_module(error: &ModError, name: &str) {
+    assert!(
+        matches!(error.kind, ModErrorKind::InvalidModule { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("mod `{name}` is not a valid WebAssembly module: ")),
+        "{error}"
+    );
+}
+
 #[test]
 fn lazy_translation_costs_no_fuel_so_every_instance_uses_the_same() {
     let eager = Runtime::with_compilation(Compilation::Eager);
@@ -115,23 +129,11 @@ fn deferred_compilation_finds_an_invalid_function_when_it_is_first_called() {
     let module = runtime.compile("bad", &wasm).unwrap();
     let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
     let error = instance.run(u64::MAX / 2, &mut NoHost).unwrap_err();
-    assert!(
-        matches!(error.kind, ModErrorKind::InvalidModule { .. }),
-        "{error}"
-    );
-    assert!(
-        error
-            .to_string()
-            .starts_with("mod `bad` is not a valid WebAssembly module: "),
-        "{error}"
-    );
+    assert_invalid_module(&error, "bad");
     // The next instance of the same module fails the same way, without validating again.
     let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
     let again = instance.run(u64::MAX / 2, &mut NoHost).unwrap_err();
-    assert!(
-        matches!(again.kind, ModErrorKind::InvalidModule { .. }),
-        "{again}"
-    );
+    assert_invalid_module(&again, "bad");
     // A broken import list is still found when the module loads.
     let wat = r#"(module
         (import "env" "boom" (func))
@@ -157,16 +159,7 @@ fn lazy_compilation_still_rejects_an_invalid_function_up_front() {
     // `wat` checks syntax, not types.
     let wasm = wat::parse_str(wat).unwrap();
     let error = Runtime::new().compile("bad", &wasm).unwrap_err();
-    assert!(
-        matches!(error.kind, ModErrorKind::InvalidModule { .. }),
-        "{error}"
-    );
-    assert!(
-        error
-            .to_string()
-            .starts_with("mod `bad` is not a valid WebAssembly module: "),
-        "{error}"
-    );
+    assert_invalid_module(&error, "bad");
 }
 
 #[test]

@@ -95,6 +95,12 @@ impl serde::Serialize for Reflected<'_> {
         use bevy_reflect::serde::{ReflectSerializeWithRegistry, SerializationData};
         use bevy_reflect::{ReflectRef, ReflectSerialize, TypeInfo};
         use serde::ser::{SerializeStruct, SerializeTupleStruct};
+        // Everything but structs and tuple structs (leaves such as `f32` included) goes
+        // to Bevy at once, without looking the type up here first.
+        let kind = self.value.reflect_ref();
+        if !matches!(kind, ReflectRef::Struct(_) | ReflectRef::TupleStruct(_)) {
+            return TypedReflectSerializer::new(self.value, self.registry).serialize(serializer);
+        }
         // The type's registration, when it is registered without a serializer of its own.
         let plain = self.value.try_as_reflect().and_then(|reflect| {
             let info = reflect.reflect_type_info();
@@ -108,7 +114,7 @@ impl serde::Serialize for Reflected<'_> {
             value,
             registry: self.registry,
         };
-        match (self.value.reflect_ref(), plain) {
+        match (kind, plain) {
             (ReflectRef::Struct(value), Some((TypeInfo::Struct(info), registration, ident))) => {
                 let skipped = registration.data::<SerializationData>();
                 let len = value.field_len() - skipped.map_or(0, SerializationData::len);
@@ -400,13 +406,17 @@ pub(super) fn set_at_path(
         Json::Text(text) => read.deserialize(&mut serde_json::Deserializer::from_str(text.get())),
     }
     .map_err(|e| {
-        // The field to blame, on this error path only: the text is read into a tree.
+        // The field to blame, on this error path only: text is read into a tree.
+        let parsed: Option<Value>;
         let tree = match value {
-            Json::Tree(tree) => Some(tree.clone()),
-            Json::Text(text) => serde_json::from_str(text.get()).ok(),
+            Json::Tree(tree) => Some(tree),
+            Json::Text(text) => {
+                parsed = serde_json::from_str(text.get()).ok();
+                parsed.as_ref()
+            }
         };
         let why = tree
-            .and_then(|tree| blame(field_type, registry, &tree, 0))
+            .and_then(|tree| blame(field_type, registry, tree, 0))
             .unwrap_or_else(|| e.to_string());
         error(
             code,
