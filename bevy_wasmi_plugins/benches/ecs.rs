@@ -9,7 +9,10 @@
 //! - `ecs/brp_bulk/N`: BRP's `world.query` + one `bulk.mutate_components`;
 //! - `ecs/per_entity/N`: `world.query` + one `world.mutate_components` per entity, BRP
 //!   alone: the "before" (N ≤ 1000; 10 000 takes seconds);
-//! - `ecs/query/N`, `ecs/query_brp/N`: the reads alone; `ecs/write/N`: the write alone;
+//! - `ecs/packed/N`: `bulk` in the packed form (postcard in base64), with the PDK's
+//!   typed `world::query_packed` and `Commands::mutate_packed`;
+//! - `ecs/query/N`, `ecs/query_packed/N`, `ecs/query_brp/N`: the reads alone;
+//!   `ecs/write/N`, `ecs/write_packed/N`: the write alone;
 //! - `ecs/idle/N`: a frame with the mod idle (the frame's own cost, to subtract);
 //! - `ecs/native/N`: the steering as a Bevy system, run by a `Schedule` on the world.
 //!
@@ -139,13 +142,16 @@ fn steer_frame(app: &mut App, mode: &str) -> usize {
     serde_json::from_str(answer.get()).expect("a count")
 }
 
-const MODES: [&str; 6] = [
+const MODES: [&str; 9] = [
     "bulk",
+    "packed",
     "brp_bulk",
     "per_entity",
     "query",
+    "query_packed",
     "query_brp",
     "write",
+    "write_packed",
 ];
 
 fn ecs(c: &mut Criterion) {

@@ -28,6 +28,8 @@ mod costs;
 mod lifecycle;
 #[path = "bevy/loading.rs"]
 mod loading;
+#[path = "bevy/packed.rs"]
+mod packed;
 #[path = "bevy/permissions.rs"]
 mod permissions;
 #[path = "bevy/schema.rs"]

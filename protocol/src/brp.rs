@@ -351,10 +351,12 @@ pub struct BrpTriggerEventParams {
 
 mod bulk;
 mod inspect;
+pub mod packed;
 mod watch;
 
 pub use bulk::*;
 pub use inspect::*;
+pub use packed::{PackedError, from_packed, to_packed};
 pub use watch::*;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::bundle::Entries;
 use super::{Bundle, Component, Entity};
 use crate::protocol::ErrorCode;
+use crate::protocol::brp::packed::pack;
 use crate::protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_INSERT_COMPONENTS_METHOD, BRP_MUTATE_COMPONENTS_METHOD,
     BRP_REMOVE_COMPONENTS_METHOD, BULK_MUTATE_COMPONENTS_METHOD, BrpDespawnEntityParams,
@@ -65,7 +66,9 @@ pub struct Commands {
 struct Group {
     component: &'static str,
     path: String,
-    /// The values' JSON text, one after the other.
+    /// Whether the values are in the packed form (postcard) rather than JSON.
+    packed: bool,
+    /// The values' JSON text (or postcard bytes), one after the other.
     bytes: Vec<u8>,
     /// Each entity with where its value is in `bytes`.
     values: Vec<(u64, Range<usize>)>,
@@ -108,16 +111,59 @@ impl Commands {
         path: &str,
         value: &(impl Serialize + ?Sized),
     ) -> Result<(), Error> {
+        self.add::<T>(entity, path, false, value)
+    }
+
+    /// Replaces component `T` of `entity` with `value`, sent in the
+    /// [packed form](crate::protocol::brp::packed): postcard's binary format, which a mod
+    /// writes (and the game reads) many times faster than JSON.
+    ///
+    /// postcard writes no field names: the game reads `T`'s fields in the order its own
+    /// type declares them, so `T` must declare the same fields, of the same types, in
+    /// the same order (a `Vec3` may be `[f32; 3]`). Needs a host with
+    /// `bulk.mutate_components`; [`Commands::flush`] fails otherwise.
+    ///
+    /// # Errors
+    ///
+    /// When `value` does not serialize.
+    pub fn mutate_packed<T: Component>(&mut self, entity: Entity, value: &T) -> Result<(), Error> {
+        self.add::<T>(entity, "", true, value)
+    }
+
+    /// Sets the field at reflection path `path` of component `T` of `entity` to `value`,
+    /// in the packed form, as [`Commands::mutate_packed`] does.
+    ///
+    /// # Errors
+    ///
+    /// When `value` does not serialize.
+    pub fn mutate_field_packed<T: Component>(
+        &mut self,
+        entity: Entity,
+        path: &str,
+        value: &(impl Serialize + ?Sized),
+    ) -> Result<(), Error> {
+        self.add::<T>(entity, path, true, value)
+    }
+
+    /// Adds a mutation to its group, its value serialized.
+    fn add<T: Component>(
+        &mut self,
+        entity: Entity,
+        path: &str,
+        packed: bool,
+        value: &(impl Serialize + ?Sized),
+    ) -> Result<(), Error> {
         let group = match self
             .groups
             .iter()
-            .position(|g| g.component == T::TYPE_PATH && g.path == path)
+            .position(|g| g.component == T::TYPE_PATH && g.path == path && g.packed == packed)
         {
             Some(i) => &mut self.groups[i],
             None => {
                 self.groups.push(Group {
                     component: T::TYPE_PATH,
                     path: path.into(),
+                    packed,
                     bytes: Vec::new(),
                     values: Vec::new(),
                 });
@@ -126,7 +172,14 @@ impl Commands {
             }
         };
         let start = group.bytes.len();
-        if let Err(e) = serde_json::to_writer(&mut group.bytes, value) {
+        let written = if packed {
+            postcard::to_extend(value, std::mem::take(&mut group.bytes))
+                .map(|bytes| group.bytes = bytes)
+                .map_err(|e| e.to_string())
+        } else {
+            serde_json::to_writer(&mut group.bytes, value).map_err(|e| e.to_string())
+        };
+        if let Err(e) = written {
             group.bytes.truncate(start);
             return Err(Error::invalid_params(format_args!(
                 "{} did not serialize: {e}",
@@ -193,7 +246,7 @@ impl Commands {
             let mut bulk_calls = Vec::new();
             let mut single_calls = Vec::new();
             for group in &groups {
-                if bulk {
+                if bulk || group.packed {
                     let mut params = Vec::new();
                     for chunk in group.values.chunks(BULK_CHUNK) {
                         bulk_params(&mut params, group, chunk);
@@ -233,7 +286,9 @@ impl Commands {
                         )));
                     }
                 }
-                Err(error) if error.error_code() == Some(ErrorCode::MethodNotFound) => {
+                Err(error)
+                    if error.error_code() == Some(ErrorCode::MethodNotFound) && !group.packed =>
+                {
                     NO_BULK.set(true);
                     retry.push((group, chunk));
                 }
@@ -287,6 +342,21 @@ fn bulk_params(params: &mut Vec<u8>, group: &Group, chunk: &[(u64, Range<usize>)
     let _ = serde_json::to_writer(&mut *params, group.component);
     params.extend_from_slice(b",\"path\":");
     let _ = serde_json::to_writer(&mut *params, &group.path);
+    if group.packed {
+        // `Vec<(u64, V)>` in postcard's format: the count, then each entity's varint
+        // and its value's bytes (written when it was added).
+        let rows = postcard::to_extend(&chunk.len(), Vec::with_capacity(group.bytes.len()));
+        let rows = chunk.iter().fold(rows, |rows, (entity, value)| {
+            let mut rows = postcard::to_extend(entity, rows?)?;
+            rows.extend_from_slice(&group.bytes[value.clone()]);
+            Ok(rows)
+        });
+        params.extend_from_slice(b",\"packed\":\"");
+        // A u64 or usize always serializes; base64 needs no escapes in a JSON string.
+        params.extend_from_slice(pack(&rows.unwrap_or_default()).as_bytes());
+        params.extend_from_slice(b"\"}");
+        return;
+    }
     params.extend_from_slice(b",\"entities\":[");
     let mut digits = itoa::Buffer::new();
     for (i, (entity, value)) in chunk.iter().enumerate() {

@@ -375,9 +375,11 @@ impl<'de, D: QueryData> Visitor<'de> for Fields<'_, D> {
 }
 
 /// The rows of a `bulk.query` answer, `[[E,[value,…]],…]` with the values in the order
-/// of `columns`, read in one pass.
+/// of `columns`, read in one pass; or, `packed`, the same rows in postcard's format
+/// (`Vec<(u64, (C1, …))>`: each row and its values a tuple).
 pub(crate) struct BulkRows<'c, D: QueryData> {
     pub(crate) columns: &'c [String],
+    pub(crate) packed: bool,
     pub(crate) items: PhantomData<fn() -> D>,
 }
 
@@ -403,6 +405,7 @@ impl<'de, D: QueryData> Visitor<'de> for BulkRows<'_, D> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
         while let Some(item) = seq.next_element_seed(BulkRow::<D> {
             columns: self.columns,
+            packed: self.packed,
             items: PhantomData,
         })? {
             items.push(item);
@@ -414,6 +417,7 @@ impl<'de, D: QueryData> Visitor<'de> for BulkRows<'_, D> {
 /// One `bulk.query` row, `[E,[value,…]]`.
 struct BulkRow<'c, D> {
     columns: &'c [String],
+    packed: bool,
     items: PhantomData<fn() -> D>,
 }
 
@@ -424,7 +428,11 @@ impl<'de, D: QueryData> DeserializeSeed<'de> for BulkRow<'_, D> {
         self,
         deserializer: De,
     ) -> Result<Self::Value, De::Error> {
-        deserializer.deserialize_seq(self)
+        if self.packed {
+            deserializer.deserialize_tuple(2, self)
+        } else {
+            deserializer.deserialize_seq(self)
+        }
     }
 }
 
@@ -442,10 +450,13 @@ impl<'de, D: QueryData> Visitor<'de> for BulkRow<'_, D> {
         let mut slots = D::Slots::default();
         seq.next_element_seed(Values::<D> {
             columns: self.columns,
+            packed: self.packed,
             slots: &mut slots,
         })?
         .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        if !self.packed {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+        }
         D::finish(slots, entity).map_err(de::Error::custom)
     }
 }
@@ -453,6 +464,7 @@ impl<'de, D: QueryData> Visitor<'de> for BulkRow<'_, D> {
 /// A `bulk.query` row's values, each read into `D`'s slots.
 struct Values<'c, 's, D: QueryData> {
     columns: &'c [String],
+    packed: bool,
     slots: &'s mut D::Slots,
 }
 
@@ -460,7 +472,11 @@ impl<'de, D: QueryData> DeserializeSeed<'de> for Values<'_, '_, D> {
     type Value = ();
 
     fn deserialize<De: de::Deserializer<'de>>(self, deserializer: De) -> Result<(), De::Error> {
-        deserializer.deserialize_seq(self)
+        if self.packed {
+            deserializer.deserialize_tuple(self.columns.len(), self)
+        } else {
+            deserializer.deserialize_seq(self)
+        }
     }
 }
 
@@ -474,10 +490,18 @@ impl<'de, D: QueryData> Visitor<'de> for Values<'_, '_, D> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for path in self.columns {
             if !D::component(self.slots, path, &mut SeqAsMap(&mut seq))? {
+                if self.packed {
+                    // Packed values cannot be skipped without their type.
+                    return Err(de::Error::custom(format_args!(
+                        "a packed row has a value of `{path}`, which the query does not read"
+                    )));
+                }
                 seq.next_element::<IgnoredAny>()?;
             }
         }
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        if !self.packed {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+        }
         Ok(())
     }
 }
@@ -503,8 +527,8 @@ impl<'de, A: SeqAccess<'de>> MapAccess<'de> for SeqAsMap<'_, A> {
     }
 }
 
-/// An object's key, borrowed from the input unless it has escapes.
-struct Key<'a>(Cow<'a, str>);
+/// An object's key (or any string), borrowed from the input unless it has escapes.
+pub(crate) struct Key<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<De: de::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {

@@ -37,9 +37,10 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
 use super::bundle::Entries;
-use super::query::{BulkRows, QueryData, QueryFilter, Rows};
+use super::query::{BulkRows, Key, QueryData, QueryFilter, Rows};
 use super::{Bundle, Component, Entity, Message, Resource, Trigger, misfit};
 use crate::protocol::ErrorCode;
+use crate::protocol::brp::packed::{left_over, unpack};
 use crate::protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_GET_COMPONENTS_METHOD, BRP_GET_RESOURCES_METHOD,
     BRP_INSERT_COMPONENTS_METHOD, BRP_INSERT_RESOURCES_METHOD, BRP_LIST_COMPONENTS_METHOD,
@@ -102,6 +103,95 @@ pub async fn query<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error
     brp_query::<D, F>().await
 }
 
+/// [`query`] answered in the [packed form](crate::protocol::brp::packed): the same
+/// rows, sent by the game in postcard's binary format, which the mod reads many times
+/// faster than JSON: for a mod that reads thousands of entities a frame.
+///
+/// postcard writes no field names: each component is read field by field in the order
+/// the game's type declares its fields, so each component type in `D` must declare the
+/// same fields, of the same types, in the same order (a `Vec3` may be `[f32; 3]`, a
+/// `Quat` `[f32; 4]`). `D` may hold components and [`Entity`]; with `Option<T>` or
+/// [`Has<T>`](super::Has), or from a host without `bulk.query`, this is [`query`].
+/// Many rows come in pages of 8192 (each a call; the pages are read in the world's
+/// iteration order, so a page may miss or repeat an entity spawned or despawned
+/// between them).
+///
+/// ```no_run
+/// # use bevy_wasmi_plugins_pdk::prelude::*;
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Transform { translation: [f32; 3], rotation: [f32; 4], scale: [f32; 3] }
+/// # bevy_wasmi_plugins_pdk::type_paths! {
+/// #     Component for Transform = "bevy_transform::components::transform::Transform";
+/// # }
+/// # async fn demo() -> Result<(), Error> {
+/// let placed: Vec<(Entity, Transform)> = world::query_packed::<(Entity, Transform), ()>().await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As [`query`]; `-32603` also when a component's bytes do not fit its Rust type.
+pub async fn query_packed<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error> {
+    let mut params = BulkQueryParams {
+        packed: true,
+        ..BulkQueryParams::default()
+    };
+    if NO_BULK_QUERY.get() || !D::columns(&mut params.components) {
+        return query::<D, F>().await;
+    }
+    F::describe(&mut params.filter);
+    // Pages of rows, so that many entities stay under the message cap.
+    params.limit = Some(PACKED_PAGE);
+    let mut items = Vec::new();
+    loop {
+        match host::call::<Packed<D>>(BULK_QUERY_METHOD, &params).await {
+            Err(error) if error.error_code() == Some(ErrorCode::MethodNotFound) => {
+                NO_BULK_QUERY.set(true);
+                return brp_query::<D, F>().await;
+            }
+            Err(error) => return Err(error),
+            Ok(Packed(page)) => {
+                let last = page.len() < PACKED_PAGE;
+                items.extend(page);
+                if last {
+                    return Ok(items);
+                }
+                params.skip = items.len();
+            }
+        }
+    }
+}
+
+/// Rows in one packed `bulk.query` call of [`query_packed`]: 8192 rows of a
+/// `Transform` and a small component are about 0.6 MB of base64, under the 1 MiB a
+/// message may have by default.
+const PACKED_PAGE: usize = 8192;
+
+/// A packed `bulk.query` answer (a base64 string of postcard bytes) read as `D`'s items.
+struct Packed<D: QueryData>(Vec<D::Item>);
+
+impl<'de, D: QueryData> serde::Deserialize<'de> for Packed<D> {
+    fn deserialize<De: serde::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+        use serde::de::{DeserializeSeed, Error as _};
+        let text = Key::deserialize(deserializer)?;
+        let bytes = unpack(&text.0).map_err(De::Error::custom)?;
+        let mut columns = Vec::new();
+        D::columns(&mut columns);
+        let seed = BulkRows::<D> {
+            columns: &columns,
+            packed: true,
+            items: PhantomData,
+        };
+        let mut reader = postcard::Deserializer::from_bytes(&bytes);
+        let rows = seed.deserialize(&mut reader).map_err(De::Error::custom)?;
+        match reader.finalize() {
+            Ok([]) => Ok(Packed(rows)),
+            Ok(rest) => Err(De::Error::custom(left_over(rest.len()))),
+            Err(e) => Err(De::Error::custom(e)),
+        }
+    }
+}
+
 /// A `bulk.query` answer read as `D`'s items (the columns are `D`'s).
 struct Bulk<D: QueryData>(Vec<D::Item>);
 
@@ -111,6 +201,7 @@ impl<'de, D: QueryData> serde::Deserialize<'de> for Bulk<D> {
         D::columns(&mut columns);
         let seed = BulkRows::<D> {
             columns: &columns,
+            packed: false,
             items: PhantomData,
         };
         serde::de::DeserializeSeed::deserialize(seed, deserializer).map(Bulk)

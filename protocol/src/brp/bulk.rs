@@ -15,6 +15,7 @@
 //!     component: "my_game::Velocity".into(),
 //!     path: String::new(),
 //!     entities: vec![(4294967298, json!({"x": 1.0, "y": 0.0}))],
+//!     packed: None,
 //! };
 //! assert_eq!(
 //!     serde_json::to_string(&params).unwrap(),
@@ -55,8 +56,19 @@ pub struct BulkMutateComponentsParams<V = Value> {
     /// whole component.
     #[serde(default)]
     pub path: String,
-    /// The entities' bits, each with its new value (of the field at `path`).
+    /// The entities' bits, each with its new value (of the field at `path`). Empty
+    /// (or left out) when the values are `packed`.
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
     pub entities: Vec<(u64, V)>,
+    /// The entities and their values in the [packed form](super::packed), instead of
+    /// `entities`: `Vec<(u64, V)>` in postcard's format, as base64.
+    ///
+    /// The values are read one by one as they are applied, straight into the
+    /// components: a value that cannot be read fails the call after the entities before
+    /// it were changed (the error says how many), and its own entity may keep the
+    /// fields read before the break.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packed: Option<String>,
 }
 
 /// The params of `bulk.insert_components`: `{"component":P,"entities":[[E,value],…]}`
@@ -94,6 +106,15 @@ pub struct BulkQueryParams {
     /// The most rows to answer with (all when left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+    /// Whether to answer in the [packed form](super::packed): one string, the rows as
+    /// `Vec<(u64, (C1, C2, …))>` in postcard's format, as base64, instead of a JSON
+    /// list of rows.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub packed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -105,5 +126,5 @@ fn is_zero(n: &usize) -> bool {
 /// types (`(u64, (Transform, Velocity))` reads `[E,[t,v]]`).
 pub type BulkQueryRow<V = Vec<Value>> = (u64, V);
 
-/// The result of `bulk.query`.
+/// The result of `bulk.query` (without `packed`; with it, a string).
 pub type BulkQueryResponse<V = Vec<Value>> = Vec<BulkQueryRow<V>>;

@@ -259,8 +259,19 @@ fn bulk_shapes_are_compact() {
             component: "game::Velocity".into(),
             path: ".x".into(),
             entities: vec![(1, json!(2.5)), (3, json!(-1.0))],
+            packed: None,
         },
         r#"{"component":"game::Velocity","path":".x","entities":[[1,2.5],[3,-1.0]]}"#,
+    );
+    // The packed form: the values in one string, `entities` left out.
+    round_trip(
+        BulkMutateComponentsParams::<serde_json::Value> {
+            component: "game::Velocity".into(),
+            path: ".x".into(),
+            entities: Vec::new(),
+            packed: Some(to_packed(&[(1_u64, 2.5_f32), (3, -1.0)][..]).unwrap()),
+        },
+        r#"{"component":"game::Velocity","path":".x","packed":"AgEAACBAAwAAgL8="}"#,
     );
     round_trip(
         BulkQueryParams {
@@ -268,8 +279,17 @@ fn bulk_shapes_are_compact() {
             filter: BrpQueryFilter::default(),
             skip: 0,
             limit: None,
+            packed: false,
         },
         r#"{"components":["game::Velocity"],"filter":{"without":[],"with":[]}}"#,
+    );
+    round_trip(
+        BulkQueryParams {
+            components: vec!["game::Velocity".into()],
+            packed: true,
+            ..BulkQueryParams::default()
+        },
+        r#"{"components":["game::Velocity"],"filter":{"without":[],"with":[]},"packed":true}"#,
     );
     let errors: BulkResponse =
         serde_json::from_str(r#"[[9,{"code":-23401,"message":"Entity 9 not found"}]]"#).unwrap();
@@ -282,4 +302,42 @@ fn bulk_shapes_are_compact() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("entity"), "{e}");
+}
+
+#[test]
+fn packed_values_are_postcard_in_base64_and_bad_ones_are_refused() {
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Velocity {
+        x: f32,
+        y: f32,
+    }
+    let rows = vec![(7_u64, (Velocity { x: 1.0, y: 2.0 }, [0.5_f32, 0.25, 0.0]))];
+    let text = to_packed(&rows).unwrap();
+    let back: Vec<(u64, (Velocity, [f32; 3]))> = from_packed(&text).unwrap();
+    assert_eq!(back, rows);
+    // One count byte, one entity byte, five f32s.
+    assert_eq!(packed::unpack(&text).unwrap().len(), 2 + 5 * 4);
+
+    let error = from_packed::<Vec<(u64, Velocity)>>("not base64!").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("the packed value is not base64"),
+        "{error}"
+    );
+    // A row short of its second f32.
+    let short = packed::pack(&[1, 7, 0, 0, 128, 63]);
+    let error = from_packed::<Vec<(u64, Velocity)>>(&short).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("the packed bytes are not the expected values"),
+        "{error}"
+    );
+    let long = packed::pack(&[1, 7, 0, 0, 128, 63, 0, 0, 0, 64, 9]);
+    let error = from_packed::<Vec<(u64, Velocity)>>(&long).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "1 unread byte(s) after the packed values"
+    );
 }

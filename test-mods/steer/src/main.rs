@@ -7,7 +7,10 @@
 //! - `"per_entity"`: `world.query` + one `world.mutate_components` per entity (BRP alone);
 //! - `"query"`: `bulk.query` only (the entities are remembered for `"write"`);
 //! - `"query_brp"`: `world.query` only;
-//! - `"write"`: one `bulk.mutate_components` for the entities the last query saw.
+//! - `"write"`: one `bulk.mutate_components` for the entities the last query saw;
+//! - `"packed"`, `"query_packed"`, `"write_packed"`: the same as `"bulk"`, `"query"` and
+//!   `"write"` with the typed client in the packed form (`world::query_packed`,
+//!   `Commands::mutate_packed`).
 //!
 //! It answers with the number of entities it steered (or read).
 //!
@@ -57,7 +60,17 @@ struct Bang {
     power: u32,
 }
 
+/// `Transform` as the packed form reads it: every field, in the game's order.
+#[derive(Serialize, Deserialize)]
+struct PackedTransform {
+    translation: [f32; 3],
+    rotation: [f32; 4],
+    scale: [f32; 3],
+}
+
 bevy_wasmi_plugins_pdk::type_paths! {
+    Component for PackedTransform = "bevy_transform::components::transform::Transform";
+    Component for Velocity = "steer::Velocity";
     Component for Position = "bevy::Position";
     Trigger for Bang = "bevy::brp_rest::Bang";
 }
@@ -267,6 +280,12 @@ impl Steer {
                 }
                 Ok(seen.len())
             }
+            "packed" => {
+                self.query_packed().await?;
+                self.write_packed().await
+            }
+            "query_packed" => self.query_packed().await,
+            "write_packed" => self.write_packed().await,
             "query" => self.bulk_query().await,
             "query_brp" => self.brp_query().await,
             "write" => self.write().await,
@@ -299,6 +318,25 @@ impl Steer {
         let n = seen.len();
         *self.seen.borrow_mut() = seen;
         Ok(n)
+    }
+
+    async fn query_packed(&self) -> Result<usize, Error> {
+        let rows = world::query_packed::<(Entity, PackedTransform, Velocity), ()>().await?;
+        let mut seen = self.seen.borrow_mut();
+        seen.clear();
+        seen.extend(rows.iter().map(|(entity, transform, _)| {
+            let [x, y, _] = transform.translation;
+            (entity.0, [x, y])
+        }));
+        Ok(seen.len())
+    }
+
+    async fn write_packed(&self) -> Result<usize, Error> {
+        let mut commands = world::Commands::new();
+        for (entity, position) in self.seen.borrow().iter() {
+            commands.mutate_packed(Entity(*entity), &steer(*position))?;
+        }
+        commands.flush().await
     }
 
     async fn brp_query(&self) -> Result<usize, Error> {
@@ -340,6 +378,7 @@ impl Steer {
                 component: VELOCITY.into(),
                 path: String::new(),
                 entities,
+                packed: None,
             },
         )
         .await?;

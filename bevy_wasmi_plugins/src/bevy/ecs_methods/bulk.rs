@@ -30,7 +30,7 @@ impl Ecs<'_> {
     /// the ones that fail are listed, the others applied.
     ///
     /// The values stay JSON text until each is read into its field (no JSON tree per
-    /// entity).
+    /// entity); packed values are read by `packed.rs`.
     pub(super) fn bulk_mutate(
         &self,
         world: &mut World,
@@ -41,6 +41,11 @@ impl Ecs<'_> {
         let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;
         let registry = self.registry.read();
         let (reflect, id) = component_to_change(world, &registry, &p.component)?;
+        if let Some(packed) = &p.packed {
+            let errors =
+                self.bulk_mutate_packed(world, &registry, (reflect, id), (&p, &path), packed)?;
+            return answer(errors);
+        }
         let mut errors = Vec::new();
         for (bits, value) in &p.entities {
             let done = self.entity(world, *bits, true).and_then(|entity| {
@@ -172,6 +177,9 @@ impl Ecs<'_> {
         }
         builder.without::<WasmMod>().without::<IsResource>();
         let mut query = builder.build();
+        if p.packed {
+            return self.packed_rows(world, &mut query, &required, &registry, &p);
+        }
         let mut answer = Vec::with_capacity(4096);
         answer.push(b'[');
         let mut rows = 0usize;

@@ -21,6 +21,7 @@
 mod bulk;
 mod components;
 mod inspect;
+mod packed;
 pub(crate) use inspect::type_schema;
 mod query;
 mod reflect;

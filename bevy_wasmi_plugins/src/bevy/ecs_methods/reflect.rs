@@ -12,6 +12,7 @@ use bevy_reflect::{
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 use serde::de::DeserializeSeed;
 use serde_json::Value;
+use std::any::TypeId;
 
 pub(super) fn error(code: ErrorCode, message: impl Into<String>) -> ResponseError {
     ResponseError::new(code, message)
@@ -73,6 +74,18 @@ pub(super) fn entity_from_bits(bits: u64) -> Result<Entity, ResponseError> {
     })
 }
 
+/// Calls macro `$m` with the types of the leaves `Reflected` writes and
+/// `packed::read_packed` reads with their own serde impls: numbers, `bool` and
+/// `Entity` (its bits). Each is what its `ReflectSerialize`/`ReflectDeserialize` does.
+macro_rules! with_leaf_types {
+    ($m:ident) => {
+        $m!(
+            f32, f64, bool, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, Entity
+        )
+    };
+}
+pub(super) use with_leaf_types;
+
 /// A reflected value serialized as Bevy's `TypedReflectSerializer` writes it, faster for
 /// plain structs.
 ///
@@ -95,9 +108,27 @@ impl serde::Serialize for Reflected<'_> {
         use bevy_reflect::serde::{ReflectSerializeWithRegistry, SerializationData};
         use bevy_reflect::{ReflectRef, ReflectSerialize, TypeInfo};
         use serde::ser::{SerializeStruct, SerializeTupleStruct};
-        // Everything but structs and tuple structs (leaves such as `f32` included) goes
-        // to Bevy at once, without looking the type up here first.
         let kind = self.value.reflect_ref();
+        // A number, `bool` or `Entity` is written by its own `Serialize`, as Bevy's
+        // `ReflectSerialize` would, without the registry lookup and the type-erased call.
+        if let ReflectRef::Opaque(leaf) = kind
+            && let Some(leaf) = leaf.try_as_reflect()
+        {
+            let any = leaf.as_any();
+            let id = any.type_id();
+            macro_rules! write_leaf {
+                ($($t:ty),*) => {$(
+                    if id == TypeId::of::<$t>()
+                        && let Some(leaf) = any.downcast_ref::<$t>()
+                    {
+                        return serde::Serialize::serialize(leaf, serializer);
+                    }
+                )*};
+            }
+            with_leaf_types!(write_leaf);
+        }
+        // Everything else but structs and tuple structs goes to Bevy at once, without
+        // looking the type up here first.
         if !matches!(kind, ReflectRef::Struct(_) | ReflectRef::TupleStruct(_)) {
             return TypedReflectSerializer::new(self.value, self.registry).serialize(serializer);
         }
@@ -449,37 +480,37 @@ mod tests {
     use super::*;
     use bevy_reflect::TypeRegistry;
 
-    #[derive(Reflect, serde::Serialize)]
-    #[reflect(Serialize)]
+    #[derive(Reflect, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    #[reflect(Serialize, Deserialize)]
     struct WithSerde {
         a: u8,
     }
 
-    #[derive(Reflect)]
+    #[derive(Reflect, Debug, PartialEq)]
     struct Inner {
         x: f32,
         name: String,
     }
 
-    #[derive(Reflect)]
+    #[derive(Reflect, Debug, PartialEq)]
     struct Tuple(u32, Inner);
 
-    #[derive(Reflect)]
+    #[derive(Reflect, Debug, PartialEq)]
     struct Newtype(Inner);
 
-    #[derive(Reflect)]
+    #[derive(Reflect, Debug, PartialEq)]
     struct Pair(u8, #[reflect(skip_serializing)] u64, f32);
 
-    #[derive(Reflect)]
+    #[derive(Reflect, Debug, PartialEq)]
     struct Lonely(#[reflect(skip_serializing)] u8);
 
-    #[derive(Reflect)]
+    #[derive(Reflect, Debug, PartialEq)]
     enum Mode {
         Off,
         On { level: u8 },
     }
 
-    #[derive(Reflect)]
+    #[derive(Reflect, Debug, PartialEq)]
     struct Plain {
         inner: Inner,
         #[reflect(skip_serializing)]
@@ -549,6 +580,13 @@ mod tests {
                 registry: &registry,
             });
             assert_eq!(ours.unwrap(), bevy.unwrap());
+            // And in the packed form, a format without field names.
+            let bevy = postcard::to_allocvec(&TypedReflectSerializer::new(value, &registry));
+            let ours = postcard::to_allocvec(&Reflected {
+                value,
+                registry: &registry,
+            });
+            assert_eq!(ours.unwrap(), bevy.unwrap());
         }
         // The skipped field is left out by both.
         let text = serde_json::to_string(&Reflected {
@@ -564,5 +602,42 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.to_string().contains("not registered"), "{error}");
+    }
+
+    /// A packed value (Bevy's own bytes for it) is read into a value of its type in
+    /// place: every field set but the ones serialization skips, which keep theirs.
+    #[test]
+    fn packed_bytes_are_read_into_a_value_in_place() {
+        use super::super::packed::read_packed;
+        let mut registry = TypeRegistry::new();
+        registry.register::<Plain>();
+        let inner = |x: f32| Inner {
+            x,
+            name: format!("n{x}"),
+        };
+        let plain = |x: f32, cache, mode, skipped| Plain {
+            inner: inner(x),
+            cache,
+            tuple: Tuple(x as u32, inner(x + 1.0)),
+            mode,
+            list: (0..x as usize).map(|_| inner(x)).collect(),
+            serde: WithSerde { a: x as u8 },
+            maybe: (x > 1.0).then(|| inner(-x)),
+            unit: (),
+            newtype: Newtype(inner(x * 2.0)),
+            pair: Pair(x as u8, skipped, x / 2.0),
+            lonely: Lonely(skipped as u8),
+        };
+        let new = plain(3.0, 1, Mode::On { level: 5 }, 2);
+        let bytes = postcard::to_allocvec(&TypedReflectSerializer::new(&new, &registry)).unwrap();
+        let mut old = plain(1.0, 77, Mode::Off, 66);
+        let mut reader = postcard::Deserializer::from_bytes(&bytes);
+        read_packed(&mut old, &registry, &mut reader).unwrap();
+        assert_eq!(reader.finalize().unwrap(), &[] as &[u8]);
+        assert_eq!(old, plain(3.0, 77, Mode::On { level: 5 }, 66));
+        // Too few bytes: an error, not a panic.
+        let mut reader = postcard::Deserializer::from_bytes(&bytes[..bytes.len() - 3]);
+        let error = read_packed(&mut old, &registry, &mut reader).unwrap_err();
+        assert!(error.contains("end of buffer"), "{error}");
     }
 }

@@ -1,0 +1,299 @@
+//! The packed form of `bulk.query` and `bulk.mutate_components` (the format:
+//! [`bevy_wasmi_plugins_protocol::brp::packed`]): reflected values written in postcard's
+//! format and read from it straight into the components, field by field.
+//!
+//! Both walk a value the way Bevy's reflection serializer and deserializer do for a
+//! non-self-describing format (a struct is its fields in order, without the ones its
+//! `SerializationData` skips; a type with its own `ReflectSerialize` or
+//! `ReflectDeserialize` is left to it), so the bytes are the ones Bevy's own
+//! `TypedReflectSerializer` would give postcard. Numbers, `bool` and `Entity` are read
+//! and written with their own serde impls, without a registry lookup.
+
+use bevy_ecs::component::ComponentId;
+use bevy_ecs::query::QueryState;
+use bevy_ecs::reflect::ReflectComponent;
+use bevy_ecs::world::FilteredEntityRef;
+use bevy_reflect::Access;
+use bevy_reflect::serde::{
+    ReflectDeserializeWithRegistry, SerializationData, TypedReflectDeserializer,
+};
+use bevy_reflect::{
+    ParsedPath, PartialReflect, ReflectDeserialize, ReflectMut, TypeInfo, TypeRegistration,
+    TypeRegistry,
+};
+use bevy_wasmi_plugins_protocol::brp::packed::{left_over, pack, unpack};
+use bevy_wasmi_plugins_protocol::brp::{BulkMutateComponentsParams, BulkQueryParams};
+use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
+use serde::Deserialize;
+use serde::de::DeserializeSeed;
+use serde_json::value::RawValue;
+use std::any::TypeId;
+
+use super::Ecs;
+use super::bulk::MAX_BULK_ERRORS;
+use super::reflect::{Reflected, error, not_present, reflect_component, with_leaf_types};
+use crate::bevy::bevy_prelude::*;
+
+/// A postcard reader over a packed value's bytes.
+type Reader<'de> = postcard::Deserializer<'de, postcard::de_flavors::Slice<'de>>;
+
+impl Ecs<'_> {
+    /// `bulk.query`'s rows in the packed form: `Vec<(u64, (C1, …))>` in postcard's
+    /// format, as base64 in a JSON string.
+    pub(super) fn packed_rows(
+        &self,
+        world: &World,
+        query: &mut QueryState<FilteredEntityRef>,
+        required: &[(ComponentId, &ReflectComponent)],
+        registry: &TypeRegistry,
+        p: &BulkQueryParams,
+    ) -> Outcome {
+        let mut rows = 0u64;
+        let mut body = Vec::with_capacity(4096);
+        let limit = p.limit.unwrap_or(usize::MAX);
+        for (i, row) in query
+            .iter(world)
+            .enumerate()
+            .take(p.skip.saturating_add(limit))
+        {
+            self.visit();
+            if i < p.skip {
+                continue;
+            }
+            rows += 1;
+            body = postcard::to_extend(&row.id().to_bits(), body)
+                .map_err(|e| ResponseError::internal(e.to_string()))?;
+            for (column, (_, reflect)) in required.iter().enumerate() {
+                let value = reflect
+                    .reflect(row)
+                    .ok_or_else(|| ResponseError::internal("a queried component is missing"))?;
+                let value = Reflected {
+                    value: value.as_partial_reflect(),
+                    registry,
+                };
+                body = postcard::to_extend(&value, body).map_err(|e| {
+                    error(
+                        ErrorCode::ComponentError,
+                        format!(
+                            "`{}` cannot be written in the packed form: {e}",
+                            p.components[column]
+                        ),
+                    )
+                })?;
+            }
+            // base64 is 4 characters for 3 bytes.
+            if body.len() / 3 * 4 >= self.max_answer {
+                return Err(ResponseError::new(
+                    ErrorCode::MessageTooLarge,
+                    format!(
+                        "the packed answer to bulk.query is longer than the message cap of \
+                         mod `{}` ({} bytes); it was given up after {rows} entities: filter, \
+                         or ask for fewer rows with `limit`",
+                        self.mod_name, self.max_answer
+                    ),
+                ));
+            }
+        }
+        let mut bytes = postcard::to_extend(&rows, Vec::with_capacity(body.len() + 10))
+            .map_err(|e| ResponseError::internal(e.to_string()))?;
+        bytes.extend_from_slice(&body);
+        // base64 needs no escapes in a JSON string.
+        let text = format!("\"{}\"", pack(&bytes));
+        RawValue::from_string(text)
+            .map_err(|e| ResponseError::internal(format!("an answer is not JSON: {e}")))
+    }
+
+    /// `bulk.mutate_components` with packed values: each read straight into its entity's
+    /// component (or the field at `path`); an entity that is gone or lacks the component
+    /// is listed, and its value read past.
+    pub(super) fn bulk_mutate_packed<V>(
+        &self,
+        world: &mut World,
+        registry: &TypeRegistry,
+        (reflect, id): (&ReflectComponent, Option<ComponentId>),
+        (p, path): (&BulkMutateComponentsParams<V>, &ParsedPath),
+        packed: &str,
+    ) -> Result<Vec<(u64, ResponseError)>, ResponseError> {
+        let component = &p.component;
+        if !p.entities.is_empty() {
+            return Err(error(
+                ErrorCode::InvalidParams,
+                "bulk.mutate_components takes `entities` or `packed`, not both",
+            ));
+        }
+        let (registration, _) = reflect_component(registry, component)?;
+        let value_type = type_at_path(registry, registration, path).ok_or_else(|| {
+            error(
+                ErrorCode::ComponentError,
+                format!(
+                    "`{component}` has no field at path `{}` that packed values can be read \
+                     into (a path through structs, tuples, lists and arrays to a registered \
+                     type)",
+                    p.path
+                ),
+            )
+        })?;
+        let bytes = unpack(packed).map_err(|e| {
+            error(
+                ErrorCode::InvalidParams,
+                format!("bulk.mutate_components of `{component}`: {e}"),
+            )
+        })?;
+        let mut reader = Reader::from_bytes(&bytes);
+        // An error in the bytes stops the call: the values after it cannot be found.
+        // Values are read in place (no copy per entity), so the entity whose value
+        // breaks off may keep the fields read before the break.
+        let unreadable = |row: u64, why: String| {
+            error(
+                ErrorCode::InvalidParams,
+                format!(
+                    "bulk.mutate_components of `{component}`: packed value {row} cannot be \
+                     read: {why}; the {row} entities before it were changed, and this one \
+                     may be in part"
+                ),
+            )
+        };
+        let count = u64::deserialize(&mut reader).map_err(|e| unreadable(0, e.to_string()))?;
+        let mut errors = Vec::new();
+        for row in 0..count {
+            let bits = u64::deserialize(&mut reader).map_err(|e| unreadable(row, e.to_string()))?;
+            let target = self.entity(world, bits, true).and_then(|entity| {
+                // A type no entity ever had (no component id yet) is on none of them.
+                if id.is_none() {
+                    return Err(not_present(component, entity));
+                }
+                reflect
+                    .reflect_mut(world.entity_mut(entity))
+                    .ok_or_else(|| not_present(component, entity))
+            });
+            let failed = match target {
+                Ok(mut value) => match value.reflect_path_mut(path) {
+                    Ok(field) => {
+                        read_packed(field, registry, &mut reader)
+                            .map_err(|why| unreadable(row, why))?;
+                        None
+                    }
+                    Err(e) => Some(error(
+                        ErrorCode::ComponentError,
+                        format!("`{component}` has no field at path `{}`: {e}", p.path),
+                    )),
+                },
+                Err(e) => Some(e),
+            };
+            if let Some(e) = failed {
+                skip_packed(value_type, registry, &mut reader)
+                    .map_err(|why| unreadable(row, why))?;
+                if errors.len() < MAX_BULK_ERRORS {
+                    errors.push((bits, e));
+                }
+            }
+        }
+        let rest = reader
+            .finalize()
+            .map_err(|e| unreadable(count, e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(unreadable(count, left_over(rest.len()).to_string()));
+        }
+        Ok(errors)
+    }
+}
+
+/// The registration of the type at `path` in values of `registration`'s type, read from
+/// the types alone (no value is at hand for an entity that is gone).
+fn type_at_path<'r>(
+    registry: &'r TypeRegistry,
+    registration: &'r TypeRegistration,
+    path: &ParsedPath,
+) -> Option<&'r TypeRegistration> {
+    let mut at = registration;
+    for step in &path.0 {
+        let id = match (at.type_info(), &step.access) {
+            (TypeInfo::Struct(info), Access::Field(name)) => info.field(name)?.type_id(),
+            (TypeInfo::Struct(info), Access::FieldIndex(i)) => info.field_at(*i)?.type_id(),
+            (TypeInfo::TupleStruct(info), Access::TupleIndex(i)) => info.field_at(*i)?.type_id(),
+            (TypeInfo::Tuple(info), Access::TupleIndex(i)) => info.field_at(*i)?.type_id(),
+            (TypeInfo::List(info), Access::ListIndex(_)) => info.item_ty().id(),
+            (TypeInfo::Array(info), Access::ListIndex(_)) => info.item_ty().id(),
+            _ => return None,
+        };
+        at = registry.get(id)?;
+    }
+    Some(at)
+}
+
+/// Reads one value of `target`'s type from `reader` into `target`, in place.
+pub(super) fn read_packed(
+    target: &mut dyn PartialReflect,
+    registry: &TypeRegistry,
+    reader: &mut Reader<'_>,
+) -> Result<(), String> {
+    if let Some(leaf) = target.try_as_reflect_mut() {
+        let any = leaf.as_any_mut();
+        let id = (*any).type_id();
+        macro_rules! read_leaf {
+            ($($t:ty),*) => {$(
+                if id == TypeId::of::<$t>()
+                    && let Some(leaf) = any.downcast_mut::<$t>()
+                {
+                    *leaf = <$t>::deserialize(&mut *reader).map_err(|e| e.to_string())?;
+                    return Ok(());
+                }
+            )*};
+        }
+        with_leaf_types!(read_leaf);
+    }
+    let registration = target
+        .get_represented_type_info()
+        .and_then(|info| registry.get(info.type_id()))
+        .ok_or_else(|| "a field's type is not registered".to_owned())?;
+    let own_serde = registration.data::<ReflectDeserialize>().is_some()
+        || registration
+            .data::<ReflectDeserializeWithRegistry>()
+            .is_some();
+    let skipped = registration.data::<SerializationData>();
+    let is_skipped = |index| skipped.is_some_and(|s| s.is_field_skipped(index));
+    match (target.reflect_mut(), own_serde, registration.type_info()) {
+        (ReflectMut::Struct(value), false, TypeInfo::Struct(_)) => {
+            for index in 0..value.field_len() {
+                if is_skipped(index) {
+                    continue;
+                }
+                let field = value
+                    .field_at_mut(index)
+                    .ok_or_else(|| format!("no field {index}"))?;
+                read_packed(field, registry, reader)?;
+            }
+            Ok(())
+        }
+        (ReflectMut::TupleStruct(value), false, TypeInfo::TupleStruct(_)) => {
+            for index in 0..value.field_len() {
+                if is_skipped(index) {
+                    continue;
+                }
+                let field = value
+                    .field_mut(index)
+                    .ok_or_else(|| format!("no field {index}"))?;
+                read_packed(field, registry, reader)?;
+            }
+            Ok(())
+        }
+        (_, _, _) => {
+            let value = TypedReflectDeserializer::new(registration, registry)
+                .deserialize(&mut *reader)
+                .map_err(|e| e.to_string())?;
+            target.try_apply(value.as_ref()).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Reads one value of `registration`'s type from `reader` and drops it.
+fn skip_packed(
+    registration: &TypeRegistration,
+    registry: &TypeRegistry,
+    reader: &mut Reader<'_>,
+) -> Result<(), String> {
+    TypedReflectDeserializer::new(registration, registry)
+        .deserialize(&mut *reader)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
