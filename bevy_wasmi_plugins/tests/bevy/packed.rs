@@ -224,7 +224,7 @@ fn packed_rows_are_postcard_and_packed_writes_set_each_entity_or_name_why_not() 
         Some(&Position { x: 5.0, y: 5.0 })
     );
     assert_eq!(app.world().get::<Position>(b).unwrap().y, -9.5);
-    let mut long = bytes.clone();
+    let mut long = bytes;
     long.push(0);
     let (c, m) = code(relay(
         &mut app,
