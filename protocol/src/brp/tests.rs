@@ -341,3 +341,54 @@ fn packed_values_are_postcard_in_base64_and_bad_ones_are_refused() {
         "1 unread byte(s) after the packed values"
     );
 }
+
+#[test]
+fn unpack_reads_what_base64_writes_and_refuses_what_it_refuses() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    // Every length from 0 to 40 (all three paddings), every byte value.
+    for len in 0..=40_usize {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 97 + len * 31) as u8).collect();
+        let text = packed::pack(&bytes);
+        assert_eq!(packed::unpack(&text).unwrap(), bytes, "{text}");
+    }
+    let all: Vec<u8> = (0..=255).collect();
+    assert_eq!(packed::unpack(&packed::pack(&all)).unwrap(), all);
+    // Whatever `base64` refuses is refused too: each character replaced by each byte
+    // value in a padded and an unpadded text, and cut texts.
+    for text in ["AYKAgIAQAACAPwAAAL8=", "QUJD", "QQ==", "QUI="] {
+        for at in 0..text.len() {
+            for byte in 0..=127_u8 {
+                let mut changed = text.as_bytes().to_vec();
+                changed[at] = byte;
+                let changed = String::from_utf8(changed).unwrap();
+                assert_eq!(
+                    packed::unpack(&changed).is_ok(),
+                    STANDARD.decode(&changed).is_ok(),
+                    "{changed:?}"
+                );
+                if let Ok(bytes) = packed::unpack(&changed) {
+                    assert_eq!(bytes, STANDARD.decode(&changed).unwrap());
+                }
+            }
+        }
+        for end in 0..text.len() {
+            assert_eq!(
+                packed::unpack(&text[..end]).is_ok(),
+                STANDARD.decode(&text[..end]).is_ok(),
+                "{}",
+                &text[..end]
+            );
+        }
+    }
+    let error = packed::unpack("QU*D").unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "the packed value is not base64: byte 2 is not a base64 character"
+    );
+    let error = packed::unpack("QUJ").unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "the packed value is not base64: its length, 3, is not a multiple of 4"
+    );
+}

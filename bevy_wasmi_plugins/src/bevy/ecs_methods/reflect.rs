@@ -75,12 +75,40 @@ pub(super) fn entity_from_bits(bits: u64) -> Result<Entity, ResponseError> {
 }
 
 /// Calls macro `$m` with the types of the leaves `Reflected` writes and
-/// `packed::read_packed` reads with their own serde impls: numbers, `bool` and
-/// `Entity` (its bits). Each is what its `ReflectSerialize`/`ReflectDeserialize` does.
+/// `packed::read_packed` reads with their own serde impls: numbers, `bool`, `Entity`
+/// (its bits) and glam's vectors and quaternions (the glam that Bevy's reflection
+/// implements; a game on another glam only misses the shortcut). Each is what its
+/// `ReflectSerialize`/`ReflectDeserialize` does, without the registry lookup and the
+/// type-erased calls (`Transform`'s ten `f32`s went through `erased_serde` one by one).
 macro_rules! with_leaf_types {
     ($m:ident) => {
         $m!(
-            f32, f64, bool, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, Entity
+            f32,
+            glam::Vec3,
+            glam::Quat,
+            glam::Vec2,
+            glam::Vec3A,
+            glam::Vec4,
+            f64,
+            bool,
+            u8,
+            u16,
+            u32,
+            u64,
+            usize,
+            i8,
+            i16,
+            i32,
+            i64,
+            isize,
+            Entity,
+            glam::IVec2,
+            glam::IVec3,
+            glam::UVec2,
+            glam::UVec3,
+            glam::DVec2,
+            glam::DVec3,
+            glam::DQuat
         )
     };
 }
@@ -108,12 +136,10 @@ impl serde::Serialize for Reflected<'_> {
         use bevy_reflect::serde::{ReflectSerializeWithRegistry, SerializationData};
         use bevy_reflect::{ReflectRef, ReflectSerialize, TypeInfo};
         use serde::ser::{SerializeStruct, SerializeTupleStruct};
-        let kind = self.value.reflect_ref();
-        // A number, `bool` or `Entity` is written by its own `Serialize`, as Bevy's
-        // `ReflectSerialize` would, without the registry lookup and the type-erased call.
-        if let ReflectRef::Opaque(leaf) = kind
-            && let Some(leaf) = leaf.try_as_reflect()
-        {
+        // A number, `bool`, `Entity` or glam vector is written by its own `Serialize`, as
+        // Bevy's `ReflectSerialize` would, without the registry lookup and the
+        // type-erased calls.
+        if let Some(leaf) = self.value.try_as_reflect() {
             let any = leaf.as_any();
             let id = any.type_id();
             macro_rules! write_leaf {
@@ -127,6 +153,7 @@ impl serde::Serialize for Reflected<'_> {
             }
             with_leaf_types!(write_leaf);
         }
+        let kind = self.value.reflect_ref();
         // Everything else but structs and tuple structs goes to Bevy at once, without
         // looking the type up here first.
         if !matches!(kind, ReflectRef::Struct(_) | ReflectRef::TupleStruct(_)) {
@@ -524,6 +551,8 @@ mod tests {
         newtype: Newtype,
         pair: Pair,
         lonely: Lonely,
+        at: glam::Vec3,
+        turn: glam::Quat,
     }
 
     #[derive(Reflect)]
@@ -553,6 +582,8 @@ mod tests {
                 newtype: Newtype(inner(8.0)),
                 pair: Pair(1, 2, 3.5),
                 lonely: Lonely(9),
+                at: glam::Vec3::new(1.0, -2.0, 3.5),
+                turn: glam::Quat::from_xyzw(0.5, 0.5, 0.5, 0.5),
             },
             &Plain {
                 inner: inner(0.1),
@@ -566,6 +597,8 @@ mod tests {
                 newtype: Newtype(inner(0.0)),
                 pair: Pair(0, 0, 0.0),
                 lonely: Lonely(0),
+                at: glam::Vec3::ZERO,
+                turn: glam::Quat::IDENTITY,
             },
             &Empty {},
             &inner(5.0),
@@ -627,6 +660,8 @@ mod tests {
             newtype: Newtype(inner(x * 2.0)),
             pair: Pair(x as u8, skipped, x / 2.0),
             lonely: Lonely(skipped as u8),
+            at: glam::Vec3::splat(x),
+            turn: glam::Quat::from_xyzw(0.0, 0.0, x, 1.0),
         };
         let new = plain(3.0, 1, Mode::On { level: 5 }, 2);
         let bytes = postcard::to_allocvec(&TypedReflectSerializer::new(&new, &registry)).unwrap();
