@@ -234,7 +234,9 @@ impl Component for Velocity {
     const TYPE_PATH: &'static str = "game::Velocity";
 }
 
-/// Bevy's `Transform`, as its reflection serializer writes it.
+/// Bevy's `Transform`, as its reflection serializer writes it: its fields in Bevy's
+/// order, so that the packed form (`world::query_packed`), which reads fields by
+/// position, reads it too.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Transform {
     /// Position: x, y (the arena's plane) and z (drawing order).

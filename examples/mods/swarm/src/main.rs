@@ -1,7 +1,9 @@
-//! Steers every critter in the arena through the ECS with the PDK's typed client:
-//! `world::query` reads each critter's `Transform` and `Velocity`, and a
-//! `world::Commands` buffer writes the new velocities, sent as one
-//! `bulk.mutate_components` call.
+//! Steers every critter in the arena through the ECS with the PDK's typed client, in
+//! its packed form (postcard bytes instead of JSON, several times cheaper for many
+//! entities): `world::query_packed` reads each critter's `Transform` and `Velocity`,
+//! and a `world::Commands` buffer writes the new velocities with `mutate_packed`, sent
+//! as one `bulk.mutate_components` call. The packed form reads fields by position, so
+//! `game_api`'s types declare the game's fields in the game's order.
 //!
 //! The critters cruise at a steady speed, swirl around the centre of the arena and
 //! keep a little apart. The mod needs permission to read `Transform` and
@@ -76,7 +78,8 @@ impl Swarm {
     }
 
     async fn steer(&'static self) -> Result<(), Error> {
-        let critters = world::query::<(Entity, Transform, Velocity), With<Critter>>().await?;
+        let critters =
+            world::query_packed::<(Entity, Transform, Velocity), With<Critter>>().await?;
         let positions: Vec<[f32; 2]> = critters
             .iter()
             .map(|(_, transform, _)| [transform.translation[0], transform.translation[1]])
@@ -89,7 +92,7 @@ impl Swarm {
                 x: velocity.x + (wanted[0] - velocity.x) * TURN,
                 y: velocity.y + (wanted[1] - velocity.y) * TURN,
             };
-            writes.mutate(*entity, &value)?;
+            writes.mutate_packed(*entity, &value)?;
         }
         let written = writes.flush().await?;
         let steered = critters.len() as u32;
