@@ -21,7 +21,7 @@ seconds="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(protocol_fast pdk_lines wasi_calls world_methods)
+    targets=(protocol_fast pdk_lines wasi_calls world_methods packed)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
