@@ -173,8 +173,8 @@ impl Commands {
         };
         let start = group.bytes.len();
         let written = if packed {
-            postcard::to_extend(value, std::mem::take(&mut group.bytes))
-                .map(|bytes| group.bytes = bytes)
+            postcard::to_extend(value, Append(&mut group.bytes))
+                .map(drop)
                 .map_err(|e| e.to_string())
         } else {
             serde_json::to_writer(&mut group.bytes, value).map_err(|e| e.to_string())
@@ -344,16 +344,16 @@ fn bulk_params(params: &mut Vec<u8>, group: &Group, chunk: &[(u64, Range<usize>)
     let _ = serde_json::to_writer(&mut *params, &group.path);
     if group.packed {
         // `Vec<(u64, V)>` in postcard's format: the count, then each entity's varint
-        // and its value's bytes (written when it was added).
-        let rows = postcard::to_extend(&chunk.len(), Vec::with_capacity(group.bytes.len()));
-        let rows = chunk.iter().fold(rows, |rows, (entity, value)| {
-            let mut rows = postcard::to_extend(entity, rows?)?;
+        // and its value's bytes (written when it was added). Integers always serialize.
+        let mut rows = Vec::with_capacity(group.bytes.len() + 8 * chunk.len());
+        let _ = postcard::to_extend(&chunk.len(), Append(&mut rows));
+        for (entity, value) in chunk {
+            let _ = postcard::to_extend(entity, Append(&mut rows));
             rows.extend_from_slice(&group.bytes[value.clone()]);
-            Ok(rows)
-        });
+        }
+        // base64 needs no escapes in a JSON string.
         params.extend_from_slice(b",\"packed\":\"");
-        // A u64 or usize always serializes; base64 needs no escapes in a JSON string.
-        params.extend_from_slice(pack(&rows.unwrap_or_default()).as_bytes());
+        params.extend_from_slice(pack(&rows).as_bytes());
         params.extend_from_slice(b"\"}");
         return;
     }
@@ -370,4 +370,14 @@ fn bulk_params(params: &mut Vec<u8>, group: &Group, chunk: &[(u64, Range<usize>)
         params.push(b']');
     }
     params.extend_from_slice(b"]}");
+}
+
+/// Appends postcard's output to a buffer it borrows (postcard's `to_extend` takes its
+/// output by value, which would lose the buffer on an error).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
 }

@@ -90,6 +90,18 @@ impl Plugin for Typed {
                 commands.remove::<Dead>(Entity(3));
                 commands.flush().await
             })
+            .add("flush_packed", |_: &'static Self| async move {
+                let mut commands = world::Commands::new();
+                commands.mutate_packed(Entity(1), &Vel { x: 1.0 })?;
+                // Fails to serialize: the values added before it stay.
+                let refused = commands
+                    .mutate_field_packed::<Vel>(Entity(9), "", &Unwritable)
+                    .is_err();
+                commands.mutate_packed(Entity(2), &Vel { x: 2.0 })?;
+                commands.mutate_field_packed::<Pos>(Entity(1), ".x", &5.0_f32)?;
+                let sent = commands.flush().await?;
+                Ok((refused, sent))
+            })
             .add("flush_twice", |_: &'static Self| async move {
                 let mut commands = world::Commands::new();
                 commands.mutate(Entity(1), &Vel { x: 1.0 })?;
@@ -353,6 +365,59 @@ fn commands_flush_as_bulk_calls_in_one_batch() {
     let batch: Vec<Value> = serde_json::from_str(&lines[0]).unwrap();
     let _: crate::protocol::brp::BulkMutateComponentsParams =
         serde_json::from_value(batch[0]["params"].clone()).unwrap();
+}
+
+/// A value postcard cannot write.
+struct Unwritable;
+
+impl Serialize for Unwritable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("not today"))
+    }
+}
+
+#[test]
+fn packed_commands_send_postcard_rows_and_keep_what_was_added_before_a_failure() {
+    use crate::protocol::brp::{BulkMutateComponentsParams, from_packed};
+    let mut lines = Vec::new();
+    let (out, _) = run_with::<Typed>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"flush_packed\"}\n",
+        1 << 20,
+        host_of(&mut lines, |_| json!({ "result": null })),
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some(r#"{"jsonrpc":"2.0","id":1,"result":[true,3]}"#)
+    );
+    let batch: Vec<Value> = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(batch.len(), 2, "{batch:?}");
+    let vel: BulkMutateComponentsParams =
+        serde_json::from_value(batch[0]["params"].clone()).unwrap();
+    assert_eq!(
+        (vel.component.as_str(), vel.entities.len()),
+        ("game::Vel", 0)
+    );
+    let rows: Vec<(u64, Vel)> = from_packed(vel.packed.as_deref().unwrap()).unwrap();
+    assert_eq!(rows, [(1, Vel { x: 1.0 }), (2, Vel { x: 2.0 })]);
+    let pos: BulkMutateComponentsParams =
+        serde_json::from_value(batch[1]["params"].clone()).unwrap();
+    assert_eq!(pos.path, ".x");
+    let rows: Vec<(u64, f32)> = from_packed(pos.packed.as_deref().unwrap()).unwrap();
+    assert_eq!(rows, [(1, 5.0)]);
+
+    // A host without bulk calls: packed writes have no one-by-one form; the error is
+    // the mod's to see.
+    let mut lines = Vec::new();
+    let (out, _) = run_with::<Typed>(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"flush_packed\"}\n",
+        1 << 20,
+        host_of(
+            &mut lines,
+            |_| json!({"error": {"code": -32601, "message": "Method not found"}}),
+        ),
+    );
+    assert_eq!(result_of(&out)["error"]["code"], -32601);
+    assert_eq!(lines.len(), 1, "{lines:?}");
 }
 
 #[test]
