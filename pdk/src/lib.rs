@@ -86,7 +86,9 @@
 //!   [`protocol::DEFAULT_MAX_MESSAGE_SIZE`] are answered as the protocol says.
 //! - **Bulk.** [`host::batch`] sends the calls made in it as one JSON-RPC batch line, and
 //!   [`world::Commands::flush`] sends its writes as one; a batch the host answers with
-//!   one array line reaches each call.
+//!   one array line reaches each call. For many entities, [`world::query_packed`] and
+//!   [`world::Commands::mutate_packed`] move the values as postcard bytes instead of
+//!   JSON ([the packed form](protocol::brp::packed)): several times less fuel.
 //! - **Logging.** [`log`] records go to stderr as `LEVEL target: message` lines.
 //! - **Shared shapes.** The `plugin.*` messages are the protocol's
 //!   [`lifecycle`](protocol::lifecycle) types, and the game's `world.*` methods take and
