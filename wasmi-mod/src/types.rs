@@ -7,6 +7,10 @@
 //! reflection reads and writes, with the PDK's `Component`, `Resource`, `Message` or
 //! `Trigger` impl holding its type path.
 //!
+//! A struct's fields are written in the order the schema lists them, which is the
+//! order the game's type declares them (this host writes `properties` in that order),
+//! so the types also read and write the packed form, which goes by position.
+//!
 //! What the schema does not say is left to `Json` (`serde_json::Value`): a type it does
 //! not describe, a map, a tuple. An enum is written with the variants the schema names,
 //! as unit variants (`registry.schema` gives no variant's fields).
@@ -103,7 +107,7 @@ pub fn rust_types(schemas: &BTreeMap<String, JsonSchemaBevyType>, source: &str) 
                     "#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]\n\
                      pub struct {name} {{"
                 );
-                for (field, reference) in &schema.properties {
+                for (field, reference) in schema.properties.iter() {
                     let Some(field_path) = ref_path(reference) else {
                         continue;
                     };
@@ -183,7 +187,8 @@ fn writes_a_type(schema: &JsonSchemaBevyType) -> bool {
 fn fields_of(schema: &JsonSchemaBevyType) -> impl Iterator<Item = &str> {
     schema
         .properties
-        .values()
+        .iter()
+        .map(|(_, reference)| reference)
         .chain(&schema.prefix_items)
         .filter_map(ref_path)
 }
@@ -346,11 +351,12 @@ mod tests {
         for expected in [
             "pub struct Velocity {\n    pub x: f32,\n    pub y: f32,\n}",
             "impl Component for Velocity {\n    const TYPE_PATH: &'static str = \"game::Velocity\";\n}",
-            "pub struct Transform {\n    pub rotation: [f32; 4],\n    pub scale: [f32; 3],\n    pub translation: [f32; 3],\n}",
+            // The fields in the game's order, as the packed form reads them.
+            "pub struct Transform {\n    pub translation: [f32; 3],\n    pub rotation: [f32; 4],\n    pub scale: [f32; 3],\n}",
             "impl Component for Transform {\n    const TYPE_PATH: &'static str = \"bevy_transform::components::transform::Transform\";\n}",
             "pub struct Score(pub u32);",
             "impl Resource for Score {",
-            "pub struct Team {\n    pub color: Color,\n    #[serde(default)]\n    pub leader: Option<f32>,\n    pub members: Vec<u32>,\n    pub name: String,\n    #[serde(rename = \"r#type\")]\n    pub r#type: u8,\n}",
+            "pub struct Team {\n    pub name: String,\n    pub color: Color,\n    pub members: Vec<u32>,\n    #[serde(default)]\n    pub leader: Option<f32>,\n    #[serde(rename = \"r#type\")]\n    pub r#type: u8,\n}",
             "pub enum Color {\n    Red,\n    Blue,\n}",
         ] {
             assert!(rust.contains(expected), "missing:\n{expected}\nin:\n{rust}");

@@ -3,6 +3,7 @@
 //! types. (`BLESS=1` writes the fixture anew from this host's answer.)
 
 use super::*;
+use bevy_wasmi_plugins::protocol::brp::BrpRegistrySchemaResponse;
 
 mod game {
     use bevy::prelude::*;
@@ -71,6 +72,20 @@ fn check_fixture(path: &str, value: &Value) {
     );
 }
 
+/// `schema` is the schema fixture, fields in order (written anew with `BLESS=1`).
+fn check_schema_fixture(schema: &BrpRegistrySchemaResponse) {
+    let text = serde_json::to_string_pretty(schema).unwrap() + "\n";
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(FIXTURE, &text).unwrap();
+    }
+    let fixture = std::fs::read_to_string(FIXTURE).unwrap();
+    assert_eq!(
+        serde_json::from_str::<BrpRegistrySchemaResponse>(&fixture).unwrap(),
+        *schema,
+        "{FIXTURE} is not what this host answers (BLESS=1 writes it):\n{text}"
+    );
+}
+
 #[test]
 fn the_schema_wasmi_mod_types_reads_is_this_hosts_answer() {
     let assets = asset_dir(&[("echo", ECHO)]);
@@ -89,14 +104,34 @@ fn the_schema_wasmi_mod_types_reads_is_this_hosts_answer() {
                 .allow_read::<Transform>(),
         ),
     );
-    let schema = relay(
+    // Read from the answer's text as the protocol's types, which keep each struct's
+    // fields in their order (a JSON tree would sort them).
+    let text = call(
         &mut app,
         echo,
-        "registry.schema",
-        json!({ "with_crates": ["game", "bevy_transform"] }),
+        "relay",
+        json!({ "method": "registry.schema",
+                "params": { "with_crates": ["game", "bevy_transform"] } }),
     )
     .unwrap();
-    check_fixture(FIXTURE, &schema);
+    let ordered: BrpRegistrySchemaResponse = serde_json::from_str(text.get()).unwrap();
+    // The fields in the order the types declare them, not sorted.
+    let fields = |path: &str| -> Vec<String> {
+        ordered[path]
+            .properties
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect()
+    };
+    assert_eq!(
+        fields(<Transform as TypePath>::type_path()),
+        ["translation", "rotation", "scale"]
+    );
+    assert_eq!(
+        fields("game::Team"),
+        ["name", "color", "members", "leader", "r#type"]
+    );
+    check_schema_fixture(&ordered);
 
     let entity = app
         .world_mut()

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// `registry.schema`: JSON schemas of the reflected types the mod may read. Params
 /// [`BrpJsonSchemaQueryFilter`] (or none), result [`BrpRegistrySchemaResponse`].
@@ -83,9 +83,10 @@ pub struct JsonSchemaBevyType {
     /// For a struct: `false` (no other members).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<bool>,
-    /// A struct's fields (or an enum variant's): name → `$ref`.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub properties: Map<String, Value>,
+    /// A struct's fields (or an enum variant's): name → `$ref`, in the order the type
+    /// declares them.
+    #[serde(default, skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
     /// The fields that are not `Option`s.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<String>,
@@ -98,6 +99,65 @@ pub struct JsonSchemaBevyType {
     /// A list's, array's or set's item type (a `$ref`), or `false` for a tuple.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Value>,
+}
+
+/// A struct's fields in a schema: a JSON object of name → `$ref`, whose members are
+/// written and read in the order the type declares its fields (a `serde_json::Map`
+/// sorts them). The order is what a mod needs for the [packed form](super::packed),
+/// which reads fields by position; `wasmi-mod types` keeps it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Properties(pub Vec<(String, Value)>);
+
+impl Properties {
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `$ref` of field `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The fields' names and `$ref`s, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter().map(|(n, v)| (n, v))
+    }
+}
+
+impl FromIterator<(String, Value)> for Properties {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(fields: I) -> Self {
+        Properties(fields.into_iter().collect())
+    }
+}
+
+impl Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Properties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> serde::de::Visitor<'de> for InOrder {
+            type Value = Properties;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of field names and their types")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Properties, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry()? {
+                    fields.push(field);
+                }
+                Ok(Properties(fields))
+            }
+        }
+        deserializer.deserialize_map(InOrder)
+    }
 }
 
 /// A type's reflection kind (`bevy_remote`'s `SchemaKind`).

@@ -392,3 +392,21 @@ fn unpack_reads_what_base64_writes_and_refuses_what_it_refuses() {
         "the packed value is not base64: its length, 3, is not a multiple of 4"
     );
 }
+
+#[test]
+fn schema_properties_keep_the_fields_order() {
+    let text = concat!(
+        r##"{"shortPath":"T","typePath":"g::T","kind":"Struct","type":"object","properties":{"##,
+        r##""translation":{"type":{"$ref":"#/$defs/glam::Vec3"}},"##,
+        r##""rotation":{"type":{"$ref":"#/$defs/glam::Quat"}},"##,
+        r##""scale":{"type":{"$ref":"#/$defs/glam::Vec3"}}}}"##
+    );
+    let schema: JsonSchemaBevyType = serde_json::from_str(text).unwrap();
+    let names: Vec<&str> = schema.properties.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["translation", "rotation", "scale"]);
+    assert_eq!(
+        schema.properties.get("rotation"),
+        Some(&json!({"type": {"$ref": "#/$defs/glam::Quat"}}))
+    );
+    assert_eq!(serde_json::to_string(&schema).unwrap(), text);
+}

@@ -14,7 +14,7 @@ use bevy_wasmi_plugins_protocol::brp::{
     SchemaKind, SchemaType, SystemData,
 };
 use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, to_raw};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::Ecs;
 use super::reflect::error;
@@ -166,7 +166,7 @@ fn schema_of(registration: &TypeRegistration) -> JsonSchemaBevyType {
             schema.properties = info
                 .iter()
                 .map(|f| (f.name().to_owned(), reference(f.type_path())))
-                .collect::<Map<_, _>>();
+                .collect();
             schema.required = info
                 .iter()
                 .filter(|f| !f.type_path().starts_with("core::option::Option"))
