@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/mods/greeter.wasm");
     let runtime = Runtime::new();
     let module = runtime.compile("greeter", &std::fs::read(path)?)?;
-    let mut greeter = ModInstance::new(&runtime, &module, &ModConfig::default())?;
+    let mut greeter = ModInstance::new(&module, &ModConfig::default())?;
 
     for name in ["Ada", "Grace", "Linus"] {
         let call = greeter.call("greet", &serde_json::json!({ "name": name }));

@@ -85,7 +85,7 @@ fn start(game: &mut Game, state: &Value) -> (ModInstance, Value) {
     let module = runtime
         .compile("pulse", PULSE)
         .expect("pulse.wasm compiles");
-    let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let params = json!({"api_version": 1, "config": null, "state": state});
     let manifest = ok(call(&mut mod_, game, "plugin.init", &params));
     (mod_, manifest)
@@ -269,7 +269,7 @@ fn exchange(guest: &mut Guest, input: &str) -> Vec<Value> {
 fn raw_pulse() -> Guest {
     let runtime = Runtime::new();
     let module = runtime.compile("pulse", PULSE).unwrap();
-    let mut guest = Guest::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut guest = Guest::new(&module, &ModConfig::default()).unwrap();
     let init = concat!(
         r#"{"jsonrpc":"2.0","id":1,"method":"plugin.init","#,
         r#""params":{"api_version":1,"config":null,"state":null}}"#,

@@ -67,11 +67,11 @@ fn complete(
     }
 }
 
-fn started(runtime: &Runtime, module: &ModModule) -> ModInstance {
+fn started(module: &ModModule) -> ModInstance {
     // No call deadline: criterion's longest batches of round trips pass the default 10¹⁰.
     let config =
         ModConfig::default().with_limits(Limits::default().with_max_fuel_per_call(u64::MAX / 2));
-    let mut instance = ModInstance::new(runtime, module, &config).expect("instantiates");
+    let mut instance = ModInstance::new(module, &config).expect("instantiates");
     assert_eq!(
         instance.run(u64::MAX / 2, &mut NoHost).expect("starts"),
         RunStatus::Idle
@@ -79,8 +79,8 @@ fn started(runtime: &Runtime, module: &ModModule) -> ModInstance {
     instance
 }
 
-fn report_sizes(runtime: &Runtime, module: &ModModule) {
-    let instance = started(runtime, module);
+fn report_sizes(module: &ModModule) {
+    let instance = started(module);
     eprintln!(
         "bench_guest.wasm: {} bytes; idle instance linear memory: {} bytes ({} pages)",
         module.wasm_size(),
@@ -94,11 +94,11 @@ fn roundtrip(c: &mut Criterion) {
     let module = runtime
         .compile("bench_guest", BENCH_GUEST)
         .expect("compiles");
-    report_sizes(&runtime, &module);
+    report_sizes(&module);
     let mut group = c.benchmark_group("roundtrip");
     group.measurement_time(Duration::from_secs(5));
 
-    let mut instance = started(&runtime, &module);
+    let mut instance = started(&module);
     group.bench_function("guest_to_host", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
@@ -139,7 +139,7 @@ fn roundtrip(c: &mut Criterion) {
     let wat_module = runtime
         .compile("runtime_only", &wat::parse_str(wat).expect("WAT"))
         .expect("compiles");
-    let mut wat_instance = started(&runtime, &wat_module);
+    let mut wat_instance = started(&wat_module);
     group.bench_function("runtime_only", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
@@ -189,7 +189,7 @@ fn host_to_guest(c: &mut Criterion) {
         .compile("bench_guest", BENCH_GUEST)
         .expect("compiles");
     let mut group = c.benchmark_group("host_to_guest");
-    let mut instance = started(&runtime, &module);
+    let mut instance = started(&module);
     group.bench_function("persistent", |b| {
         b.iter(|| {
             let handle = instance.call("ping", &());
@@ -200,16 +200,8 @@ fn host_to_guest(c: &mut Criterion) {
     let config = ModConfig::default();
     group.bench_function("fresh_instance", |b| {
         b.iter(|| {
-            let result = call_fresh(
-                &runtime,
-                &module,
-                &config,
-                "ping",
-                &(),
-                u64::MAX / 2,
-                &mut NoHost,
-            )
-            .expect("answers");
+            let result = call_fresh(&module, &config, "ping", &(), u64::MAX / 2, &mut NoHost)
+                .expect("answers");
             assert_eq!(result.get(), r#""pong""#);
         });
     });
@@ -230,7 +222,7 @@ fn startup(c: &mut Criterion) {
         .compile("bench_guest", BENCH_GUEST)
         .expect("compiles");
     group.bench_function("instantiate_to_idle", |b| {
-        b.iter(|| started(&runtime, &module));
+        b.iter(|| started(&module));
     });
     // The whole start of a mod with deferred compilation: compile, instantiate, run
     // `main` until it waits for input (which translates the functions it runs).
@@ -247,7 +239,7 @@ fn startup(c: &mut Criterion) {
             let module = deferred
                 .compile("bench_guest", black_box(BENCH_GUEST))
                 .expect("compiles");
-            started(&deferred, &module)
+            started(&module)
         });
     });
     group.bench_function("lazy_compile_and_start", |b| {
@@ -255,7 +247,7 @@ fn startup(c: &mut Criterion) {
             let module = runtime
                 .compile("bench_guest", black_box(BENCH_GUEST))
                 .expect("compiles");
-            started(&runtime, &module)
+            started(&module)
         });
     });
     group.finish();
@@ -264,7 +256,7 @@ fn startup(c: &mut Criterion) {
 fn fuel(c: &mut Criterion) {
     let runtime = Runtime::new();
     let module = runtime.compile("echo", ECHO).expect("compiles");
-    let mut instance = started(&runtime, &module);
+    let mut instance = started(&module);
     let params = serde_json::json!({ "iterations": 1_000_000 });
     // Measure the fuel one call uses, then report fuel per second.
     let before = instance.total_fuel();
@@ -292,7 +284,7 @@ fn count(case: &str, n: u64) {
     let config = ModConfig::default();
     match case {
         "ping" => {
-            let mut instance = started(&runtime, &module);
+            let mut instance = started(&module);
             for _ in 0..n {
                 let handle = instance.call("ping", &());
                 let result = complete(&mut instance, &handle, &mut NoHost);
@@ -301,21 +293,13 @@ fn count(case: &str, n: u64) {
         }
         "fresh" => {
             for _ in 0..n {
-                let result = call_fresh(
-                    &runtime,
-                    &module,
-                    &config,
-                    "ping",
-                    &(),
-                    u64::MAX / 2,
-                    &mut NoHost,
-                )
-                .expect("answers");
+                let result = call_fresh(&module, &config, "ping", &(), u64::MAX / 2, &mut NoHost)
+                    .expect("answers");
                 assert_eq!(result.get(), r#""pong""#);
             }
         }
         "roundtrip" => {
-            let mut instance = started(&runtime, &module);
+            let mut instance = started(&module);
             let handle = instance.call("roundtrip", &serde_json::json!({ "n": n }));
             complete(&mut instance, &handle, &mut AddHost);
         }
@@ -342,12 +326,12 @@ fn count(case: &str, n: u64) {
                 let module = runtime
                     .compile("bench_guest", black_box(BENCH_GUEST))
                     .expect("compiles");
-                black_box(started(&runtime, &module));
+                black_box(started(&module));
             }
         }
         "instantiate" => {
             for _ in 0..n {
-                black_box(started(&runtime, &module));
+                black_box(started(&module));
             }
         }
         _ => panic!("unknown COUNT case `{case}`: ping, fresh, roundtrip, compile, instantiate"),

@@ -60,8 +60,8 @@ fn complete(instance: &mut ModInstance, handle: &CallHandle, host: &mut dyn ModH
     }
 }
 
-fn started(runtime: &Runtime, module: &ModModule) -> ModInstance {
-    let mut instance = ModInstance::new(runtime, module, &ModConfig::default()).unwrap();
+fn started(module: &ModModule) -> ModInstance {
+    let mut instance = ModInstance::new(module, &ModConfig::default()).unwrap();
     assert_eq!(
         instance.run(u64::MAX / 2, &mut NoHost).unwrap(),
         RunStatus::Idle
@@ -98,7 +98,7 @@ fn run(print: &dyn Fn(&str)) {
     let runtime = Runtime::new();
     let guest = runtime.compile("bench_guest", BENCH_GUEST).unwrap();
 
-    let mut ping = started(&runtime, &guest);
+    let mut ping = started(&guest);
     let ns = measure(|n| {
         for _ in 0..n {
             let handle = ping.call("ping", &());
@@ -107,7 +107,7 @@ fn run(print: &dyn Fn(&str)) {
     });
     print(&format!("web-bench ping {ns:.1}"));
 
-    let mut caller = started(&runtime, &guest);
+    let mut caller = started(&guest);
     let ns = measure(|n| {
         let handle = caller.call("roundtrip", &serde_json::json!({ "n": n }));
         let expected = (0..n as i64).map(|i| i + 2).sum::<i64>();
@@ -121,16 +121,8 @@ fn run(print: &dyn Fn(&str)) {
     let config = ModConfig::default();
     let ns = measure(|n| {
         for _ in 0..n {
-            let result = call_fresh(
-                &runtime,
-                &guest,
-                &config,
-                "ping",
-                &(),
-                u64::MAX / 2,
-                &mut NoHost,
-            )
-            .unwrap();
+            let result =
+                call_fresh(&guest, &config, "ping", &(), u64::MAX / 2, &mut NoHost).unwrap();
             assert_eq!(result.get(), r#""pong""#);
         }
     });
@@ -159,14 +151,14 @@ fn run(print: &dyn Fn(&str)) {
                 let module = runtime
                     .compile("bench_guest", black_box(BENCH_GUEST))
                     .unwrap();
-                black_box(started(&runtime, &module));
+                black_box(started(&module));
             }
         });
         print(&format!("web-bench {case} {ns:.1}"));
     }
 
     let echo = runtime.compile("echo", ECHO).unwrap();
-    let mut spinner = started(&runtime, &echo);
+    let mut spinner = started(&echo);
     let params = serde_json::json!({ "iterations": SPIN });
     let before = spinner.total_fuel();
     let handle = spinner.call("spin", &params);

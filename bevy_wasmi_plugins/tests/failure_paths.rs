@@ -25,7 +25,7 @@ fn failures_counted(name: &str, wat: &str) -> u32 {
         .expect("compiles");
     let limits = Limits::default().with_max_memory(1 << 20);
     let config = ModConfig::default().with_limits(limits);
-    let mut guest = Guest::new(&runtime, &module, &config).expect("instantiates");
+    let mut guest = Guest::new(&module, &config).expect("instantiates");
     let status = loop {
         match guest
             .resume(50_000_000)
@@ -134,7 +134,7 @@ const TRAPS: &str = r#"(module
 fn a_million_traps_of_each_kind_are_caught_and_the_instance_answers_after() {
     // The runtime's engine, so the dispatch and fuel metering are the shipped ones.
     let runtime = Runtime::new();
-    let engine = runtime.engine();
+    let engine = &runtime.new_engine();
     let module = wasmi::Module::new(engine, wat::parse_str(TRAPS).unwrap()).unwrap();
     let mut store = wasmi::Store::new(engine, ());
     store.set_fuel(u64::MAX / 2).unwrap();
@@ -194,7 +194,7 @@ fn a_million_suspensions_on_an_empty_stdin_each_resume_where_they_left() {
     let module = runtime
         .compile("reader", &wat::parse_str(wat).unwrap())
         .unwrap();
-    let mut guest = Guest::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut guest = Guest::new(&module, &ModConfig::default()).unwrap();
     let mut suspensions = 0u32;
     let status = loop {
         match guest.resume(u64::MAX / 2).unwrap() {

@@ -31,7 +31,7 @@ fn instance(name: &str, body: &str, limits: Limits) -> ModInstance {
         .compile(name, &wat::parse_str(&wat).expect("valid WAT"))
         .expect("compiles");
     let config = ModConfig::default().with_limits(limits);
-    ModInstance::new(&runtime, &module, &config).expect("instantiates")
+    ModInstance::new(&module, &config).expect("instantiates")
 }
 
 /// A host without methods that records the mod's log lines as `name: line`.
@@ -172,7 +172,7 @@ fn a_stack_overflow_is_reported_as_such() {
     let module = runtime
         .compile("deep", &wat::parse_str(wat).unwrap())
         .unwrap();
-    let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let (error, _) = run_until_error(&mut mod_, 100_000_000, 10);
     assert_eq!(
         error.to_string(),
@@ -313,7 +313,7 @@ fn malformed_json_from_a_mod_is_answered_with_a_parse_error() {
     let module = runtime
         .compile("garbler", &wat::parse_str(wat).unwrap())
         .unwrap();
-    let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let mut log = Log(Vec::new());
     assert_eq!(mod_.run(1_000_000, &mut log).unwrap(), RunStatus::Exited(0));
     assert_eq!(
@@ -378,7 +378,7 @@ fn answers_with(name: &str, answer: &str) -> ModInstance {
     let module = runtime
         .compile(name, &wat::parse_str(wat).unwrap())
         .unwrap();
-    ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap()
+    ModInstance::new(&module, &ModConfig::default()).unwrap()
 }
 
 #[test]
@@ -452,7 +452,7 @@ fn a_whole_line_over_the_message_cap_in_one_write_is_refused() {
     let module = runtime
         .compile("shouter", &wat::parse_str(wat).unwrap())
         .unwrap();
-    let mut mod_ = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let pending = mod_.call("anything", &());
     let mut notes = Notes(Vec::new());
     let error = mod_.run(10_000_000, &mut notes).unwrap_err();
@@ -485,7 +485,7 @@ fn a_trap_after_a_refused_growth_is_not_out_of_memory() {
         .compile("frugal", &wat::parse_str(wat).unwrap())
         .unwrap();
     let config = ModConfig::default().with_limits(Limits::default().with_max_memory(4 << 20));
-    let mut mod_ = ModInstance::new(&runtime, &module, &config).unwrap();
+    let mut mod_ = ModInstance::new(&module, &config).unwrap();
     assert_eq!(mod_.run(1_000_000, &mut NoHost).unwrap(), RunStatus::Idle);
     let pending = mod_.call("anything", &());
     let error = mod_.run(1_000_000, &mut NoHost).unwrap_err();
@@ -532,7 +532,7 @@ fn bulk_memory_work_costs_a_unit_of_fuel_per_8_bytes() {
         let module = runtime
             .compile(name, &wat::parse_str(&wat).unwrap())
             .unwrap();
-        let mut guest = Guest::new(&runtime, &module, &ModConfig::default()).unwrap();
+        let mut guest = Guest::new(&module, &ModConfig::default()).unwrap();
         assert_eq!(guest.resume(10_000_000).unwrap(), GuestStatus::Exited(0));
         guest.total_fuel()
     };

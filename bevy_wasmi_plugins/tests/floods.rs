@@ -63,8 +63,7 @@ fn writer(name: &str, line: &str, times: u32, read: bool, limits: Limits) -> Mod
     let module = runtime
         .compile(name, &wat::parse_str(&wat).expect("valid WAT"))
         .expect("compiles");
-    ModInstance::new(&runtime, &module, &ModConfig::default().with_limits(limits))
-        .expect("instantiates")
+    ModInstance::new(&module, &ModConfig::default().with_limits(limits)).expect("instantiates")
 }
 
 #[test]

@@ -35,8 +35,8 @@ impl ModHost for AddHost {
     }
 }
 
-fn started(runtime: &Runtime, module: &ModModule) -> ModInstance {
-    let mut instance = ModInstance::new(runtime, module, &ModConfig::default()).unwrap();
+fn started(module: &ModModule) -> ModInstance {
+    let mut instance = ModInstance::new(module, &ModConfig::default()).unwrap();
     assert_eq!(
         instance.run(u64::MAX / 2, &mut NoHost).unwrap(),
         RunStatus::Idle
@@ -55,8 +55,8 @@ fn answer(instance: &mut ModInstance, handle: &CallHandle) -> String {
 }
 
 /// The answers of a fixed series of calls and the fuel each used (start-up first).
-fn fuel_of_calls(runtime: &Runtime, module: &ModModule) -> Vec<(String, u64)> {
-    let mut instance = ModInstance::new(runtime, module, &ModConfig::default()).unwrap();
+fn fuel_of_calls(module: &ModModule) -> Vec<(String, u64)> {
+    let mut instance = ModInstance::new(module, &ModConfig::default()).unwrap();
     instance.run(u64::MAX / 2, &mut NoHost).unwrap();
     let mut seen = vec![("start".to_owned(), instance.total_fuel())];
     let calls = [
@@ -92,7 +92,7 @@ fn assert_invalid_module(error: &ModError, name: &str) {
 fn lazy_translation_costs_no_fuel_so_every_instance_uses_the_same() {
     let eager = Runtime::with_compilation(Compilation::Eager);
     let eager_module = eager.compile("bench_guest", BENCH_GUEST).unwrap();
-    let expected = fuel_of_calls(&eager, &eager_module);
+    let expected = fuel_of_calls(&eager_module);
     assert_eq!(expected[1].0, r#""pong""#);
     assert_eq!(expected[2].0, "42");
     assert_eq!(expected[3].0, "9"); // (0 + 2) + (1 + 2) + (2 + 2)
@@ -103,15 +103,15 @@ fn lazy_translation_costs_no_fuel_so_every_instance_uses_the_same() {
     let module = lazy.compile("bench_guest", BENCH_GUEST).unwrap();
     // The first instance translates every function it calls; the second finds them
     // translated (one module, shared). Both use the fuel eager code uses.
-    assert_eq!(fuel_of_calls(&lazy, &module), expected);
-    assert_eq!(fuel_of_calls(&lazy, &module), expected);
+    assert_eq!(fuel_of_calls(&module), expected);
+    assert_eq!(fuel_of_calls(&module), expected);
 
     // Deferred compilation validates each function where lazy translation translates
     // it, and that costs no fuel either.
     let deferred = Runtime::with_compilation(Compilation::Deferred);
     let module = deferred.compile("bench_guest", BENCH_GUEST).unwrap();
-    assert_eq!(fuel_of_calls(&deferred, &module), expected);
-    assert_eq!(fuel_of_calls(&deferred, &module), expected);
+    assert_eq!(fuel_of_calls(&module), expected);
+    assert_eq!(fuel_of_calls(&module), expected);
 }
 
 #[test]
@@ -127,11 +127,11 @@ fn deferred_compilation_finds_an_invalid_function_when_it_is_first_called() {
     let wasm = wat::parse_str(wat).unwrap();
     let runtime = Runtime::with_compilation(Compilation::Deferred);
     let module = runtime.compile("bad", &wasm).unwrap();
-    let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut instance = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let error = instance.run(u64::MAX / 2, &mut NoHost).unwrap_err();
     assert_invalid_module(&error, "bad");
     // The next instance of the same module fails the same way, without validating again.
-    let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut instance = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let again = instance.run(u64::MAX / 2, &mut NoHost).unwrap_err();
     assert_invalid_module(&again, "bad");
     // A broken import list is still found when the module loads.
@@ -167,7 +167,7 @@ fn every_committed_pdk_mod_starts_with_at_most_four_pages() {
     let runtime = Runtime::new();
     for (name, wasm) in MODS {
         let module = runtime.compile(name, wasm).unwrap();
-        let instance = started(&runtime, &module);
+        let instance = started(&module);
         assert!(
             instance.memory_size() <= 4 << 16,
             "`{name}` idles with {} bytes of linear memory",
@@ -183,7 +183,7 @@ fn a_pdk_mod_whose_stack_runs_out_overflowed_its_call_stack() {
     // exported `__stack_pointer` shows to be the stack's.
     let runtime = Runtime::new();
     let module = runtime.compile("echo", ECHO).unwrap();
-    let mut instance = started(&runtime, &module);
+    let mut instance = started(&module);
     let handle = instance.call("stack_overflow", &());
     let error = instance.run(u64::MAX / 2, &mut NoHost).unwrap_err();
     assert!(matches!(error.kind, ModErrorKind::StackOverflow), "{error}");
@@ -217,7 +217,7 @@ fn only_an_out_of_bounds_access_by_the_stack_is_a_stack_overflow() {
     let runtime = Runtime::new();
     let run = |wasm: &[u8]| {
         let module = runtime.compile("c_mod", wasm).unwrap();
-        let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+        let mut instance = ModInstance::new(&module, &ModConfig::default()).unwrap();
         instance.run(u64::MAX / 2, &mut NoHost).unwrap_err()
     };
     let overflow = run(&stack_first_guest("(call $down (i32.const 0))"));

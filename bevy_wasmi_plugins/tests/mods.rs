@@ -60,8 +60,8 @@ impl ModHost for TestHost {
     }
 }
 
-fn start(runtime: &Runtime, module: &ModModule, config: &ModConfig) -> ModInstance {
-    let mut instance = ModInstance::new(runtime, module, config).expect("instantiates");
+fn start(module: &ModModule, config: &ModConfig) -> ModInstance {
+    let mut instance = ModInstance::new(module, config).expect("instantiates");
     assert_eq!(
         instance.run(u64::MAX / 2, &mut NoHost).expect("starts"),
         RunStatus::Idle
@@ -71,7 +71,7 @@ fn start(runtime: &Runtime, module: &ModModule, config: &ModConfig) -> ModInstan
 
 fn echo() -> ModInstance {
     let runtime = Runtime::new();
-    start(&runtime, &echo_module(&runtime), &ModConfig::default())
+    start(&echo_module(&runtime), &ModConfig::default())
 }
 
 /// Runs until `handle` completes, with a generous fuel slice.
@@ -162,15 +162,7 @@ fn a_persistent_instance_keeps_state_and_a_fresh_one_does_not() {
     let module = echo_module(&runtime);
     let config = ModConfig::default();
     for _ in 0..2 {
-        let outcome = call_fresh(
-            &runtime,
-            &module,
-            &config,
-            "count",
-            &(),
-            100_000_000,
-            &mut NoHost,
-        );
+        let outcome = call_fresh(&module, &config, "count", &(), 100_000_000, &mut NoHost);
         assert_eq!(ok(outcome), json!(1));
     }
 }
@@ -256,7 +248,7 @@ fn sleep_waits_on_the_clock_without_running() {
     let clock = VirtualClock::new(0);
     let runtime = Runtime::new();
     let config = ModConfig::default().with_clock(clock.clone());
-    let mut m = start(&runtime, &echo_module(&runtime), &config);
+    let mut m = start(&echo_module(&runtime), &config);
     let handle = m.call("sleep", &json!({"ms": 5}));
     let status = m.run(100_000_000, &mut NoHost).unwrap();
     assert!(matches!(status, RunStatus::Sleeping { .. }), "{status:?}");
@@ -279,13 +271,13 @@ fn args_env_and_seeded_randomness() {
         .with_args(["--level", "2"])
         .with_env("MOD_MODE", "test")
         .with_random_seed(99);
-    let mut m = start(&runtime, &module, &config);
+    let mut m = start(&module, &config);
     assert_eq!(
         ok(call(&mut m, "env", json!(null))),
         json!({"args": ["echo", "--level", "2"], "vars": [["MOD_MODE", "test"]]})
     );
     let first = ok(call(&mut m, "random", json!(null)));
-    let mut again = start(&runtime, &module, &config);
+    let mut again = start(&module, &config);
     assert_eq!(ok(call(&mut again, "random", json!(null))), first);
 }
 
@@ -313,7 +305,6 @@ fn an_endless_loop_ends_with_fuel_exhausted() {
     let runtime = Runtime::new();
     let limits = Limits::default().with_max_fuel_per_activation(50_000_000);
     let mut m = start(
-        &runtime,
         &echo_module(&runtime),
         &ModConfig::default().with_limits(limits),
     );
@@ -355,7 +346,7 @@ fn a_long_conversation_with_the_host_is_not_cut_off_by_the_activation_cap() {
     let runtime = Runtime::new();
     let module = runtime.compile("bench_guest", BENCH_GUEST).unwrap();
     let limits = Limits::default().with_max_fuel_per_activation(1_000_000);
-    let mut m = start(&runtime, &module, &ModConfig::default().with_limits(limits));
+    let mut m = start(&module, &ModConfig::default().with_limits(limits));
     let handle = m.call("roundtrip", &json!({"n": 2000}));
     let before = m.total_fuel();
     // At most 1,024 messages are served per run: two runs.
@@ -375,7 +366,6 @@ fn a_memory_bomb_ends_with_out_of_memory() {
     let runtime = Runtime::new();
     let limits = Limits::default().with_max_memory(16 << 20);
     let mut m = start(
-        &runtime,
         &echo_module(&runtime),
         &ModConfig::default().with_limits(limits),
     );
@@ -427,7 +417,7 @@ fn an_endless_stdout_line_ends_with_message_too_large() {
 fn a_message_over_the_mods_cap_fails_at_once_and_is_not_sent() {
     let runtime = Runtime::new();
     let config = ModConfig::default().with_limits(Limits::default().with_max_message_size(4096));
-    let mut m = start(&runtime, &echo_module(&runtime), &config);
+    let mut m = start(&echo_module(&runtime), &config);
     let big = json!({ "text": "x".repeat(5000) });
     let handle = m.call("echo", &big);
     let error = handle.try_result().expect("completes at once").unwrap_err();
@@ -544,8 +534,8 @@ fn closing_input_lets_a_pdk_mod_exit_cleanly() {
 fn a_crashed_mod_does_not_affect_a_healthy_one() {
     let runtime = Runtime::new();
     let module = echo_module(&runtime);
-    let mut sick = start(&runtime, &module, &ModConfig::default());
-    let mut healthy = start(&runtime, &module, &ModConfig::default());
+    let mut sick = start(&module, &ModConfig::default());
+    let mut healthy = start(&module, &ModConfig::default());
     let doomed = sick.call("panic", &());
     assert!(sick.run(u64::MAX / 2, &mut NoHost).is_err());
     assert!(doomed.try_result().unwrap().is_err());

@@ -19,7 +19,7 @@ const SPEC: &[u8] = include_bytes!("mods/spec.wasm");
 fn the_specification_examples_against_a_pdk_mod() {
     let runtime = Runtime::new();
     let module = runtime.compile("spec", SPEC).unwrap();
-    let mut guest = Guest::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut guest = Guest::new(&module, &ModConfig::default()).unwrap();
     let examples: Vec<(&str, Option<&str>)> = vec![
         (
             r#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#,

@@ -30,7 +30,7 @@ fn guest_with(config: &ModConfig, imports: &str, body: &str) -> Guest {
     let module = runtime
         .compile("wat-guest", &wat::parse_str(&wat).expect("valid WAT"))
         .expect("compiles");
-    Guest::new(&runtime, &module, config).expect("instantiates")
+    Guest::new(&module, config).expect("instantiates")
 }
 
 fn guest(imports: &str, body: &str) -> Guest {
@@ -129,7 +129,7 @@ fn every_preview1_function_links() {
     let module = runtime
         .compile("all", &wat::parse_str(&wat).unwrap())
         .unwrap();
-    let mut guest = Guest::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut guest = Guest::new(&module, &ModConfig::default()).unwrap();
     assert_eq!(guest.resume(1000).unwrap(), GuestStatus::Exited(0));
 }
 

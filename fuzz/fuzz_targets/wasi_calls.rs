@@ -280,7 +280,7 @@ fuzz_target!(|data: &[u8]| {
         .with_env("", "=")
         .with_clock(clock.clone())
         .with_random_seed(7);
-    let mut guest = match Guest::new(runtime, module, &config) {
+    let mut guest = match Guest::new(module, &config) {
         Ok(guest) => guest,
         Err(e) => {
             if std::env::var_os("WASI_FUZZ_DEBUG").is_some() {

@@ -208,7 +208,7 @@ fn run(
     config.program_name = Some(file.to_owned());
     config.env = env;
     config.clock = clock.clone();
-    let mut guest = Guest::new(&runtime, &module, &config).map_err(|e| e.to_string())?;
+    let mut guest = Guest::new(&module, &config).map_err(|e| e.to_string())?;
 
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
@@ -329,7 +329,7 @@ fn call(
     let clock = Arc::new(SystemClock::new());
     let mut config = ModConfig::default().with_limits(limits);
     config.clock = clock.clone();
-    let mut instance = ModInstance::new(&runtime, &module, &config).map_err(|e| e.to_string())?;
+    let mut instance = ModInstance::new(&module, &config).map_err(|e| e.to_string())?;
     let handle = instance.call(method, &params);
     let mut host: Box<dyn ModHost> = if echo_host {
         Box::new(Logging(EchoHost))

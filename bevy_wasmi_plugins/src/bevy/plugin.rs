@@ -197,7 +197,7 @@ impl Plugin for WasmiPluginsPlugin {
     fn build(&self, app: &mut App) {
         let runtime = Runtime::with_compilation(self.compilation);
         let (rpc, inbox) = ModRpc::new();
-        let driver = ModDriver::new(runtime.clone(), inbox, rpc.directory());
+        let driver = ModDriver::new(inbox, rpc.directory());
         let changes = ModChanges::existing(app.world_mut());
         app.init_asset::<WasmModAsset>()
             .init_asset::<ModList>()

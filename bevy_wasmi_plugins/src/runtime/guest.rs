@@ -12,7 +12,7 @@ use wasmi::{Func, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, 
 use super::clock::ClockId;
 use super::error::{ModError, ModErrorKind, TrapCode};
 use super::wasi::{self, Blocked, Fault, Limiter, Stop, WasiCtx};
-use super::{ModConfig, ModModule, Runtime};
+use super::{ModConfig, ModModule};
 
 /// Why [`Guest::resume`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,11 +79,7 @@ impl Guest {
     /// # Errors
     ///
     /// [`ModErrorKind::Instantiation`] when wasmi refuses (e.g. a start function that traps).
-    pub fn new(
-        runtime: &Runtime,
-        module: &ModModule,
-        config: &ModConfig,
-    ) -> Result<Self, ModError> {
+    pub fn new(module: &ModModule, config: &ModConfig) -> Result<Self, ModError> {
         let name = config
             .name
             .as_deref()
@@ -123,7 +119,7 @@ impl Guest {
             max_message: limits.max_message_size,
             output_budget: limits.max_output_per_activation,
         };
-        let mut store = Store::new(&runtime.engine, ctx);
+        let mut store = Store::new(module.module.engine(), ctx);
         store.limiter(|ctx| &mut ctx.limiter);
         // A start section runs during instantiation; the activation cap bounds it.
         let instantiation_error = |e: wasmi::Error| {
@@ -135,7 +131,7 @@ impl Guest {
         store
             .set_fuel(limits.max_fuel_per_activation)
             .map_err(instantiation_error)?;
-        let instance = runtime
+        let instance = module
             .linker
             .instantiate_and_start(&mut store, &module.module)
             .map_err(instantiation_error)?;

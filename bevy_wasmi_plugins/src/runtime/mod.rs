@@ -25,7 +25,7 @@
 //! #     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
 //! let runtime = Runtime::new();
 //! let module = runtime.compile("hello", &wat::parse_str(wat).unwrap()).unwrap();
-//! let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+//! let mut instance = ModInstance::new(&module, &ModConfig::default()).unwrap();
 //!
 //! struct Host(Vec<String>);
 //! impl ModHost for Host {
@@ -62,11 +62,17 @@ pub use instance::{CallHandle, ModHost, ModInstance, NoHost, RunStatus, call_fre
 use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
 use wasi::{WASI_FUNCTIONS, WASI_MODULE, WasiCtx};
 
-/// The shared wasmi engine and WASI linker. Cheap to clone; build one per application.
+/// How mods are compiled and run: wasmi's configuration (fuel metering, costs,
+/// [`Compilation`]). Cheap to clone; build one per application.
+///
+/// Each module it compiles gets a wasmi engine and WASI linker of its own, shared by
+/// that module's instances. wasmi's engine keeps every function it has compiled until
+/// the engine itself is dropped, so with one engine for all mods each compile (every
+/// hot reload) would keep its module's code for good; with one engine per module, a
+/// module's code goes when its last instance does.
 #[derive(Clone)]
 pub struct Runtime {
-    engine: Engine,
-    linker: Arc<Linker<WasiCtx>>,
+    config: Config,
     compilation: Compilation,
 }
 
@@ -156,14 +162,8 @@ impl Runtime {
                 Compilation::Eager => CompilationMode::Eager,
                 Compilation::Deferred => CompilationMode::Lazy,
             });
-        let engine = Engine::new(&config);
-        let mut linker = Linker::new(&engine);
-        // The names are distinct, so linking cannot fail.
-        let linked = wasi::link(&mut linker);
-        debug_assert!(linked.is_ok(), "{linked:?}");
         Runtime {
-            engine,
-            linker: Arc::new(linker),
+            config,
             compilation,
         }
     }
@@ -173,9 +173,10 @@ impl Runtime {
         self.compilation
     }
 
-    /// The wasmi engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// A new wasmi engine with this runtime's configuration (what each compiled mod
+    /// gets).
+    pub fn new_engine(&self) -> Engine {
+        Engine::new(&self.config)
     }
 
     /// Compiles and checks a mod.
@@ -189,7 +190,8 @@ impl Runtime {
     ///   `memory` is not exported.
     pub fn compile(&self, name: &str, wasm: &[u8]) -> Result<ModModule, ModError> {
         let name: Arc<str> = name.into();
-        let module = Module::new(&self.engine, wasm).map_err(|e| {
+        let engine = self.new_engine();
+        let module = Module::new(&engine, wasm).map_err(|e| {
             ModErrorKind::InvalidModule {
                 message: e.to_string(),
             }
@@ -214,20 +216,37 @@ impl Runtime {
         if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
             return Err(ModErrorKind::MissingMemory.named(name));
         }
+        let mut linker = Linker::new(&engine);
+        // The names are distinct, so linking cannot fail.
+        let linked = wasi::link(&mut linker);
+        debug_assert!(linked.is_ok(), "{linked:?}");
         Ok(ModModule {
             name,
             module,
+            linker: Arc::new(linker),
             size: wasm.len(),
         })
     }
 }
 
-/// A compiled mod, shared by all its instances. Cheap to clone.
-#[derive(Clone, Debug)]
+/// A compiled mod, shared by all its instances: its module, on an engine of its own,
+/// and the WASI linker for that engine. Cheap to clone.
+#[derive(Clone)]
 pub struct ModModule {
     name: Arc<str>,
     module: Module,
+    linker: Arc<Linker<WasiCtx>>,
     size: usize,
+}
+
+impl std::fmt::Debug for ModModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModModule")
+            .field("name", &self.name)
+            .field("module", &self.module)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ModModule {

@@ -79,7 +79,7 @@ fn scalar_params_are_refused_at_once() {
     // The runtime refuses them too.
     let runtime = Runtime::new();
     let module = runtime.compile("echo", ECHO).unwrap();
-    let mut instance = ModInstance::new(&runtime, &module, &ModConfig::default()).unwrap();
+    let mut instance = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let error = instance
         .call("echo", &true)
         .try_result()

@@ -86,7 +86,7 @@ impl ModDriver {
             let config = ModConfig::default()
                 .with_limits(limits)
                 .with_name(&*slot.name);
-            let mut instance = match ModInstance::new(&self.runtime, asset.module(), &config) {
+            let mut instance = match ModInstance::new(asset.module(), &config) {
                 Ok(instance) => instance,
                 Err(error) => {
                     error!("{error}");

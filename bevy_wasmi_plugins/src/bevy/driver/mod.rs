@@ -34,7 +34,6 @@ use crate::bevy::asset::WasmModAsset;
 use crate::bevy::calls::ModTarget;
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mailbox::{Directory, Outbound};
-use crate::runtime::Runtime;
 
 use lifecycle::Slot;
 
@@ -52,19 +51,15 @@ pub(crate) struct ModDriver {
     inbox: async_channel::Receiver<Outbound>,
     directory: Directory,
     asset_events: MessageCursor<AssetEvent<WasmModAsset>>,
-    runtime: Runtime,
     /// How many times the driver has run: the clock of call deadlines in frames.
     frame: u64,
 }
 
 impl ModDriver {
-    /// A driver for the mods of `runtime`, fed by `inbox`, keeping `directory` (the one
-    /// [`ModRpc`](crate::bevy::rpc::ModRpc) reads) up to date.
-    pub(crate) fn new(
-        runtime: Runtime,
-        inbox: async_channel::Receiver<Outbound>,
-        directory: Directory,
-    ) -> Self {
+    /// A driver fed by `inbox`, keeping `directory` (the one
+    /// [`ModRpc`](crate::bevy::rpc::ModRpc) reads) up to date. The mods' modules come
+    /// compiled (each with its own engine) from the asset loader.
+    pub(crate) fn new(inbox: async_channel::Receiver<Outbound>, directory: Directory) -> Self {
         ModDriver {
             slots: EntityHashMap::default(),
             order: Vec::new(),
@@ -72,7 +67,6 @@ impl ModDriver {
             inbox,
             directory,
             asset_events: MessageCursor::default(),
-            runtime,
             frame: 0,
         }
     }

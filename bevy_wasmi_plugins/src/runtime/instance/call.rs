@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use super::{ModHost, ModInstance, RunStatus};
 use crate::runtime::clock::ClockId;
 use crate::runtime::reply::{Reply, ReplySender, typed, unanswered};
-use crate::runtime::{ModConfig, ModModule, Runtime};
+use crate::runtime::{ModConfig, ModModule};
 
 /// A call into a mod that completes with its result or an error.
 ///
@@ -63,7 +63,6 @@ impl CallHandle {
 /// the work. A mod that sleeps is waited for with `std::thread::sleep` (not on the web,
 /// where a sleeping mod makes the call fail).
 pub fn call_fresh<P: Serialize + ?Sized>(
-    runtime: &Runtime,
     module: &ModModule,
     config: &ModConfig,
     method: &str,
@@ -71,8 +70,7 @@ pub fn call_fresh<P: Serialize + ?Sized>(
     fuel: u64,
     host: &mut dyn ModHost,
 ) -> Outcome {
-    let mut instance =
-        ModInstance::new(runtime, module, config).map_err(|e| e.to_response_error())?;
+    let mut instance = ModInstance::new(module, config).map_err(|e| e.to_response_error())?;
     let handle = instance.call(method, params);
     loop {
         let status = instance.run(fuel, host);

@@ -23,7 +23,7 @@ use super::clock::ClockId;
 use super::error::{ModError, ModErrorKind};
 use super::guest::{Guest, GuestStatus};
 use super::reply::ReplySender;
-use super::{Limits, ModConfig, ModModule, Runtime};
+use super::{Limits, ModConfig, ModModule};
 
 /// Why [`ModInstance::run`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +100,9 @@ impl ModInstance {
     /// # Errors
     ///
     /// See [`Guest::new`].
-    pub fn new(
-        runtime: &Runtime,
-        module: &ModModule,
-        config: &ModConfig,
-    ) -> Result<Self, ModError> {
+    pub fn new(module: &ModModule, config: &ModConfig) -> Result<Self, ModError> {
         Ok(ModInstance {
-            guest: Guest::new(runtime, module, config)?,
+            guest: Guest::new(module, config)?,
             limits: config.limits.clone(),
             next_id: 1,
             pending: BTreeMap::new(),
