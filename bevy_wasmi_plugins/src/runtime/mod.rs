@@ -2,9 +2,10 @@
 //! limits, and the JSON-RPC session with each mod. No Bevy here: a plain loop can drive
 //! it (tests, `wasmi-mod`), and the Bevy layer drives it once per frame.
 //!
-//! - [`Runtime`] owns the wasmi `Engine` and the WASI linker; it compiles a `.wasm` once
-//!   into a [`ModModule`] that any number of instances share, checked up front and
-//!   translated lazily by default ([`Compilation`]).
+//! - [`Runtime`] holds wasmi's configuration; it compiles a `.wasm` once into a
+//!   [`ModModule`] (on a wasmi engine and WASI linker of its own) that any number of
+//!   instances share, checked up front and translated lazily by default
+//!   ([`Compilation`]).
 //! - [`ModInstance`] is one running mod: a persistent instance whose `main` loops on
 //!   stdin, advanced by [`ModInstance::run`] with a fuel slice. Host requests are served
 //!   by the embedder's [`ModHost`]; calls into the mod return a [`CallHandle`].
