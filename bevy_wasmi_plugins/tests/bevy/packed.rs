@@ -245,6 +245,46 @@ fn packed_rows_are_postcard_and_packed_writes_set_each_entity_or_name_why_not() 
     assert!(m.contains("`entities` or `packed`, not both"), "{m}");
 }
 
+/// A component that contains itself.
+#[derive(Component, Reflect, Debug, PartialEq, Clone, Default)]
+#[reflect(Component, Default, no_field_bounds)]
+struct Tree {
+    depth: u8,
+    children: Vec<Tree>,
+}
+
+#[test]
+fn packed_writes_of_a_recursive_type_are_refused_and_json_ones_are_not() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.register_type::<Tree>();
+    let echo = start_mod(&mut app, "echo", Some(ModPermissions::trusted()));
+    let a = app.world_mut().spawn(Tree::default()).id();
+    let path = <Tree as TypePath>::type_path();
+    // postcard has no nesting limit: bytes nested a million deep would overflow the
+    // game's stack while Bevy read them. Refused before any byte is read.
+    let deep = format!("{}{}", "AQ".repeat(8), "==");
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": path, "packed": deep }),
+    ));
+    assert_eq!(c, -23402, "{m}");
+    assert!(m.contains("is a recursive type"), "{m}");
+    // JSON is read with serde_json's nesting limit, so it is taken.
+    let done = relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": path,
+                "entities": [[a.to_bits(), {"depth": 1, "children": [{"depth": 2, "children": []}]}]] }),
+    )
+    .unwrap();
+    assert_eq!(done, Value::Null);
+    assert_eq!(app.world().get::<Tree>(a).unwrap().children[0].depth, 2);
+}
+
 #[test]
 fn packed_calls_follow_the_permissions() {
     let assets = asset_dir(&[("echo", ECHO)]);

@@ -133,6 +133,19 @@ impl Ecs<'_> {
                 ),
             )
         })?;
+        // postcard has no nesting limit (serde_json stops at 128 levels): values of a
+        // type that contains itself could nest as deep as the bytes allow and overflow
+        // the game's stack while Bevy reads them.
+        if is_recursive(registry, value_type) {
+            return Err(error(
+                ErrorCode::ComponentError,
+                format!(
+                    "`{component}` at path `{}` is a recursive type: its values are taken \
+                     as JSON only (`entities`, not `packed`)",
+                    p.path
+                ),
+            ));
+        }
         let bytes = unpack(packed).map_err(|e| {
             error(
                 ErrorCode::InvalidParams,
@@ -219,6 +232,72 @@ fn type_at_path<'r>(
         at = registry.get(id)?;
     }
     Some(at)
+}
+
+/// Whether a value of `registration`'s type can contain a value of a type that
+/// contains it (a type in a cycle of the type graph, or one that reaches one). Types
+/// the registry does not know end the walk (Bevy refuses their values anyway).
+fn is_recursive(registry: &TypeRegistry, registration: &TypeRegistration) -> bool {
+    use std::collections::HashSet;
+    /// Depth-first: `on_path` holds the types being walked, `done` those known to be
+    /// free of cycles.
+    fn walk(
+        registry: &TypeRegistry,
+        id: TypeId,
+        on_path: &mut HashSet<TypeId>,
+        done: &mut HashSet<TypeId>,
+    ) -> bool {
+        if done.contains(&id) {
+            return false;
+        }
+        if !on_path.insert(id) {
+            return true;
+        }
+        let Some(registration) = registry.get(id) else {
+            on_path.remove(&id);
+            done.insert(id);
+            return false;
+        };
+        let mut inner: Vec<TypeId> = Vec::new();
+        match registration.type_info() {
+            TypeInfo::Struct(info) => inner.extend(info.iter().map(|f| f.type_id())),
+            TypeInfo::TupleStruct(info) => inner.extend(info.iter().map(|f| f.type_id())),
+            TypeInfo::Tuple(info) => inner.extend(info.iter().map(|f| f.type_id())),
+            TypeInfo::List(info) => inner.push(info.item_ty().id()),
+            TypeInfo::Array(info) => inner.push(info.item_ty().id()),
+            TypeInfo::Set(info) => inner.push(info.value_ty().id()),
+            TypeInfo::Map(info) => inner.extend([info.key_ty().id(), info.value_ty().id()]),
+            TypeInfo::Enum(info) => {
+                for variant in info.iter() {
+                    match variant {
+                        bevy_reflect::enums::VariantInfo::Struct(v) => {
+                            inner.extend(v.iter().map(|f| f.type_id()));
+                        }
+                        bevy_reflect::enums::VariantInfo::Tuple(v) => {
+                            inner.extend(v.iter().map(|f| f.type_id()));
+                        }
+                        bevy_reflect::enums::VariantInfo::Unit(_) => {}
+                    }
+                }
+            }
+            TypeInfo::Opaque(_) => {}
+        }
+        if inner
+            .into_iter()
+            .any(|inner| walk(registry, inner, on_path, done))
+        {
+            return true;
+        }
+        on_path.remove(&id);
+        done.insert(id);
+        false
+    }
+    walk(
+        registry,
+        registration.type_id(),
+        &mut HashSet::new(),
+        &mut HashSet::new(),
+    )
 }
 
 /// Reads one value of `target`'s type from `reader` into `target`, in place.
