@@ -5,7 +5,7 @@
 use std::io::Write as _;
 
 use crate::bevy::bevy_prelude::*;
-use bevy_ecs::query::QueryBuilder;
+use bevy_ecs::query::{QueryBuilder, QueryState};
 use bevy_ecs::resource::IsResource;
 use bevy_ecs::world::FilteredEntityRef;
 use bevy_wasmi_plugins_protocol::brp::{
@@ -183,16 +183,7 @@ impl Ecs<'_> {
         let mut answer = Vec::with_capacity(4096);
         answer.push(b'[');
         let mut rows = 0usize;
-        let limit = p.limit.unwrap_or(usize::MAX);
-        for (i, row) in query
-            .iter(world)
-            .enumerate()
-            .take(p.skip.saturating_add(limit))
-        {
-            self.visit();
-            if i < p.skip {
-                continue;
-            }
+        for row in self.page(&mut query, world, &p) {
             if rows > 0 {
                 answer.push(b',');
             }
@@ -238,6 +229,27 @@ impl Ecs<'_> {
             .map_err(|e| ResponseError::internal(format!("an answer is not UTF-8: {e}")))?;
         RawValue::from_string(answer)
             .map_err(|e| ResponseError::internal(format!("an answer is not JSON: {e}")))
+    }
+}
+
+impl Ecs<'_> {
+    /// The rows of `bulk.query`'s page: `p.skip` rows left out, then at most `p.limit`,
+    /// each row scanned (skipped ones too) counted as visited.
+    pub(super) fn page<'w, 's>(
+        &self,
+        query: &'s mut QueryState<FilteredEntityRef<'static, 'static>>,
+        world: &'w World,
+        p: &BulkQueryParams,
+    ) -> impl Iterator<Item = FilteredEntityRef<'w, 's>> {
+        let (skip, limit) = (p.skip, p.limit.unwrap_or(usize::MAX));
+        query
+            .iter(world)
+            .take(skip.saturating_add(limit))
+            .enumerate()
+            .filter_map(move |(i, row)| {
+                self.visit();
+                (i >= skip).then_some(row)
+            })
     }
 }
 

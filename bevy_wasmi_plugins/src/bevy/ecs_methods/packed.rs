@@ -18,8 +18,8 @@ use bevy_reflect::serde::{
     ReflectDeserializeWithRegistry, SerializationData, TypedReflectDeserializer,
 };
 use bevy_reflect::{
-    ParsedPath, PartialReflect, ReflectDeserialize, ReflectMut, TypeInfo, TypeRegistration,
-    TypeRegistry,
+    ParsedPath, PartialReflect, ReflectDeserialize, ReflectMut, ReflectRef, TypeInfo,
+    TypeRegistration, TypeRegistry,
 };
 use bevy_wasmi_plugins_protocol::brp::packed::{left_over, pack, unpack};
 use bevy_wasmi_plugins_protocol::brp::{BulkMutateComponentsParams, BulkQueryParams};
@@ -43,23 +43,14 @@ impl Ecs<'_> {
     pub(super) fn packed_rows(
         &self,
         world: &World,
-        query: &mut QueryState<FilteredEntityRef>,
+        query: &mut QueryState<FilteredEntityRef<'static, 'static>>,
         required: &[(ComponentId, &ReflectComponent)],
         registry: &TypeRegistry,
         p: &BulkQueryParams,
     ) -> Outcome {
         let mut rows = 0u64;
         let mut body = Vec::with_capacity(4096);
-        let limit = p.limit.unwrap_or(usize::MAX);
-        for (i, row) in query
-            .iter(world)
-            .enumerate()
-            .take(p.skip.saturating_add(limit))
-        {
-            self.visit();
-            if i < p.skip {
-                continue;
-            }
+        for row in self.page(query, world, p) {
             rows += 1;
             body = postcard::to_extend(&row.id().to_bits(), body)
                 .map_err(|e| ResponseError::internal(e.to_string()))?;
@@ -329,40 +320,37 @@ pub(super) fn read_packed(
         || registration
             .data::<ReflectDeserializeWithRegistry>()
             .is_some();
-    let skipped = registration.data::<SerializationData>();
-    let is_skipped = |index| skipped.is_some_and(|s| s.is_field_skipped(index));
-    match (target.reflect_mut(), own_serde, registration.type_info()) {
-        (ReflectMut::Struct(value), false, TypeInfo::Struct(_)) => {
-            for index in 0..value.field_len() {
-                if is_skipped(index) {
-                    continue;
-                }
-                let field = value
-                    .field_at_mut(index)
-                    .ok_or_else(|| format!("no field {index}"))?;
-                read_packed(field, registry, reader)?;
+    // A plain struct or tuple struct (as Bevy's deserializer walks one) is read field by
+    // field in place; anything else goes to Bevy's deserializer and is applied.
+    let plain = !own_serde
+        && matches!(
+            (target.reflect_ref(), registration.type_info()),
+            (ReflectRef::Struct(_), TypeInfo::Struct(_))
+                | (ReflectRef::TupleStruct(_), TypeInfo::TupleStruct(_))
+        );
+    if plain {
+        let skipped = registration.data::<SerializationData>();
+        let mut kind = target.reflect_mut();
+        let len = match &kind {
+            ReflectMut::Struct(value) => value.field_len(),
+            ReflectMut::TupleStruct(value) => value.field_len(),
+            _ => 0,
+        };
+        for index in (0..len).filter(|&i| !skipped.is_some_and(|s| s.is_field_skipped(i))) {
+            let field = match &mut kind {
+                ReflectMut::Struct(value) => value.field_at_mut(index),
+                ReflectMut::TupleStruct(value) => value.field_mut(index),
+                _ => None,
             }
-            Ok(())
+            .ok_or_else(|| format!("no field {index}"))?;
+            read_packed(field, registry, reader)?;
         }
-        (ReflectMut::TupleStruct(value), false, TypeInfo::TupleStruct(_)) => {
-            for index in 0..value.field_len() {
-                if is_skipped(index) {
-                    continue;
-                }
-                let field = value
-                    .field_mut(index)
-                    .ok_or_else(|| format!("no field {index}"))?;
-                read_packed(field, registry, reader)?;
-            }
-            Ok(())
-        }
-        (_, _, _) => {
-            let value = TypedReflectDeserializer::new(registration, registry)
-                .deserialize(&mut *reader)
-                .map_err(|e| e.to_string())?;
-            target.try_apply(value.as_ref()).map_err(|e| e.to_string())
-        }
+        return Ok(());
     }
+    let value = TypedReflectDeserializer::new(registration, registry)
+        .deserialize(&mut *reader)
+        .map_err(|e| e.to_string())?;
+    target.try_apply(value.as_ref()).map_err(|e| e.to_string())
 }
 
 /// Reads one value of `registration`'s type from `reader` and drops it.
