@@ -13,7 +13,8 @@ use bevy_wasmi_plugins::runtime::{
 };
 
 /// Builds a guest from WAT. `body` is the code of `_start`; `$out` writes
-/// `len` bytes at `ptr` to stdout.
+/// `len` bytes at `ptr` to stderr (stdout is framed: a NUL byte where a line starts
+/// begins an attachment, so binary results go where no framing is).
 fn guest_with(config: &ModConfig, imports: &str, body: &str) -> Guest {
     let wat = format!(
         r#"(module
@@ -23,7 +24,7 @@ fn guest_with(config: &ModConfig, imports: &str, body: &str) -> Guest {
             (func $out (param $ptr i32) (param $len i32)
                 (i32.store (i32.const 60000) (local.get $ptr))
                 (i32.store (i32.const 60004) (local.get $len))
-                (drop (call $fd_write (i32.const 1) (i32.const 60000) (i32.const 1) (i32.const 60008))))
+                (drop (call $fd_write (i32.const 2) (i32.const 60000) (i32.const 1) (i32.const 60008))))
             (func (export "_start") {body}))"#
     );
     let runtime = Runtime::new();
@@ -37,13 +38,11 @@ fn guest(imports: &str, body: &str) -> Guest {
     guest_with(&ModConfig::default(), imports, body)
 }
 
-/// Runs to the end and returns stdout.
+/// Runs to the end and returns what `$out` wrote.
 fn run_to_exit(guest: &mut Guest) -> Vec<u8> {
     let status = guest.resume(10_000_000).expect("runs");
     assert_eq!(status, GuestStatus::Exited(0));
-    let mut out = Vec::new();
-    guest.take_stdout(&mut out);
-    out
+    guest.take_stderr()
 }
 
 fn u32s(bytes: &[u8]) -> Vec<u32> {
@@ -279,8 +278,7 @@ fn fd_read_suspends_on_empty_stdin_and_resumes_with_data() {
     g.write_stdin(b"world");
     assert!(g.is_runnable());
     assert_eq!(g.resume(1_000_000).unwrap(), GuestStatus::WaitingInput);
-    let mut out = Vec::new();
-    g.take_stdout(&mut out);
+    let out = g.take_stderr();
     assert_eq!(out, b"hello world");
 
     g.close_stdin();
@@ -310,8 +308,7 @@ fn fuel_slices_pause_and_resume_a_computation() {
         }
     }
     assert!(slices > 10, "only {slices} slices");
-    let mut out = Vec::new();
-    g.take_stdout(&mut out);
+    let out = g.take_stderr();
     assert_eq!(
         u64::from_le_bytes(out[..8].try_into().unwrap()),
         199_999 * 200_000 / 2
@@ -349,8 +346,7 @@ fn poll_oneoff_sleeps_until_the_virtual_clock_passes_the_deadline() {
     ));
     clock.advance(1_000_000);
     assert_eq!(g.resume(1_000_000).unwrap(), GuestStatus::Exited(0));
-    let mut out = Vec::new();
-    g.take_stdout(&mut out);
+    let out = g.take_stderr();
     assert_eq!(u32s(&out[..8]), [0, 1], "success, one event");
     assert_eq!(u64::from_le_bytes(out[8..16].try_into().unwrap()), 77);
     assert_eq!(out[16 + 10], 0, "clock event");
@@ -378,8 +374,7 @@ fn poll_oneoff_on_stdin_wakes_when_input_arrives() {
     ));
     g.write_stdin(b"abc");
     assert_eq!(g.resume(1_000_000).unwrap(), GuestStatus::Exited(0));
-    let mut out = Vec::new();
-    g.take_stdout(&mut out);
+    let out = g.take_stderr();
     assert_eq!(u32s(&out[..4]), [1]);
     let event = &out[4..];
     assert_eq!(u64::from_le_bytes(event[..8].try_into().unwrap()), 1);
@@ -449,8 +444,7 @@ fn output_budget_stops_a_flood() {
     let error = loop {
         match g.resume(1_000_000) {
             Ok(GuestStatus::OutputFull | GuestStatus::OutOfFuel) => {
-                let mut sink = Vec::new();
-                g.take_stdout(&mut sink);
+                drop(g.take_stderr());
             }
             Ok(other) => panic!("{other:?}"),
             Err(error) => break error,
@@ -575,4 +569,45 @@ fn pointers_at_the_end_of_the_address_space_are_efault_not_a_host_panic() {
     );
     let out = run_to_exit(&mut g);
     assert_eq!(u32s(&out), [21, 21, 21, 21, 21]);
+}
+
+#[test]
+fn stdout_frames_end_at_the_newline_after_an_attachment_and_count_against_the_cap() {
+    // An attachment holding a `\n`, then its line, written in two pieces cut inside the
+    // attachment, then a line; after some input, a header promising more than the cap.
+    let limits = Limits::default().with_max_message_size(64);
+    let config = ModConfig::default().with_limits(limits);
+    let mut g = guest_with(
+        &config,
+        r#"(import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+           (func $write (param $ptr i32) (param $len i32)
+               (i32.store (i32.const 60000) (local.get $ptr))
+               (i32.store (i32.const 60004) (local.get $len))
+               (drop (call $fd_write (i32.const 1) (i32.const 60000) (i32.const 1) (i32.const 60008))))
+           (data (i32.const 1000) "\00\03\00\00\00a\nb{}\nnext\n\00\03\00\00\00x\ny{}\n\00\3d\00\00\00")"#,
+        r#"(call $write (i32.const 1000) (i32.const 7))
+           (call $write (i32.const 1007) (i32.const 4))
+           (call $write (i32.const 1011) (i32.const 5))
+           (call $write (i32.const 1016) (i32.const 7))
+           (i32.store (i32.const 0) (i32.const 100))
+           (i32.store (i32.const 4) (i32.const 1))
+           (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+           (call $write (i32.const 1023) (i32.const 4))
+           (call $write (i32.const 1027) (i32.const 5))"#,
+    );
+    assert_eq!(g.resume(1_000_000).unwrap(), GuestStatus::WaitingInput);
+    // Two whole frames; the third's attachment is not all there, and its `\n` is data.
+    let mut lines = Vec::new();
+    g.take_stdout_lines(&mut lines);
+    assert_eq!(lines, b"\x00\x03\x00\x00\x00a\nb{}\nnext\n");
+    // Its last byte and line; then a header promising 5 + 61 bytes, over the cap of 64
+    // before the bytes come.
+    g.write_stdin(b"x");
+    let error = g.resume(1_000_000).unwrap_err();
+    g.take_stdout_lines(&mut lines);
+    assert_eq!(lines, b"\x00\x03\x00\x00\x00x\ny{}\n");
+    assert!(
+        matches!(error.kind, ModErrorKind::MessageTooLarge { limit: 64 }),
+        "{error}"
+    );
 }

@@ -3,8 +3,9 @@
 //! Input: one byte choosing the line cap, then chunks, each a length byte and that many
 //! bytes (the last may be short). Checked:
 //!
-//! - the line reader hands out exactly the input split at `\n` (a trivial splitter), a
-//!   line longer than the cap as "too large", the last unterminated piece as a line;
+//! - the line reader hands out exactly the input split into frames by the protocol's
+//!   `split_frame` (a line, or an attachment and its line, whose `\n`s are data), a frame
+//!   longer than the cap as "too large", the last unterminated piece as a line;
 //! - where the reader read a line's start from its buffer in the fixed wire form, that
 //!   head finished on the line gives what `fast_parse` gives (checked inside the PDK);
 //! - the mod's whole main loop (reader, parser, dispatch, executor, a plugin with a few
@@ -15,6 +16,7 @@
 
 use bevy_wasmi_plugins_pdk::__fuzz;
 use bevy_wasmi_plugins_pdk::prelude::*;
+use bevy_wasmi_plugins_pdk::protocol::attach::{Split, attachment_len, split_frame};
 use libfuzzer_sys::fuzz_target;
 
 /// A plugin with a few methods of each kind (no state: nothing is kept between runs).
@@ -49,17 +51,45 @@ impl Plugin for Fuzz {
 /// The caps tried: tiny, around the reader's 4 KiB initial buffer, and the default.
 const CAPS: [usize; 8] = [0, 1, 7, 64, 4095, 4096, 4097, 1 << 20];
 
-/// The input split at `\n`, as the reader must hand it out.
-fn expected(max: usize, stream: &[u8]) -> Vec<Option<Vec<u8>>> {
-    let mut lines: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
-    // After the last `\n`: a line only if something is there.
-    if lines.last().is_some_and(|last| last.is_empty()) {
-        lines.pop();
+/// The input split into frames by the protocol's `split_frame`, as the reader must hand
+/// them out.
+fn expected(max: usize, mut stream: &[u8]) -> Vec<Option<__fuzz::Framed>> {
+    let mut frames = Vec::new();
+    loop {
+        match split_frame(stream) {
+            Split::Frame {
+                attachment,
+                line,
+                len,
+            } => {
+                // The frame without its `\n` must fit the cap.
+                frames.push(
+                    (len - 1 <= max).then(|| (line.to_vec(), attachment.map(<[u8]>::to_vec))),
+                );
+                stream = &stream[len..];
+            }
+            Split::Incomplete { .. } => {
+                match attachment_len(stream) {
+                    // A line without `\n` at the end: a line if something is there.
+                    None if !stream.is_empty() => {
+                        frames.push(
+                            (stream.len() <= max)
+                                .then(|| stream.to_vec())
+                                .map(|l| (l, None)),
+                        );
+                    }
+                    None | Some(Err(())) => {}
+                    // An attachment cut off by the end: dropped, reported if over the cap.
+                    Some(Ok(len)) => {
+                        if (5 + len).max(stream.len()) > max {
+                            frames.push(None);
+                        }
+                    }
+                }
+                return frames;
+            }
+        }
     }
-    lines
-        .into_iter()
-        .map(|line| (line.len() <= max).then(|| line.to_vec()))
-        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -84,7 +114,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(
         __fuzz::lines(max, &chunks),
         expected(max, &stream),
-        "lines differ from the input split at \\n"
+        "lines differ from the input split into frames"
     );
 
     let out = __fuzz::run::<Fuzz>(max, &chunks);

@@ -3,7 +3,8 @@
 //! resource and message types, some entities, and permissions chosen by the input.
 //!
 //! Input: one byte choosing the permissions, then lines; each line is a method (its first
-//! byte) and its params (the rest: JSON, or nothing for no params). In the params,
+//! byte) and its params (the rest: JSON, or nothing for no params; after a tab, the
+//! request's attachment, for `"attached"` packed values). In the params,
 //! `@0`…`@9` stand for the bits of the world's entities (`@0` is the mod's own), so
 //! that the fuzzer can name live entities. Checked:
 //!
@@ -216,7 +217,12 @@ fuzz_target!(|data: &[u8]| {
         };
         let index = first as usize % (ECS_METHODS.len() + 1);
         let method = ECS_METHODS.get(index).copied().unwrap_or("world.unknown");
-        let params = substitute(chars.as_str(), &entities);
+        // After a tab: the request's attachment (`bulk.mutate_components`' `attached`).
+        let (params, attachment) = match chars.as_str().split_once('\t') {
+            Some((params, attachment)) => (params, Some(attachment.as_bytes())),
+            None => (chars.as_str(), None),
+        };
+        let params = substitute(params, &entities);
         let raw = if params.trim().is_empty() {
             None
         } else {
@@ -226,7 +232,14 @@ fuzz_target!(|data: &[u8]| {
                 _ => continue,
             }
         };
-        let outcome = serve_world_method(&mut world, &permissions, mod_entity, method, raw);
+        let outcome = serve_world_method(
+            &mut world,
+            &permissions,
+            mod_entity,
+            method,
+            raw,
+            attachment,
+        );
         match outcome {
             None => assert_eq!(method, "world.unknown"),
             Some(Ok(result)) => {

@@ -27,6 +27,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bevy_wasmi_plugins_protocol::attach::attachment_header;
 use bevy_wasmi_plugins_protocol::{RequestId, check_params, write_notification, write_request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -81,13 +82,64 @@ pub fn call<R: DeserializeOwned>(method: &str, params: &(impl Serialize + ?Sized
 /// Like [`call`], with the params already JSON text: an object or an array the PDK
 /// wrote itself with serde_json (they are not checked again), copied as they are.
 pub(crate) fn call_json<R: DeserializeOwned>(method: &str, params: &[u8]) -> Call<R> {
+    call_json_attached(method, params, None)
+}
+
+/// Like [`call`], with `attachment` sent as the request's
+/// [attachment](crate::protocol::attach): raw bytes in front of its line, for the methods
+/// that take one (`bulk.mutate_components`' `"attached"`). Await
+/// [`Call::with_attachment`] for an answer that comes with one. [`world`](crate::world)'s
+/// packed calls use these; a mod rarely needs them itself.
+///
+/// # Errors
+///
+/// As [`call`]; also `-32602` when `params` is not an array or an object, or inside
+/// [`batch`] (an attachment goes with a request alone on its line); nothing is sent.
+pub fn call_with_attachment<R: DeserializeOwned>(
+    method: &str,
+    params: &(impl Serialize + ?Sized),
+    attachment: &[u8],
+) -> Call<R> {
+    let params = match serde_json::to_vec(params) {
+        Ok(text) if matches!(check_params(&text), Ok(true)) => text,
+        _ => {
+            return Call {
+                state: CallState::Failed(Error::invalid_params(format_args!(
+                    "params of {method} with an attachment must be a JSON array or object"
+                ))),
+                result: PhantomData,
+            };
+        }
+    };
+    call_json_attached(method, &params, Some(&[attachment]))
+}
+
+/// Like [`call_json`], with an [attachment](crate::protocol::attach) in front of the
+/// request's line: the concatenation of `attachment`'s pieces. A request with one goes
+/// on a line of its own: inside [`batch`] the call fails without being sent.
+pub(crate) fn call_json_attached<R: DeserializeOwned>(
+    method: &str,
+    params: &[u8],
+    attachment: Option<&[&[u8]]>,
+) -> Call<R> {
     let id = state::with(|shared| {
         let id = shared.next_id;
         let before = shared.out.len();
+        if let Some(pieces) = attachment {
+            let len = pieces.iter().map(|piece| piece.len()).sum();
+            if shared.batch.is_some() {
+                return Err("an attachment cannot go with a call in a batch".to_owned());
+            }
+            let header = attachment_header(len).map_err(|e| e.to_string())?;
+            shared.out.extend_from_slice(&header);
+            for piece in pieces {
+                shared.out.extend_from_slice(piece);
+            }
+        }
         batch_separator(shared);
         if write_head(shared, method).is_err() {
             shared.out.truncate(before);
-            return None;
+            return Err(format!("method name {method} did not serialize"));
         }
         shared.out.extend_from_slice(params);
         shared.out.extend_from_slice(b"}\n");
@@ -95,14 +147,12 @@ pub(crate) fn call_json<R: DeserializeOwned>(method: &str, params: &[u8]) -> Cal
         shared.next_id += 1;
         shared.head.next_id();
         shared.calls.insert(id, CallSlot::Waiting(None));
-        Some(id)
+        Ok(id)
     });
     Call {
         state: match id {
-            Some(id) => CallState::Sent(id),
-            None => CallState::Failed(Error::invalid_params(format_args!(
-                "method name {method} did not serialize"
-            ))),
+            Ok(id) => CallState::Sent(id),
+            Err(why) => CallState::Failed(Error::invalid_params(why)),
         },
         result: PhantomData,
     }
@@ -331,10 +381,13 @@ impl<R> Call<R> {
     }
 }
 
-impl<R: DeserializeOwned> Future for Call<R> {
-    type Output = Result<R, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+impl<R> Call<R> {
+    /// The host's answer, once it has come: the result's bytes as `R`, and the
+    /// attachment that came with it.
+    fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(R, Option<Vec<u8>>), Error>>
+    where
+        R: DeserializeOwned,
+    {
         let id = match std::mem::replace(&mut self.state, CallState::Done) {
             CallState::Sent(id) => id,
             CallState::Failed(error) => return Poll::Ready(Err(error)),
@@ -350,32 +403,67 @@ impl<R: DeserializeOwned> Future for Call<R> {
                 }
                 None
             }
-            Some(CallSlot::Answered(_)) => match shared.calls.remove(&id) {
-                Some(CallSlot::Answered(answer)) => Some(answer),
+            Some(CallSlot::Answered(..)) => match shared.calls.remove(&id) {
+                Some(CallSlot::Answered(answer, attachment)) => Some((answer, attachment)),
                 _ => None,
             },
-            Some(CallSlot::Abandoned) | None => Some(Err(Error::internal(
-                "host call lost its slot",
-            )
-            .into_response_error())),
+            Some(CallSlot::Abandoned) | None => Some((
+                Err(Error::internal("host call lost its slot").into_response_error()),
+                None,
+            )),
         });
         match answer {
             None => {
                 self.state = CallState::Sent(id);
                 Poll::Pending
             }
-            Some(Err(error)) => Poll::Ready(Err(error.into())),
-            Some(Ok(mut bytes)) => {
+            Some((Err(error), _)) => Poll::Ready(Err(error.into())),
+            Some((Ok(bytes), attachment)) => {
                 let result = crate::de::from_slice::<R>(&bytes).map_err(|e| {
                     Error::internal(format_args!(
                         "the host's result did not have the expected type: {e}"
                     ))
                 });
-                bytes.clear();
-                state::with(|shared| shared.spare.push(bytes));
-                Poll::Ready(result)
+                state::recycle(bytes);
+                Poll::Ready(result.map(|result| (result, attachment)))
             }
         }
+    }
+
+    /// This call, resolving to its result and the [attachment](crate::protocol::attach)
+    /// that came with it (`None` when the host sent none), for methods that answer
+    /// with one (`bulk.query` with `"attach":true`).
+    pub fn with_attachment(self) -> Attached<R> {
+        Attached(self)
+    }
+}
+
+impl<R: DeserializeOwned> Future for Call<R> {
+    type Output = Result<R, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_answer(cx).map(|answer| {
+            answer.map(|(result, attachment)| {
+                if let Some(bytes) = attachment {
+                    state::recycle(bytes);
+                }
+                result
+            })
+        })
+    }
+}
+
+/// A [`Call`] whose answer may come with an [attachment](crate::protocol::attach): it
+/// resolves to the result and the attachment's bytes (`None` when the host sent none).
+/// See [`Call::with_attachment`].
+#[must_use = "the host's answer is lost unless the call is awaited"]
+pub struct Attached<R>(Call<R>);
+
+impl<R: DeserializeOwned> Future for Attached<R> {
+    type Output = Result<(R, Option<Vec<u8>>), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.poll_answer(cx)
     }
 }
 

@@ -248,23 +248,26 @@ pub mod __fuzz {
         }
     }
 
-    /// The lines the mod's line reader hands out for input read in `input`'s chunks,
-    /// as its main loop reads them (`None`: a line over `max` bytes). Panics if the start
-    /// of a line read from the buffer, finished on the line, differs from `fast_parse`
-    /// of the line.
-    pub fn lines(max: usize, input: &[&[u8]]) -> Vec<Option<Vec<u8>>> {
+    /// A line and the attachment that came with it.
+    pub type Framed = (Vec<u8>, Option<Vec<u8>>);
+
+    /// The lines (with their attachments) the mod's line reader hands out for input read
+    /// in `input`'s chunks, as its main loop reads them (`None`: a frame over `max`
+    /// bytes). Panics if the start of a line read from the buffer, finished on the line,
+    /// differs from `fast_parse` of the line.
+    pub fn lines(max: usize, input: &[&[u8]]) -> Vec<Option<Framed>> {
         let mut io = chunks(input);
         let mut reader = LineReader::new(max);
         let mut out = Vec::new();
-        let mut push = |line: Line<'_>| {
+        let mut push = |line: Line<'_>, attachment: Option<&[u8]>| {
             out.push(match line {
-                Line::Complete(bytes) => Some(bytes.to_vec()),
+                Line::Complete(bytes) => Some((bytes.to_vec(), attachment.map(<[u8]>::to_vec))),
                 Line::TooLarge => None,
             })
         };
         while reader.fill(&mut io) {
             while !reader.is_empty() {
-                let Some((line, head)) = reader.next_fast_line() else {
+                let Some((line, head, attachment)) = reader.next_fast_line() else {
                     break;
                 };
                 if let (Line::Complete(line), Some(head)) = (&line, head)
@@ -276,11 +279,11 @@ pub mod __fuzz {
                         "the head read from the buffer does not fit its line"
                     );
                 }
-                push(line);
+                push(line, attachment);
             }
         }
         if let Some(line) = reader.rest() {
-            push(line);
+            push(line, None);
         }
         out
     }

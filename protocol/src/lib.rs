@@ -16,6 +16,8 @@
 //!   [the wire form](#the-wire-form)); [`write_value`] writes a value as JSON.
 //! - [`serve_frame`] answers a whole line, batches included, with a caller's handler
 //!   ([`serve_frame_with`] also hands over the peer's malformed answers).
+//! - [`attach`] frames raw bytes beside a message's line (the `bulk.*` methods'
+//!   packed values, without base64).
 //! - [`ErrorCode`] lists the standard codes and this project's application codes.
 //! - [`lifecycle`] holds the params and results of `plugin.init` and `plugin.shutdown`,
 //!   and [`brp`] the requests and responses of the `world.*` methods (the Bevy Remote
@@ -51,6 +53,7 @@
 //! assert_eq!(request.params::<(i32, i32)>().unwrap(), (1, 2));
 //! ```
 
+pub mod attach;
 pub mod brp;
 mod error;
 mod fast;

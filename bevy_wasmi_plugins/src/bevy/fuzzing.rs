@@ -8,7 +8,8 @@ use serde_json::value::RawValue;
 use crate::bevy::permissions::ModPermissions;
 
 /// Serves `method` with `params` as [the driver does](super::ecs_methods) for the mod at
-/// `mod_entity`; `None` if it is not a `world.*` method.
+/// `mod_entity`, with the request's `attachment`; `None` if it is not a `world.*`
+/// method.
 #[doc(hidden)]
 pub fn serve_world_method(
     world: &mut World,
@@ -16,6 +17,7 @@ pub fn serve_world_method(
     mod_entity: Entity,
     method: &str,
     params: Option<&RawValue>,
+    attachment: Option<&[u8]>,
 ) -> Option<Outcome> {
     // Inserted by the plugin in an app.
     world.init_resource::<super::ecs_methods::SpawnCounts>();
@@ -23,6 +25,8 @@ pub fn serve_world_method(
     let mut work = super::ecs_methods::Work {
         max_answer: bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE,
         entities: 0,
+        attachment,
+        answer: Some(&mut None),
     };
     let caller = super::ecs_methods::Caller::new(world, permissions, mod_entity, "fuzz");
     super::ecs_methods::serve(world, &caller, method, params, &mut work)

@@ -1,6 +1,7 @@
-//! The packed form of `bulk.query` and `bulk.mutate_components` (postcard in base64):
-//! written and read as a mod in any language would (`echo`'s `relay`, the bytes made
-//! here with `postcard`), and through the PDK's typed client (`steer`).
+//! The packed form of `bulk.query` and `bulk.mutate_components` (postcard in base64, or
+//! raw in an attachment): written and read as a mod in any language would (`echo`'s
+//! `relay` and `relay_attached`, the bytes made here with `postcard`), and through the
+//! PDK's typed client (`steer`).
 
 use super::brp_rest::code;
 use super::watch::steer_app;
@@ -242,7 +243,154 @@ fn packed_rows_are_postcard_and_packed_writes_set_each_entity_or_name_why_not() 
                 "entities": [[a.to_bits(), {"x": 0.0, "y": 0.0}]] }),
     ));
     assert_eq!(c, -32602, "{m}");
-    assert!(m.contains("`entities` or `packed`, not both"), "{m}");
+    assert!(
+        m.contains("one of `entities`, `packed` and `attached`"),
+        "{m}"
+    );
+}
+
+/// `echo`'s `relay_attached`: a host call sent with an attachment (given here in
+/// base64), answered with the result and the answer's attachment (in base64).
+fn relay_attached(
+    app: &mut App,
+    echo: Entity,
+    method: &str,
+    params: Value,
+    attachment: Option<&[u8]>,
+) -> Result<(Value, Option<Vec<u8>>), ResponseError> {
+    let answer = call(
+        app,
+        echo,
+        "relay_attached",
+        json!({ "method": method, "params": params, "attachment": attachment.map(pack) }),
+    )?;
+    let answer: Value = serde_json::from_str(answer.get()).unwrap();
+    let attachment = answer["attachment"]
+        .as_str()
+        .map(|text| unpack(text).unwrap());
+    Ok((answer["result"].clone(), attachment))
+}
+
+#[test]
+fn packed_values_travel_as_attachments_both_ways() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.register_type::<Gear>();
+    let echo = start_mod(&mut app, "echo", Some(ModPermissions::trusted()));
+    let a = app.world_mut().spawn(Position { x: 1.0, y: 2.0 }).id();
+    let b = app.world_mut().spawn(Position { x: 3.0, y: 4.0 }).id();
+
+    // The rows as the answer's attachment: the bytes of the base64 answer, and the
+    // result is their length.
+    let query = json!({ "components": [position_path()], "packed": true, "attach": true });
+    let (len, bytes) = relay_attached(&mut app, echo, "bulk.query", query.clone(), None).unwrap();
+    let bytes = bytes.expect("the answer's attachment");
+    assert_eq!(len, json!(bytes.len()));
+    let text = relay(
+        &mut app,
+        echo,
+        "bulk.query",
+        json!({ "components": [position_path()], "packed": true }),
+    )
+    .unwrap();
+    assert_eq!(bytes, unpack(text.as_str().unwrap()).unwrap());
+    let mut rows: Vec<(u64, PositionWire)> = postcard::from_bytes(&bytes).unwrap();
+    rows.sort_by_key(|(bits, _)| *bits);
+    let mut expected = [
+        (a.to_bits(), PositionWire { x: 1.0, y: 2.0 }),
+        (b.to_bits(), PositionWire { x: 3.0, y: 4.0 }),
+    ];
+    expected.sort_by_key(|(bits, _)| *bits);
+    assert_eq!(rows, expected);
+    // Nothing matches: an empty list, still attached.
+    let (len, bytes) = relay_attached(
+        &mut app,
+        echo,
+        "bulk.query",
+        json!({ "components": [position_path()], "filter": {"with": [gear_path()]},
+                "packed": true, "attach": true }),
+        None,
+    )
+    .unwrap();
+    assert_eq!((len, bytes), (json!(1), Some(vec![0])));
+    // `attach` without `packed` is refused.
+    let (c, m) = code(
+        relay_attached(
+            &mut app,
+            echo,
+            "bulk.query",
+            json!({ "components": [position_path()], "attach": true }),
+            None,
+        )
+        .map(|(v, _)| v),
+    );
+    assert_eq!(c, -32602, "{m}");
+    assert!(m.contains("`attach` goes with `packed`"), "{m}");
+
+    // Values as the request's attachment.
+    let values = postcard::to_allocvec(&vec![
+        (a.to_bits(), PositionWire { x: 7.0, y: 8.0 }),
+        (b.to_bits(), PositionWire { x: 9.0, y: 10.0 }),
+    ])
+    .unwrap();
+    let write = |attached: usize| json!({ "component": position_path(), "attached": attached });
+    let (done, back) = relay_attached(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        write(values.len()),
+        Some(&values),
+    )
+    .unwrap();
+    assert_eq!((done, back), (Value::Null, None));
+    assert_eq!(
+        app.world().get::<Position>(b),
+        Some(&Position { x: 9.0, y: 10.0 })
+    );
+    // The length in the params must be the attachment's; an attachment must be there;
+    // and `attached` goes alone.
+    let (c, m) = code(
+        relay_attached(
+            &mut app,
+            echo,
+            "bulk.mutate_components",
+            write(values.len() + 1),
+            Some(&values),
+        )
+        .map(|(v, _)| v),
+    );
+    assert_eq!(c, -32602, "{m}");
+    assert!(
+        m.contains(&format!(
+            "the attachment is {} bytes, and it is {}",
+            values.len() + 1,
+            values.len()
+        )),
+        "{m}"
+    );
+    let (c, m) = code(relay(&mut app, echo, "bulk.mutate_components", write(3)));
+    assert_eq!(c, -32602, "{m}");
+    assert!(m.contains("came without an attachment"), "{m}");
+    let (c, m) = code(
+        relay_attached(
+            &mut app,
+            echo,
+            "bulk.mutate_components",
+            json!({ "component": position_path(), "attached": values.len(),
+                    "packed": pack(&values) }),
+            Some(&values),
+        )
+        .map(|(v, _)| v),
+    );
+    assert_eq!(c, -32602, "{m}");
+    assert!(
+        m.contains("one of `entities`, `packed` and `attached`"),
+        "{m}"
+    );
+    assert_eq!(
+        app.world().get::<Position>(a),
+        Some(&Position { x: 7.0, y: 8.0 })
+    );
 }
 
 /// A component that contains itself.

@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::bundle::Entries;
 use super::{Bundle, Component, Entity};
 use crate::protocol::ErrorCode;
-use crate::protocol::brp::packed::pack;
 use crate::protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_INSERT_COMPONENTS_METHOD, BRP_MUTATE_COMPONENTS_METHOD,
     BRP_REMOVE_COMPONENTS_METHOD, BULK_MUTATE_COMPONENTS_METHOD, BrpDespawnEntityParams,
@@ -31,10 +30,11 @@ pub(crate) fn reset_bulk() {
     NO_BULK.set(false);
 }
 
-/// Writes to the world collected in the mod, then sent with [`Commands::flush`] as one
-/// message: the mutations of one component type (and field path) as one
-/// `bulk.mutate_components` call (this project's many-entity extension of BRP), the
-/// rest as `world.*` calls, all in one JSON-RPC batch line.
+/// Writes to the world collected in the mod, then sent with [`Commands::flush`]: the
+/// mutations of one component type (and field path) as one `bulk.mutate_components`
+/// call (this project's many-entity extension of BRP), the rest as `world.*` calls, all
+/// in one JSON-RPC batch line; packed mutations go first, each component's on a line of
+/// its own with its values as the request's [attachment](crate::protocol::attach).
 ///
 /// Each write's value is serialized when it is added, so the buffer holds no borrows.
 ///
@@ -68,9 +68,11 @@ struct Group {
     path: String,
     /// Whether the values are in the packed form (postcard) rather than JSON.
     packed: bool,
-    /// The values' JSON text (or postcard bytes), one after the other.
+    /// The values' JSON text one after the other; packed, the rows of
+    /// `bulk.mutate_components`' values (each entity's varint, then its value's
+    /// postcard bytes).
     bytes: Vec<u8>,
-    /// Each entity with where its value is in `bytes`.
+    /// Each entity with where its value (packed: its row) is in `bytes`.
     values: Vec<(u64, Range<usize>)>,
 }
 
@@ -173,6 +175,8 @@ impl Commands {
         };
         let start = group.bytes.len();
         let written = if packed {
+            // Integers always serialize.
+            let _ = postcard::to_extend(&entity.0, Append(&mut group.bytes));
             postcard::to_extend(value, Append(&mut group.bytes))
                 .map(drop)
                 .map_err(|e| e.to_string())
@@ -242,11 +246,17 @@ impl Commands {
         let calls = std::mem::take(&mut self.calls);
         let written = groups.iter().map(|g| g.values.len()).sum::<usize>() + calls.len();
         let bulk = !NO_BULK.get();
-        let (bulk_calls, single_calls) = host::batch(|| {
-            let mut bulk_calls = Vec::new();
+        // Packed values go first, as attachments, each call on a line of its own.
+        let mut bulk_calls = Vec::new();
+        for group in groups.iter().filter(|g| g.packed) {
+            for chunk in packed_chunks(&group.values) {
+                bulk_calls.push((packed_call(group, chunk), group, chunk));
+            }
+        }
+        let single_calls = host::batch(|| {
             let mut single_calls = Vec::new();
-            for group in &groups {
-                if bulk || group.packed {
+            for group in groups.iter().filter(|g| !g.packed) {
+                if bulk {
                     let mut params = Vec::new();
                     for chunk in group.values.chunks(BULK_CHUNK) {
                         bulk_params(&mut params, group, chunk);
@@ -261,7 +271,7 @@ impl Commands {
             for (method, params) in &calls {
                 single_calls.push(host::call::<Json>(method, params));
             }
-            (bulk_calls, single_calls)
+            single_calls
         });
         let mut first_error = None;
         let mut note = |result: Result<(), Error>| {
@@ -333,6 +343,60 @@ fn mutate_one_by_one<'a>(
     })
 }
 
+/// Most bytes of packed rows in one `bulk.mutate_components` call, which keeps a call
+/// well under the 1 MiB message cap.
+const PACKED_CHUNK_BYTES: usize = 256 * 1024;
+
+/// The rows of a packed group cut into calls of at most [`BULK_CHUNK`] × 8 entities and
+/// [`PACKED_CHUNK_BYTES`] bytes (and at least one row each).
+fn packed_chunks(
+    values: &[(u64, Range<usize>)],
+) -> impl Iterator<Item = &[(u64, Range<usize>)]> + '_ {
+    let mut rest = values;
+    std::iter::from_fn(move || {
+        let first = rest.first()?;
+        let end = rest
+            .iter()
+            .take(8 * BULK_CHUNK)
+            .position(|(_, row)| row.end - first.1.start > PACKED_CHUNK_BYTES)
+            .unwrap_or(rest.len().min(8 * BULK_CHUNK))
+            .max(1);
+        let (chunk, after) = rest.split_at(end);
+        rest = after;
+        Some(chunk)
+    })
+}
+
+/// `bulk.mutate_components` of `chunk`, rows of a packed `group`, with the rows as the
+/// request's attachment: `Vec<(u64, V)>` in postcard's format, the count and then the
+/// rows as they were written when added.
+fn packed_call(group: &Group, chunk: &[(u64, Range<usize>)]) -> host::Call<BulkResponse> {
+    let rows = match (chunk.first(), chunk.last()) {
+        (Some(first), Some(last)) => &group.bytes[first.1.start..last.1.end],
+        _ => &[][..],
+    };
+    let mut count = Vec::with_capacity(10);
+    let _ = postcard::to_extend(&chunk.len(), Append(&mut count));
+    // The shape of `BulkMutateComponentsParams`: `{"component":P,"path":"","attached":N}`.
+    let mut params = Vec::with_capacity(64 + group.component.len() + group.path.len());
+    params.extend_from_slice(b"{\"component\":");
+    let _ = serde_json::to_writer(&mut params, group.component);
+    params.extend_from_slice(b",\"path\":");
+    let _ = serde_json::to_writer(&mut params, &group.path);
+    params.extend_from_slice(b",\"attached\":");
+    params.extend_from_slice(
+        itoa::Buffer::new()
+            .format(count.len() + rows.len())
+            .as_bytes(),
+    );
+    params.push(b'}');
+    host::call_json_attached(
+        BULK_MUTATE_COMPONENTS_METHOD,
+        &params,
+        Some(&[&count, rows]),
+    )
+}
+
 /// Writes `bulk.mutate_components`' params for `chunk`, a part of `group`, over
 /// `params`: the shape of `BulkMutateComponentsParams`,
 /// `{"component":P,"path":"","entities":[[E,value],…]}`.
@@ -342,21 +406,6 @@ fn bulk_params(params: &mut Vec<u8>, group: &Group, chunk: &[(u64, Range<usize>)
     let _ = serde_json::to_writer(&mut *params, group.component);
     params.extend_from_slice(b",\"path\":");
     let _ = serde_json::to_writer(&mut *params, &group.path);
-    if group.packed {
-        // `Vec<(u64, V)>` in postcard's format: the count, then each entity's varint
-        // and its value's bytes (written when it was added). Integers always serialize.
-        let mut rows = Vec::with_capacity(group.bytes.len() + 8 * chunk.len());
-        let _ = postcard::to_extend(&chunk.len(), Append(&mut rows));
-        for (entity, value) in chunk {
-            let _ = postcard::to_extend(entity, Append(&mut rows));
-            rows.extend_from_slice(&group.bytes[value.clone()]);
-        }
-        // base64 needs no escapes in a JSON string.
-        params.extend_from_slice(b",\"packed\":\"");
-        params.extend_from_slice(pack(&rows).as_bytes());
-        params.extend_from_slice(b"\"}");
-        return;
-    }
     params.extend_from_slice(b",\"entities\":[");
     let mut digits = itoa::Buffer::new();
     for (i, (entity, value)) in chunk.iter().enumerate() {

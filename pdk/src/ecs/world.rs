@@ -37,10 +37,10 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
 use super::bundle::Entries;
-use super::query::{BulkRows, Key, QueryData, QueryFilter, Rows};
+use super::query::{BulkRows, QueryData, QueryFilter, Rows};
 use super::{Bundle, Component, Entity, Message, Resource, Trigger, misfit};
 use crate::protocol::ErrorCode;
-use crate::protocol::brp::packed::{left_over, unpack};
+use crate::protocol::brp::packed::left_over;
 use crate::protocol::brp::{
     BRP_DESPAWN_ENTITY_METHOD, BRP_GET_COMPONENTS_METHOD, BRP_GET_RESOURCES_METHOD,
     BRP_INSERT_COMPONENTS_METHOD, BRP_INSERT_RESOURCES_METHOD, BRP_LIST_COMPONENTS_METHOD,
@@ -134,6 +134,7 @@ pub async fn query<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error
 pub async fn query_packed<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error> {
     let mut params = BulkQueryParams {
         packed: true,
+        attach: true,
         ..BulkQueryParams::default()
     };
     if NO_BULK_QUERY.get() || !D::columns(&mut params.components) {
@@ -144,13 +145,16 @@ pub async fn query_packed<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>
     params.limit = Some(PACKED_PAGE);
     let mut items = Vec::new();
     loop {
-        match host::call::<Packed<D>>(BULK_QUERY_METHOD, &params).await {
+        let answer = host::call::<u64>(BULK_QUERY_METHOD, &params)
+            .with_attachment()
+            .await;
+        match answer.and_then(|(len, bytes)| packed_rows::<D>(len, bytes)) {
             Err(error) if error.error_code() == Some(ErrorCode::MethodNotFound) => {
                 NO_BULK_QUERY.set(true);
                 return brp_query::<D, F>().await;
             }
             Err(error) => return Err(error),
-            Ok(Packed(page)) => {
+            Ok(page) => {
                 let last = page.len() < PACKED_PAGE;
                 items.extend(page);
                 if last {
@@ -163,33 +167,40 @@ pub async fn query_packed<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>
 }
 
 /// Rows in one packed `bulk.query` call of [`query_packed`]: 8192 rows of a
-/// `Transform` and a small component are about 0.6 MB of base64, under the 1 MiB a
-/// message may have by default.
+/// `Transform` and a small component are about 0.45 MB, under the 1 MiB a message may
+/// have by default.
 const PACKED_PAGE: usize = 8192;
 
-/// A packed `bulk.query` answer (a base64 string of postcard bytes) read as `D`'s items.
-struct Packed<D: QueryData>(Vec<D::Item>);
-
-impl<'de, D: QueryData> serde::Deserialize<'de> for Packed<D> {
-    fn deserialize<De: serde::Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
-        use serde::de::{DeserializeSeed, Error as _};
-        let text = Key::deserialize(deserializer)?;
-        let bytes = unpack(&text.0).map_err(De::Error::custom)?;
-        let mut columns = Vec::new();
-        D::columns(&mut columns);
-        let seed = BulkRows::<D> {
-            columns: &columns,
-            packed: true,
-            items: PhantomData,
-        };
-        let mut reader = postcard::Deserializer::from_bytes(&bytes);
-        let rows = seed.deserialize(&mut reader).map_err(De::Error::custom)?;
-        match reader.finalize() {
-            Ok([]) => Ok(Packed(rows)),
-            Ok(rest) => Err(De::Error::custom(left_over(rest.len()))),
-            Err(e) => Err(De::Error::custom(e)),
-        }
+/// A packed `bulk.query` answer, `len` bytes of postcard in the answer's attachment,
+/// read as `D`'s items.
+fn packed_rows<D: QueryData>(len: u64, bytes: Option<Vec<u8>>) -> Result<Vec<D::Item>, Error> {
+    use serde::de::DeserializeSeed;
+    let unreadable = |why: &dyn std::fmt::Display| {
+        Error::internal(format_args!(
+            "the host's packed rows did not have the expected types: {why}"
+        ))
+    };
+    let Some(bytes) = bytes.filter(|bytes| bytes.len() as u64 == len) else {
+        return Err(Error::internal(format_args!(
+            "the host's packed answer did not come with its attachment of {len} bytes"
+        )));
+    };
+    let mut columns = Vec::new();
+    D::columns(&mut columns);
+    let seed = BulkRows::<D> {
+        columns: &columns,
+        packed: true,
+        items: PhantomData,
+    };
+    let mut reader = postcard::Deserializer::from_bytes(&bytes);
+    let rows = seed.deserialize(&mut reader).map_err(|e| unreadable(&e))?;
+    let rest = reader.finalize().map_err(|e| unreadable(&e))?;
+    if !rest.is_empty() {
+        return Err(unreadable(&left_over(rest.len())));
     }
+    // The buffer goes back to be reused for the next answer.
+    crate::runtime::state::recycle(bytes);
+    Ok(rows)
 }
 
 /// A `bulk.query` answer read as `D`'s items (the columns are `D`'s).

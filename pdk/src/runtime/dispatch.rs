@@ -174,9 +174,15 @@ impl<P: Plugin> Server<P> {
     }
 
     /// Handles one input line (without its `\n`), whose start `head` was read from
-    /// when it is in the fixed wire form.
+    /// when it is in the fixed wire form, and the attachment that came with it (which
+    /// only the answer to a host call has).
     #[inline(always)]
-    pub(crate) fn line<'a>(&mut self, mut line: &'a [u8], head: Option<FastHead<'a>>) {
+    pub(crate) fn line<'a>(
+        &mut self,
+        mut line: &'a [u8],
+        head: Option<FastHead<'a>>,
+        attachment: Option<&[u8]>,
+    ) {
         // The host writes in one fixed form: skip the full parse for it. A line in that
         // form has nothing to trim, so trimming waits until it is needed.
         let mut fast = head.and_then(|head| head.finish(line));
@@ -189,10 +195,13 @@ impl<P: Plugin> Server<P> {
         }
         match fast {
             Some(Fast::Result { id, result }) => {
-                if !state::answer(id, Ok(result)) {
+                if !state::answer(id, Ok(result), attachment) {
                     log::warn!("ignored a response to unknown request id {id}");
                 }
                 return;
+            }
+            _ if attachment.is_some() => {
+                log::warn!("dropped an attachment that came with something other than a result");
             }
             Some(Fast::Message(Message::Request(request))) => {
                 return self.request(request, ReplyTo::Single);
@@ -226,7 +235,7 @@ impl<P: Plugin> Server<P> {
             Ok(Message::Response(response)) => match response.id {
                 Some(RequestId::Number(id)) => {
                     let result = response.result.map(|raw| raw.get().as_bytes());
-                    if !state::answer(id, result) {
+                    if !state::answer(id, result, None) {
                         log::warn!("ignored a response to unknown request id {id}");
                     }
                 }

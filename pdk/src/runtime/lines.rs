@@ -1,5 +1,10 @@
-//! Splitting stdin into lines, in one reused buffer, with a cap on a line's length.
+//! Splitting stdin into frames (lines, each perhaps after an
+//! [attachment](bevy_wasmi_plugins_protocol::attach)), in one reused buffer, with a cap
+//! on a frame's length.
 
+use std::ops::Range;
+
+use bevy_wasmi_plugins_protocol::attach::{ATTACHMENT_HEADER, attachment_len};
 use bevy_wasmi_plugins_protocol::{FastHead, fast_head};
 
 use super::io::Io;
@@ -30,12 +35,15 @@ pub(crate) struct LineReader {
 
 /// The positions of a [`LineReader`] in its buffer.
 struct Cursor {
+    /// Where the next frame starts (its attachment, if it has one).
     start: usize,
     end: usize,
-    /// `start..scanned` is known to hold no `\n`.
+    /// The line of the frame at `start` holds no `\n` before `scanned`.
     scanned: usize,
-    /// Inside a line that went over the cap: drop input until its `\n`.
+    /// Inside a frame that went over the cap: drop input until its `\n`.
     discarding: bool,
+    /// Bytes of an attachment over the cap still to drop, before its line is dropped.
+    skip: usize,
     max: usize,
 }
 
@@ -49,6 +57,7 @@ impl LineReader {
                 end: 0,
                 scanned: 0,
                 discarding: false,
+                skip: 0,
                 max,
             },
         }
@@ -88,15 +97,25 @@ impl LineReader {
     }
 
     /// The next complete line in the buffer, if any, with its start as read by
-    /// [`fast_head`] when it is in the protocol's fixed form: the search for the line's
-    /// end then starts after those bytes, which hold no `\n`.
-    pub(crate) fn next_fast_line(&mut self) -> Option<(Line<'_>, Option<FastHead<'_>>)> {
-        let head = fast_head(&self.buf[self.at.start..self.at.end]);
+    /// [`fast_head`] when it is in the protocol's fixed form (the search for the line's
+    /// end then starts after those bytes, which hold no `\n`), and the attachment that
+    /// came in front of it, if one did.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn next_fast_line(
+        &mut self,
+    ) -> Option<(Line<'_>, Option<FastHead<'_>>, Option<&[u8]>)> {
+        let (line_start, attachment) = self.at.line_start(&self.buf)?;
+        let head = fast_head(&self.buf[line_start..self.at.end]);
         if let Some(head) = &head {
             let at = &mut self.at;
-            at.scanned = at.scanned.max(at.start + head.body()).min(at.end);
+            at.scanned = at.scanned.max(line_start + head.body()).min(at.end);
         }
-        Some((self.at.next_line(&self.buf)?, head))
+        let line = self.at.next_line(&self.buf, line_start)?;
+        let attachment = match line {
+            Line::Complete(_) => attachment.map(|range| &self.buf[range]),
+            Line::TooLarge => None,
+        };
+        Some((line, head, attachment))
     }
 
     /// What is left at the end of input: a last line without `\n`, if any.
@@ -108,20 +127,62 @@ impl LineReader {
         if std::mem::take(&mut at.discarding) {
             return Some(Line::TooLarge);
         }
+        // A frame with an attachment cut off by the end of input has no line to answer.
+        if std::mem::take(&mut at.skip) > 0 || attachment_len(&self.buf[line.clone()]).is_some() {
+            return None;
+        }
         (!line.is_empty()).then(|| Line::Complete(&self.buf[line]))
     }
 }
 
 impl Cursor {
-    /// Moves past the next complete line in `buf`, if any, and returns it.
-    fn next_line<'a>(&mut self, buf: &'a [u8]) -> Option<Line<'a>> {
+    /// Where the line of the frame at `start` begins, past its attachment (whose bytes
+    /// are returned too); `None` until the attachment is all in `buf`. An attachment over
+    /// the cap is dropped as it comes, and its line after it.
+    fn line_start(&mut self, buf: &[u8]) -> Option<(usize, Option<Range<usize>>)> {
+        if self.skip > 0 {
+            let dropped = self.skip.min(self.end - self.start);
+            self.skip -= dropped;
+            self.start += dropped;
+            self.scanned = self.scanned.max(self.start);
+            if self.skip > 0 {
+                return None;
+            }
+        }
+        if self.discarding {
+            return Some((self.start, None));
+        }
+        match attachment_len(&buf[self.start..self.end]) {
+            None => Some((self.start, None)),
+            Some(Err(())) => None,
+            Some(Ok(len)) => {
+                let frame = ATTACHMENT_HEADER.saturating_add(len);
+                if frame > self.max {
+                    self.skip = frame;
+                    self.discarding = true;
+                    return self.line_start(buf);
+                }
+                let line_start = self.start + frame;
+                if line_start > self.end {
+                    return None;
+                }
+                self.scanned = self.scanned.max(line_start);
+                Some((line_start, Some(self.start + ATTACHMENT_HEADER..line_start)))
+            }
+        }
+    }
+
+    /// Moves past the next complete frame in `buf`, whose line begins at `line_start`,
+    /// if it is complete, and returns its line.
+    fn next_line<'a>(&mut self, buf: &'a [u8], line_start: usize) -> Option<Line<'a>> {
         match find_newline(&buf[self.scanned..self.end]) {
             Some(offset) => {
                 let newline = self.scanned + offset;
-                let line = self.start..newline;
+                let frame = newline - self.start;
+                let line = line_start..newline;
                 self.start = newline + 1;
                 self.scanned = self.start;
-                if std::mem::take(&mut self.discarding) || line.len() > self.max {
+                if std::mem::take(&mut self.discarding) || frame > self.max {
                     return Some(Line::TooLarge);
                 }
                 Some(Line::Complete(&buf[line]))
@@ -205,7 +266,7 @@ mod tests {
             })
         };
         while reader.fill(&mut io) {
-            while let Some((line, _)) = reader.next_fast_line() {
+            while let Some((line, _, _)) = reader.next_fast_line() {
                 push(line);
             }
         }
@@ -252,6 +313,64 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].len(), 10_000);
         assert_eq!(got[1], "short");
+    }
+
+    /// The lines and attachments a reader with cap `max` hands out from `chunks`.
+    fn frames(max: usize, chunks: &[&[u8]]) -> Vec<(String, Option<Vec<u8>>)> {
+        let mut io = Chunks(chunks.iter().map(|c| c.to_vec()).collect());
+        let mut reader = LineReader::new(max);
+        let mut out = Vec::new();
+        while reader.fill(&mut io) {
+            while let Some((line, _, attachment)) = reader.next_fast_line() {
+                let line = match line {
+                    Line::Complete(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
+                    Line::TooLarge => "<too large>".to_owned(),
+                };
+                out.push((line, attachment.map(<[u8]>::to_vec)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn attachments_come_with_their_line_whatever_bytes_they_hold() {
+        use bevy_wasmi_plugins_protocol::attach::write_attachment;
+        let mut wire = b"first\n".to_vec();
+        let blob: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        write_attachment(&mut wire, &blob).unwrap();
+        wire.extend_from_slice(b"{\"id\":1}\nlast\n");
+        let expected = vec![
+            ("first".to_owned(), None),
+            ("{\"id\":1}".to_owned(), Some(blob.clone())),
+            ("last".to_owned(), None),
+        ];
+        // Whole, and in pieces of every size: the header, the bytes and the line may
+        // each be cut anywhere.
+        assert_eq!(frames(10_000, &[&wire]), expected);
+        for size in [1, 2, 3, 5, 7, 64, 699] {
+            let chunks: Vec<&[u8]> = wire.chunks(size).collect();
+            assert_eq!(frames(10_000, &chunks), expected, "pieces of {size}");
+        }
+        // Over the cap (its header and bytes and line together): dropped, bytes and
+        // line, and reported once; the next line is read as usual, even when the
+        // dropped bytes hold `\n`s and NULs.
+        let got = frames(600, &[&wire]);
+        assert_eq!(
+            got,
+            [
+                ("first".to_owned(), None),
+                ("<too large>".to_owned(), None),
+                ("last".to_owned(), None)
+            ]
+        );
+        let chunks: Vec<&[u8]> = wire.chunks(50).collect();
+        assert_eq!(frames(600, &chunks), got);
+        // Cut off by the end of input: nothing to answer.
+        let mut reader = LineReader::new(10_000);
+        let mut io = Chunks([wire[6..300].to_vec()].into());
+        assert!(reader.fill(&mut io));
+        assert!(reader.next_fast_line().is_none());
+        assert_eq!(reader.rest(), None);
     }
 
     #[test]

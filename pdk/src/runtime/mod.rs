@@ -69,15 +69,15 @@ pub(crate) fn serve<P: Plugin>(meta: &Meta, io: &mut impl Io, max_line: usize) {
         }
         // Usually the input ends with the last complete line: stop there without a search.
         while !reader.is_empty() {
-            let Some((line, head)) = reader.next_fast_line() else {
+            let Some((line, head, attachment)) = reader.next_fast_line() else {
                 break;
             };
-            handle(&mut server, line, head, max_line);
+            handle(&mut server, line, head, attachment, max_line);
         }
     }
     // End of input: answer a last line that had no `\n`, then stop.
     if let Some(line) = reader.rest() {
-        handle(&mut server, line, None, max_line);
+        handle(&mut server, line, None, None, max_line);
     }
     server.executor.run();
     flush(io);
@@ -92,11 +92,12 @@ fn handle<'a, P: Plugin>(
     server: &mut Server<P>,
     line: Line<'a>,
     head: Option<FastHead<'a>>,
+    attachment: Option<&[u8]>,
     max_line: usize,
 ) {
     match line {
         Line::Complete(line) => {
-            server.line(line, head);
+            server.line(line, head, attachment);
             // Start what the line asked for before reading the next one, so host calls
             // go out in the order the requests came.
             server.executor.run();

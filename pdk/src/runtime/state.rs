@@ -10,8 +10,9 @@ use bevy_wasmi_plugins_protocol::{RequestId, ResponseError, write_result};
 pub(crate) enum CallSlot {
     /// Sent, not answered; the waker of the task awaiting it, once polled.
     Waiting(Option<Waker>),
-    /// Answered: the result's JSON bytes, or the host's error.
-    Answered(Result<Vec<u8>, ResponseError>),
+    /// Answered: the result's JSON bytes, or the host's error; and the attachment that
+    /// came with a result, if one did.
+    Answered(Result<Vec<u8>, ResponseError>, Option<Vec<u8>>),
     /// Its future was dropped: the answer, when it comes, is dropped too.
     Abandoned,
 }
@@ -199,26 +200,38 @@ pub(crate) fn reset() {
     });
 }
 
-/// Routes the host's answer to call `id`; returns false when no call waits for it.
-pub(crate) fn answer(id: i64, result: Result<&[u8], ResponseError>) -> bool {
+/// Gives a buffer back to be reused for a later answer.
+pub(crate) fn recycle(mut bytes: Vec<u8>) {
+    bytes.clear();
+    with(|shared| shared.spare.push(bytes));
+}
+
+/// Routes the host's answer to call `id`, with the attachment that came with it;
+/// returns false when no call waits for it.
+pub(crate) fn answer(
+    id: i64,
+    result: Result<&[u8], ResponseError>,
+    attachment: Option<&[u8]>,
+) -> bool {
     let waker = with(|shared| {
         let slot = shared.calls.get_mut(&id)?;
         match slot {
             CallSlot::Waiting(waker) => {
                 let waker = waker.take();
-                let result = result.map(|bytes| {
+                let mut copy = |bytes: &[u8]| {
                     let mut buf = shared.spare.pop().unwrap_or_default();
                     buf.extend_from_slice(bytes);
                     buf
-                });
-                *slot = CallSlot::Answered(result);
+                };
+                let attachment = attachment.map(&mut copy);
+                *slot = CallSlot::Answered(result.map(copy), attachment);
                 Some(waker)
             }
             CallSlot::Abandoned => {
                 shared.calls.remove(&id);
                 Some(None)
             }
-            CallSlot::Answered(_) => None,
+            CallSlot::Answered(..) => None,
         }
     });
     match waker {

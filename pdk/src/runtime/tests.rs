@@ -26,9 +26,7 @@ struct FakeHost<F> {
 impl<F: FnMut(&str) -> String> Io for FakeHost<F> {
     fn read(&mut self, buf: &mut [u8]) -> usize {
         if self.input.is_empty() {
-            let new = std::str::from_utf8(&self.output[self.seen..])
-                .unwrap()
-                .to_owned();
+            let new = as_text(&self.output[self.seen..]);
             self.seen = self.output.len();
             self.input.extend((self.host)(&new).into_bytes());
         }
@@ -44,6 +42,31 @@ impl<F: FnMut(&str) -> String> Io for FakeHost<F> {
         self.output.extend_from_slice(bytes);
         true
     }
+}
+
+/// What the mod wrote, as text for the scripted hosts: a line that came with an
+/// attachment gets it as one more member, `"@attachment":"<base64>"`.
+fn as_text(mut output: &[u8]) -> String {
+    use crate::protocol::attach::{Split, split_frame};
+    let mut text = String::new();
+    while let Split::Frame {
+        attachment,
+        line,
+        len,
+    } = split_frame(output)
+    {
+        let line = std::str::from_utf8(line).unwrap();
+        match attachment {
+            Some(bytes) => {
+                let packed = crate::protocol::brp::packed::pack(bytes);
+                let open = line.strip_suffix('}').unwrap();
+                text += &format!("{open},\"@attachment\":\"{packed}\"}}\n");
+            }
+            None => text += &format!("{line}\n"),
+        }
+        output = &output[len..];
+    }
+    text + std::str::from_utf8(output).unwrap()
 }
 
 const META: Meta = Meta {
@@ -66,7 +89,7 @@ fn run_with<P: Plugin>(
         host,
     };
     serve::<P>(&META, &mut io, max);
-    (String::from_utf8(io.output).unwrap(), io.writes)
+    (as_text(&io.output), io.writes)
 }
 
 /// Runs `P` on `input` with a host that never answers.

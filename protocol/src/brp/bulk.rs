@@ -16,6 +16,7 @@
 //!     path: String::new(),
 //!     entities: vec![(4294967298, json!({"x": 1.0, "y": 0.0}))],
 //!     packed: None,
+//!     attached: None,
 //! };
 //! assert_eq!(
 //!     serde_json::to_string(&params).unwrap(),
@@ -69,6 +70,11 @@ pub struct BulkMutateComponentsParams<V = Value> {
     /// fields read before the break.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packed: Option<String>,
+    /// The packed values are the request's [attachment](crate::attach) instead of
+    /// base64 in `packed`: its length in bytes, which must be the attachment's. Taken
+    /// as `packed` is, instead of `entities` and `packed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached: Option<u64>,
 }
 
 /// The params of `bulk.insert_components`: `{"component":P,"entities":[[E,value],…]}`
@@ -111,6 +117,11 @@ pub struct BulkQueryParams {
     /// list of rows.
     #[serde(default, skip_serializing_if = "is_false")]
     pub packed: bool,
+    /// With `packed`: the rows come as the response's [attachment](crate::attach), raw
+    /// postcard bytes without base64, and the result is their length in bytes. Only a
+    /// request of its own line may ask for it (not one in a batch).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub attach: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -126,5 +137,6 @@ fn is_zero(n: &usize) -> bool {
 /// types (`(u64, (Transform, Velocity))` reads `[E,[t,v]]`).
 pub type BulkQueryRow<V = Vec<Value>> = (u64, V);
 
-/// The result of `bulk.query` (without `packed`; with it, a string).
+/// The result of `bulk.query` (without `packed`; with it, a string, or with `attach` the
+/// attachment's length).
 pub type BulkQueryResponse<V = Vec<Value>> = Vec<BulkQueryRow<V>>;

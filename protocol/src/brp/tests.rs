@@ -260,6 +260,7 @@ fn bulk_shapes_are_compact() {
             path: ".x".into(),
             entities: vec![(1, json!(2.5)), (3, json!(-1.0))],
             packed: None,
+            attached: None,
         },
         r#"{"component":"game::Velocity","path":".x","entities":[[1,2.5],[3,-1.0]]}"#,
     );
@@ -270,8 +271,20 @@ fn bulk_shapes_are_compact() {
             path: ".x".into(),
             entities: Vec::new(),
             packed: Some(to_packed(&[(1_u64, 2.5_f32), (3, -1.0)][..]).unwrap()),
+            attached: None,
         },
         r#"{"component":"game::Velocity","path":".x","packed":"AgEAACBAAwAAgL8="}"#,
+    );
+    // The same values as the request's attachment: only their length in the line.
+    round_trip(
+        BulkMutateComponentsParams::<serde_json::Value> {
+            component: "game::Velocity".into(),
+            path: ".x".into(),
+            entities: Vec::new(),
+            packed: None,
+            attached: Some(11),
+        },
+        r#"{"component":"game::Velocity","path":".x","attached":11}"#,
     );
     round_trip(
         BulkQueryParams {
@@ -280,6 +293,7 @@ fn bulk_shapes_are_compact() {
             skip: 0,
             limit: None,
             packed: false,
+            attach: false,
         },
         r#"{"components":["game::Velocity"],"filter":{"without":[],"with":[]}}"#,
     );
@@ -290,6 +304,15 @@ fn bulk_shapes_are_compact() {
             ..BulkQueryParams::default()
         },
         r#"{"components":["game::Velocity"],"filter":{"without":[],"with":[]},"packed":true}"#,
+    );
+    round_trip(
+        BulkQueryParams {
+            components: vec!["game::Velocity".into()],
+            packed: true,
+            attach: true,
+            ..BulkQueryParams::default()
+        },
+        r#"{"components":["game::Velocity"],"filter":{"without":[],"with":[]},"packed":true,"attach":true}"#,
     );
     let errors: BulkResponse =
         serde_json::from_str(r#"[[9,{"code":-23401,"message":"Entity 9 not found"}]]"#).unwrap();

@@ -79,6 +79,21 @@ struct Relay {
     params: Box<serde_json::value::RawValue>,
 }
 
+/// A host call to relay with an attachment (base64 here), and its answer's.
+#[derive(Deserialize)]
+struct RelayAttached {
+    method: String,
+    params: Box<serde_json::value::RawValue>,
+    #[serde(default)]
+    attachment: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Relayed {
+    result: Json,
+    attachment: Option<String>,
+}
+
 #[derive(Serialize)]
 struct Env {
     args: Vec<String>,
@@ -114,6 +129,24 @@ impl Plugin for Echo {
             .add("relay", |_: &'static Self, r: Relay| async move {
                 host::call_raw(&r.method, &r.params).await
             })
+            .add(
+                "relay_attached",
+                |_: &'static Self, r: RelayAttached| async move {
+                    use bevy_wasmi_plugins_pdk::protocol::brp::packed::{pack, unpack};
+                    let call = match &r.attachment {
+                        Some(text) => {
+                            let bytes = unpack(text).map_err(Error::invalid_params)?;
+                            host::call_with_attachment::<Json>(&r.method, &r.params, &bytes)
+                        }
+                        None => host::call_raw(&r.method, &r.params),
+                    };
+                    let (result, attachment) = call.with_attachment().await?;
+                    Ok(Relayed {
+                        result,
+                        attachment: attachment.map(|bytes| pack(&bytes)),
+                    })
+                },
+            )
             .add("notify_host", Self::notify_host)
             .add("concurrent", Self::concurrent)
             .add("spin", Self::spin)

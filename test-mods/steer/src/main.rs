@@ -379,6 +379,7 @@ impl Steer {
                 path: String::new(),
                 entities,
                 packed: None,
+                attached: None,
             },
         )
         .await?;

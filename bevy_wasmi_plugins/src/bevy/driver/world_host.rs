@@ -91,6 +91,53 @@ impl ModHost for WorldHost<'_> {
     }
 
     fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome {
+        self.serve(mod_name, request, None, None)
+    }
+
+    fn request_with_attachment(
+        &mut self,
+        mod_name: &str,
+        request: &Request<'_>,
+        attachment: Option<&[u8]>,
+        answer: &mut Option<Vec<u8>>,
+    ) -> Outcome {
+        self.serve(mod_name, request, attachment, Some(answer))
+    }
+
+    fn notification(&mut self, _mod_name: &str, notification: &Notification<'_>) {
+        let notification = ModNotification {
+            entity: self.entity,
+            name: self.name.clone(),
+            method: notification.method.to_string(),
+            params: notification.params.map(|p| Arc::from(p.to_owned())),
+        };
+        // A host method may have despawned the mod's entity meanwhile.
+        if self.world.get_entity(self.entity).is_ok() {
+            self.world.trigger(notification.clone());
+        }
+        self.world.write_message(notification);
+    }
+
+    fn log(&mut self, mod_name: &str, line: &str) {
+        let (level, message) = split_level(line);
+        log::log!(target: mod_name, level, "{message}");
+    }
+
+    fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
+        warn!("mod `{mod_name}`: {warning}");
+    }
+}
+
+impl WorldHost<'_> {
+    /// Serves a request; `answer` is where an attachment to the answer goes, if the
+    /// request may have one (it is alone on its line).
+    fn serve(
+        &mut self,
+        mod_name: &str,
+        request: &Request<'_>,
+        attachment: Option<&[u8]>,
+        answer: Option<&mut Option<Vec<u8>>>,
+    ) -> Outcome {
         let method: &str = &request.method;
         self.owed = self.owed.saturating_add(self.per_call);
         if method == RPC_DISCOVER_METHOD {
@@ -114,6 +161,8 @@ impl ModHost for WorldHost<'_> {
             let mut work = Work {
                 max_answer: self.max_answer,
                 entities: 0,
+                attachment,
+                answer,
             };
             let outcome =
                 ecs_methods::serve(self.world, &self.caller, method, request.params, &mut work)
@@ -144,31 +193,6 @@ impl ModHost for WorldHost<'_> {
         outcome
     }
 
-    fn notification(&mut self, _mod_name: &str, notification: &Notification<'_>) {
-        let notification = ModNotification {
-            entity: self.entity,
-            name: self.name.clone(),
-            method: notification.method.to_string(),
-            params: notification.params.map(|p| Arc::from(p.to_owned())),
-        };
-        // A host method may have despawned the mod's entity meanwhile.
-        if self.world.get_entity(self.entity).is_ok() {
-            self.world.trigger(notification.clone());
-        }
-        self.world.write_message(notification);
-    }
-
-    fn log(&mut self, mod_name: &str, line: &str) {
-        let (level, message) = split_level(line);
-        log::log!(target: mod_name, level, "{message}");
-    }
-
-    fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
-        warn!("mod `{mod_name}`: {warning}");
-    }
-}
-
-impl WorldHost<'_> {
     /// `rpc.discover`: the `world.*`, `bulk.*` and inspection methods, and the game's
     /// host methods the mod may call, with the schemas of their params and answer when
     /// the game registered those types for reflection (else none is listed).

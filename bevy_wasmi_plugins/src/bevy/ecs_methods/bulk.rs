@@ -41,9 +41,8 @@ impl Ecs<'_> {
         let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;
         let registry = self.registry.read();
         let (reflect, id) = component_to_change(world, &registry, &p.component)?;
-        if let Some(packed) = &p.packed {
-            let errors =
-                self.bulk_mutate_packed(world, &registry, (reflect, id), (&p, &path), packed)?;
+        if p.packed.is_some() || p.attached.is_some() {
+            let errors = self.bulk_mutate_packed(world, &registry, (reflect, id), (&p, &path))?;
             return answer(errors);
         }
         let mut errors = Vec::new();
@@ -126,6 +125,17 @@ impl Ecs<'_> {
     /// `bulk.query`: like `world.query` with required components and filters, each row
     /// `[E,[value,…]]`, written straight from reflection.
     pub(super) fn bulk_query(&self, world: &mut World, p: BulkQueryParams) -> Outcome {
+        if p.attach && !(p.packed && self.may_attach) {
+            return Err(error(
+                ErrorCode::InvalidParams,
+                if p.packed {
+                    "bulk.query with `attach` must be a request alone on its line (the \
+                     answers to a batch have no attachments)"
+                } else {
+                    "bulk.query's `attach` goes with `packed`"
+                },
+            ));
+        }
         if p.components.is_empty() {
             return Err(super::denied(
                 self.mod_name,
@@ -145,7 +155,7 @@ impl Ecs<'_> {
         for path in &p.components {
             let (registration, reflect) = reflect_component(&registry, path)?;
             let Some(id) = world.components().get_id(registration.type_id()) else {
-                return to_raw(&[(); 0]);
+                return self.no_rows(&p);
             };
             required.push((id, reflect));
         }
@@ -171,7 +181,7 @@ impl Ecs<'_> {
                 (Some(id), false) => {
                     builder.without_id(id);
                 }
-                (None, true) => return to_raw(&[(); 0]),
+                (None, true) => return self.no_rows(&p),
                 (None, false) => {}
             }
         }

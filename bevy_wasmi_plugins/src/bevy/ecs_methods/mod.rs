@@ -142,11 +142,17 @@ fn uncount_spawned(
 
 /// What serving a `world.*` call may cost and did cost: the longest answer the mod
 /// takes (its message cap; an answer that would be longer stops being computed), and
-/// the entities the call visited, which the mod pays fuel for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Work {
+/// the entities the call visited, which the mod pays fuel for; and the request's
+/// [attachment](bevy_wasmi_plugins_protocol::attach) and the answer's.
+#[derive(Debug)]
+pub(crate) struct Work<'a> {
     pub(crate) max_answer: usize,
     pub(crate) entities: u64,
+    /// The bytes that came with the request, if any.
+    pub(crate) attachment: Option<&'a [u8]>,
+    /// Where bytes to send with the answer go; `None` when the request may not have
+    /// them (it is in a batch).
+    pub(crate) answer: Option<&'a mut Option<Vec<u8>>>,
 }
 
 /// What every `world.*` call of one mod in one run slice shares, looked up once per
@@ -185,7 +191,7 @@ pub(crate) fn serve(
     caller: &Caller<'_>,
     method: &str,
     params: Option<&RawValue>,
-    work: &mut Work,
+    work: &mut Work<'_>,
 ) -> Option<Outcome> {
     let ecs = Ecs {
         permissions: caller.permissions,
@@ -195,6 +201,9 @@ pub(crate) fn serve(
         max_answer: work.max_answer,
         entities: Cell::new(0),
         registry: &caller.registry,
+        attachment: work.attachment,
+        may_attach: work.answer.is_some(),
+        answer: Cell::new(None),
     };
     let outcome = match method {
         BRP_QUERY_METHOD => ecs.parse(params).and_then(|p| ecs.query(world, p)),
@@ -244,6 +253,9 @@ pub(crate) fn serve(
         _ => return None,
     };
     work.entities = work.entities.saturating_add(ecs.entities.get());
+    if let Some(answer) = work.answer.as_deref_mut() {
+        *answer = ecs.answer.take();
+    }
     Some(outcome)
 }
 
@@ -295,6 +307,9 @@ pub fn registry_schema(
         max_answer: usize::MAX,
         entities: Cell::new(0),
         registry: &registry,
+        attachment: None,
+        may_attach: false,
+        answer: Cell::new(None),
     };
     ecs.schemas(filter)
 }
@@ -310,6 +325,12 @@ struct Ecs<'a> {
     max_answer: usize,
     /// Entities visited so far.
     entities: Cell<u64>,
+    /// The request's attachment, if it came with one.
+    attachment: Option<&'a [u8]>,
+    /// Whether the answer may come with an attachment.
+    may_attach: bool,
+    /// Bytes to send with a successful answer (`bulk.query`'s `attach`).
+    answer: Cell<Option<Vec<u8>>>,
 }
 
 impl Ecs<'_> {

@@ -23,7 +23,7 @@ use bevy_reflect::{
 };
 use bevy_wasmi_plugins_protocol::brp::packed::{left_over, pack, unpack};
 use bevy_wasmi_plugins_protocol::brp::{BulkMutateComponentsParams, BulkQueryParams};
-use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError};
+use bevy_wasmi_plugins_protocol::{ErrorCode, Outcome, ResponseError, to_raw};
 use serde::Deserialize;
 use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
@@ -38,6 +38,42 @@ use crate::bevy::bevy_prelude::*;
 type Reader<'de> = postcard::Deserializer<'de, postcard::de_flavors::Slice<'de>>;
 
 impl Ecs<'_> {
+    /// The request's attachment, which its params say is `len` bytes long.
+    fn attached(&self, len: u64) -> Result<&[u8], ResponseError> {
+        let method = self.method;
+        match self.attachment {
+            Some(bytes) if bytes.len() as u64 == len => Ok(bytes),
+            Some(bytes) => Err(error(
+                ErrorCode::InvalidParams,
+                format!(
+                    "{method}: the params say the attachment is {len} bytes, and it is {}",
+                    bytes.len()
+                ),
+            )),
+            None => Err(error(
+                ErrorCode::InvalidParams,
+                format!(
+                    "{method}: the params say the values are attached ({len} bytes), and the \
+                     request came without an attachment (one goes in front of the request's \
+                     line, and only with a request alone on its line)"
+                ),
+            )),
+        }
+    }
+
+    /// The answer to a `bulk.query` that matches nothing, in the form it asked for.
+    pub(super) fn no_rows(&self, p: &BulkQueryParams) -> Outcome {
+        match (p.packed, p.attach) {
+            (false, _) => to_raw(&[(); 0]),
+            // postcard's empty list: its length, 0.
+            (true, false) => to_raw(&pack(&[0])),
+            (true, true) => {
+                self.answer.set(Some(vec![0]));
+                to_raw(&1)
+            }
+        }
+    }
+
     /// `bulk.query`'s rows in the packed form: `Vec<(u64, (C1, …))>` in postcard's
     /// format, as base64 in a JSON string.
     pub(super) fn packed_rows(
@@ -72,8 +108,13 @@ impl Ecs<'_> {
                     )
                 })?;
             }
-            // base64 is 4 characters for 3 bytes.
-            if body.len() / 3 * 4 >= self.max_answer {
+            // base64 is 4 characters for 3 bytes; an attachment is the bytes themselves.
+            let answer = if p.attach {
+                body.len()
+            } else {
+                body.len() / 3 * 4
+            };
+            if answer >= self.max_answer {
                 return Err(ResponseError::new(
                     ErrorCode::MessageTooLarge,
                     format!(
@@ -88,28 +129,33 @@ impl Ecs<'_> {
         let mut bytes = postcard::to_extend(&rows, Vec::with_capacity(body.len() + 10))
             .map_err(|e| ResponseError::internal(e.to_string()))?;
         bytes.extend_from_slice(&body);
+        if p.attach {
+            let len = bytes.len();
+            self.answer.set(Some(bytes));
+            return to_raw(&len);
+        }
         // base64 needs no escapes in a JSON string.
         let text = format!("\"{}\"", pack(&bytes));
         RawValue::from_string(text)
             .map_err(|e| ResponseError::internal(format!("an answer is not JSON: {e}")))
     }
 
-    /// `bulk.mutate_components` with packed values: each read straight into its entity's
-    /// component (or the field at `path`); an entity that is gone or lacks the component
-    /// is listed, and its value read past.
+    /// `bulk.mutate_components` with packed values (base64 in `packed`, or the
+    /// request's attachment): each read straight into its entity's component (or the
+    /// field at `path`); an entity that is gone or lacks the component is listed, and
+    /// its value read past.
     pub(super) fn bulk_mutate_packed<V>(
         &self,
         world: &mut World,
         registry: &TypeRegistry,
         (reflect, id): (&ReflectComponent, Option<ComponentId>),
         (p, path): (&BulkMutateComponentsParams<V>, &ParsedPath),
-        packed: &str,
     ) -> Result<Vec<(u64, ResponseError)>, ResponseError> {
         let component = &p.component;
-        if !p.entities.is_empty() {
+        if !p.entities.is_empty() || p.packed.is_some() == p.attached.is_some() {
             return Err(error(
                 ErrorCode::InvalidParams,
-                "bulk.mutate_components takes `entities` or `packed`, not both",
+                "bulk.mutate_components takes one of `entities`, `packed` and `attached`",
             ));
         }
         let (registration, _) = reflect_component(registry, component)?;
@@ -137,13 +183,20 @@ impl Ecs<'_> {
                 ),
             ));
         }
-        let bytes = unpack(packed).map_err(|e| {
-            error(
-                ErrorCode::InvalidParams,
-                format!("bulk.mutate_components of `{component}`: {e}"),
-            )
-        })?;
-        let mut reader = Reader::from_bytes(&bytes);
+        let decoded;
+        let bytes = match &p.packed {
+            Some(packed) => {
+                decoded = unpack(packed).map_err(|e| {
+                    error(
+                        ErrorCode::InvalidParams,
+                        format!("bulk.mutate_components of `{component}`: {e}"),
+                    )
+                })?;
+                &decoded[..]
+            }
+            None => self.attached(p.attached.unwrap_or(0))?,
+        };
+        let mut reader = Reader::from_bytes(bytes);
         // An error in the bytes stops the call: the values after it cannot be found.
         // Values are read in place (no copy per entity), so the entity whose value
         // breaks off may keep the fields read before the break.

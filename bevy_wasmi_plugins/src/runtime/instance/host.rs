@@ -10,6 +10,25 @@ pub trait ModHost {
     /// Answers a request from the mod. The result goes back to the mod at once.
     fn request(&mut self, mod_name: &str, request: &Request<'_>) -> Outcome;
 
+    /// Answers a request that is alone on its line, which may come with an
+    /// [attachment](bevy_wasmi_plugins_protocol::attach) (`attachment`, raw bytes beside
+    /// the line) and may answer with one: bytes put in `answer` go to the mod in front of
+    /// a successful result's line (they are dropped with an error). The attachment and
+    /// the result together must fit the mod's message cap, like any answer.
+    ///
+    /// By default the attachment is ignored and [`request`](Self::request) answers; a
+    /// request in a batch always goes to [`request`](Self::request).
+    fn request_with_attachment(
+        &mut self,
+        mod_name: &str,
+        request: &Request<'_>,
+        attachment: Option<&[u8]>,
+        answer: &mut Option<Vec<u8>>,
+    ) -> Outcome {
+        let _ = (attachment, answer);
+        self.request(mod_name, request)
+    }
+
     /// Receives a notification from the mod. Ignored by default.
     fn notification(&mut self, mod_name: &str, notification: &Notification<'_>) {
         let _ = (mod_name, notification);

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use bevy_wasmi_plugins_protocol::attach::{
+    ATTACHMENT_HEADER, Split, split_frame, write_attachment,
+};
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Fast, Message, Outcome, Request, RequestId, Response, ResponseError, fast_parse,
     serve_frame_with, write_outcome,
@@ -83,9 +86,14 @@ impl ModInstance {
             if *served > served_before && host.should_pause() {
                 break;
             }
-            let (line, after) = match memchr::memchr(b'\n', rest) {
-                Some(end) => (&rest[..end], &rest[end + 1..]),
-                None => (rest, &[][..]),
+            let (mut attachment, line, after) = match split_frame(rest) {
+                Split::Frame {
+                    attachment,
+                    line,
+                    len,
+                } => (attachment, line, &rest[len..]),
+                // Only complete frames are taken from stdout.
+                Split::Incomplete { .. } => (None, rest, &[][..]),
             };
             rest = after;
             if replies.len() > room {
@@ -99,7 +107,7 @@ impl ModInstance {
             // The fixed wire forms the PDK writes skip the general parser (and have
             // nothing to trim).
             let fast = fast_parse(line);
-            if fast.is_none() && line.iter().all(u8::is_ascii_whitespace) {
+            if fast.is_none() && attachment.is_none() && line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             // Every message is paid for, whatever it is.
@@ -107,6 +115,9 @@ impl ModInstance {
             cost = cost.saturating_add(fuel_per_message);
             match fast {
                 Some(Fast::Result { id, result }) => {
+                    if attachment.take().is_some() {
+                        stray_attachment(host, &name, "a response");
+                    }
                     if let Ok(result) = serde_json::from_slice::<&RawValue>(result) {
                         let response = Response {
                             id: Some(RequestId::Number(id)),
@@ -124,20 +135,37 @@ impl ModInstance {
                     }
                 }
                 Some(Fast::Message(Message::Request(request))) => {
+                    let mut answer = None;
                     let outcome =
-                        capped(host.request(&name, &request), &request, &name, max_message);
+                        host.request_with_attachment(&name, &request, attachment, &mut answer);
+                    let outcome = capped(outcome, answer.as_deref(), &request, &name, max_message);
+                    if let (Ok(_), Some(bytes)) = (&outcome, &answer) {
+                        // Within the cap, so within an attachment's 4 GiB.
+                        let _ = write_attachment(replies, bytes);
+                    }
                     write_outcome(replies, &request.id, &outcome);
                     replies.push(b'\n');
                     judge(true, line)?;
                     continue;
                 }
                 Some(Fast::Message(Message::Notification(notification))) => {
+                    if attachment.is_some() {
+                        stray_attachment(host, &name, "a notification");
+                    }
                     host.notification(&name, &notification);
                     judge(true, line)?;
                     continue;
                 }
                 _ => {}
             }
+            // An attachment goes with a request alone on its line; the first message of
+            // any other line does not get it.
+            let batch = line.trim_ascii_start().starts_with(b"[");
+            if batch && attachment.take().is_some() {
+                stray_attachment(host, &name, "a batch");
+            }
+            let mut answer: Option<Vec<u8>> = None;
+            let answer_at = replies.len();
             let mut broken = Vec::new();
             let mut valid = false;
             // One line (a batch) gets at most one message's worth of answers: once they
@@ -156,8 +184,27 @@ impl ModInstance {
                             if full {
                                 return Some(Err(batch_full(&name, max_message)));
                             }
-                            let outcome =
-                                capped(host.request(&name, &request), &request, &name, max_message);
+                            let mut answered_with = None;
+                            let outcome = if batch {
+                                host.request(&name, &request)
+                            } else {
+                                host.request_with_attachment(
+                                    &name,
+                                    &request,
+                                    attachment.take(),
+                                    &mut answered_with,
+                                )
+                            };
+                            let outcome = capped(
+                                outcome,
+                                answered_with.as_deref(),
+                                &request,
+                                &name,
+                                max_message,
+                            );
+                            if outcome.is_ok() {
+                                answer = answered_with;
+                            }
                             let size = match &outcome {
                                 Ok(result) => result.get().len(),
                                 Err(error) => error.message.len(),
@@ -171,10 +218,16 @@ impl ModInstance {
                         }
                         Message::Notification(notification) => {
                             valid = true;
+                            if attachment.take().is_some() {
+                                stray_attachment(host, &name, "a notification");
+                            }
                             host.notification(&name, &notification);
                             None
                         }
                         Message::Response(response) => {
+                            if attachment.take().is_some() {
+                                stray_attachment(host, &name, "a response");
+                            }
                             valid |= complete(pending, &name, response, host);
                             None
                         }
@@ -182,6 +235,15 @@ impl ModInstance {
                 },
                 |id, error| broken.push((id, error)),
             );
+            if attachment.is_some() {
+                stray_attachment(host, &name, "a line that is not a valid message");
+            }
+            if let Some(bytes) = answer {
+                // In front of the answer's line (a single request's: one line).
+                let mut header = Vec::with_capacity(bytes.len() + ATTACHMENT_HEADER);
+                let _ = write_attachment(&mut header, &bytes);
+                replies.splice(answer_at..answer_at, header);
+            }
             // Each message of a batch is paid for, not just the line.
             cost = cost.saturating_add(messages.saturating_sub(1).saturating_mul(fuel_per_message));
             for (id, error) in broken {
@@ -219,7 +281,13 @@ impl ModInstance {
 /// The host's answer to a mod's request, or `-32004` when the answer would be a longer
 /// line than the mod's message cap: the mod would refuse such a line, and its call would
 /// wait for an answer that never comes.
-fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usize) -> Outcome {
+fn capped(
+    outcome: Outcome,
+    attachment: Option<&[u8]>,
+    request: &Request<'_>,
+    name: &str,
+    max_message: usize,
+) -> Outcome {
     // The line is the result inside `{"jsonrpc":"2.0","id":<id>,"result":…}` (33 bytes
     // and the id). The id's length is bounded from above, not measured: at most 20 digits,
     // or 6 bytes a character in a string (`\u00XX`) and its quotes. A long string id
@@ -228,18 +296,31 @@ fn capped(outcome: Outcome, request: &Request<'_>, name: &str, max_message: usiz
         RequestId::Number(_) => 20,
         RequestId::String(id) => 2 + 6 * id.len(),
     };
+    // An attachment and its header count too: the mod reads them as one frame.
+    let attached = attachment.map_or(0, |bytes| bytes.len() + ATTACHMENT_HEADER);
     match outcome {
-        Ok(result) if result.get().len() + 33 + id > max_message => Err(ResponseError::new(
-            ErrorCode::MessageTooLarge,
-            format!(
-                "the answer to {} is {} bytes, longer than the message cap of mod `{name}` \
-                 ({max_message} bytes)",
-                request.method,
-                result.get().len()
-            ),
-        )),
+        Ok(result) if result.get().len() + attached + 33 + id > max_message => {
+            Err(ResponseError::new(
+                ErrorCode::MessageTooLarge,
+                format!(
+                    "the answer to {} is {} bytes, longer than the message cap of mod \
+                     `{name}` ({max_message} bytes)",
+                    request.method,
+                    result.get().len() + attached
+                ),
+            ))
+        }
         outcome => outcome,
     }
+}
+
+/// An attachment that came with something other than a request alone on its line is
+/// dropped, and the host told.
+fn stray_attachment(host: &mut dyn ModHost, name: &str, what: &str) {
+    host.protocol_warning(
+        name,
+        &format!("an attachment came with {what}, not with a request of its own; it was dropped"),
+    );
 }
 
 /// The `-32004` a request in a batch gets once the batch's answers reached the cap.

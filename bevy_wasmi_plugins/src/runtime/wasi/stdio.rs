@@ -3,6 +3,7 @@
 //! environment strings.
 
 use super::*;
+use bevy_wasmi_plugins_protocol::attach::{ATTACHMENT_HEADER, attachment_len};
 
 /// Copies unread stdin into the iovecs; returns the number of bytes copied.
 pub(crate) fn read_stdin(
@@ -128,34 +129,48 @@ pub(super) fn fd_write(
     Ok(errno::SUCCESS)
 }
 
-/// Moves `stdout_line_start` past the lines completed by the bytes written to stdout from
-/// `before` on. Returns `false` when a line, complete or not, is longer than the message
-/// cap: stdout is then cut back to where that line starts, so it is never served.
+/// Moves `stdout_line_start` past the frames (lines, each perhaps after an
+/// [attachment](bevy_wasmi_plugins_protocol::attach)) completed by the bytes written to
+/// stdout from `before` on. Returns `false` when a frame, complete or not, is longer than
+/// the message cap: stdout is then cut back to where that frame starts, so it is never
+/// served.
 pub(super) fn end_lines(ctx: &mut WasiCtx, before: usize) -> bool {
     let max = ctx.max_message;
-    if ctx.stdout.len() - ctx.stdout_line_start <= max {
-        // The line in progress and everything written fit: only find the last line end.
-        if let Some(last) = memchr::memrchr(b'\n', &ctx.stdout[before..]) {
-            ctx.stdout_line_start = before + last + 1;
-        }
-        return true;
-    }
+    let out = &ctx.stdout;
     let mut start = ctx.stdout_line_start;
+    // The line of the frame at `start` holds no `\n` before `before`: the last call ended
+    // every frame it could.
     let mut from = before;
-    while let Some(i) = memchr::memchr(b'\n', &ctx.stdout[from..]) {
-        let end = from + i;
-        if end - start > max {
-            break;
+    let complete = loop {
+        // Where the frame's line starts: past its attachment, if it has one.
+        let line_start = match attachment_len(&out[start..]) {
+            None => start,
+            // The header is cut short: wait for the rest.
+            Some(Err(())) => break true,
+            Some(Ok(len)) => start.saturating_add(ATTACHMENT_HEADER).saturating_add(len),
+        };
+        if line_start > out.len() {
+            // The attachment is not all there; its length alone may pass the cap.
+            break line_start - start <= max;
         }
-        start = end + 1;
-        from = start;
-    }
+        let search = from.max(line_start);
+        match memchr::memchr(b'\n', &out[search..]) {
+            Some(i) => {
+                let end = search + i;
+                if end - start > max {
+                    break false;
+                }
+                start = end + 1;
+                from = start;
+            }
+            None => break out.len() - start <= max,
+        }
+    };
     ctx.stdout_line_start = start;
-    if ctx.stdout.len() - start > max {
+    if !complete {
         ctx.stdout.truncate(start);
-        return false;
     }
-    true
+    complete
 }
 
 /// Writes `count` and a NUL-terminated copy of each item (args or environ).

@@ -389,20 +389,27 @@ fn packed_commands_send_postcard_rows_and_keep_what_was_added_before_a_failure()
         out.lines().last(),
         Some(r#"{"jsonrpc":"2.0","id":1,"result":[true,3]}"#)
     );
-    let batch: Vec<Value> = serde_json::from_str(&lines[0]).unwrap();
-    assert_eq!(batch.len(), 2, "{batch:?}");
-    let vel: BulkMutateComponentsParams =
-        serde_json::from_value(batch[0]["params"].clone()).unwrap();
-    assert_eq!(
-        (vel.component.as_str(), vel.entities.len()),
-        ("game::Vel", 0)
-    );
-    let rows: Vec<(u64, Vel)> = from_packed(vel.packed.as_deref().unwrap()).unwrap();
+    // Each group on a line of its own, its rows in the request's attachment, whose
+    // length the params give.
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let attached = |line: &str| {
+        let mut request: Value = serde_json::from_str(line).unwrap();
+        let packed = request["@attachment"].take();
+        let params: BulkMutateComponentsParams =
+            serde_json::from_value(request["params"].take()).unwrap();
+        let packed = packed.as_str().unwrap().to_owned();
+        let len = crate::protocol::brp::packed::unpack(&packed).unwrap().len();
+        assert_eq!(params.attached, Some(len as u64), "{line}");
+        assert_eq!((params.entities.len(), params.packed.as_ref()), (0, None));
+        (params, packed)
+    };
+    let (vel, packed) = attached(&lines[0]);
+    assert_eq!(vel.component, "game::Vel");
+    let rows: Vec<(u64, Vel)> = from_packed(&packed).unwrap();
     assert_eq!(rows, [(1, Vel { x: 1.0 }), (2, Vel { x: 2.0 })]);
-    let pos: BulkMutateComponentsParams =
-        serde_json::from_value(batch[1]["params"].clone()).unwrap();
+    let (pos, packed) = attached(&lines[1]);
     assert_eq!(pos.path, ".x");
-    let rows: Vec<(u64, f32)> = from_packed(pos.packed.as_deref().unwrap()).unwrap();
+    let rows: Vec<(u64, f32)> = from_packed(&packed).unwrap();
     assert_eq!(rows, [(1, 5.0)]);
 
     // A host without bulk calls: packed writes have no one-by-one form; the error is
@@ -417,7 +424,7 @@ fn packed_commands_send_postcard_rows_and_keep_what_was_added_before_a_failure()
         ),
     );
     assert_eq!(result_of(&out)["error"]["code"], -32601);
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
 }
 
 #[test]
