@@ -117,8 +117,9 @@ impl Commands {
     }
 
     /// Replaces component `T` of `entity` with `value`, sent in the
-    /// [packed form](crate::protocol::brp::packed): postcard's binary format, which a mod
-    /// writes (and the game reads) many times faster than JSON.
+    /// [packed form](crate::protocol::brp::packed): postcard's binary format, as the
+    /// request's [attachment](crate::protocol::attach), which a mod writes (and the game
+    /// reads) many times faster than JSON.
     ///
     /// postcard writes no field names: the game reads `T`'s fields in the order its own
     /// type declares them, so `T` must declare the same fields, of the same types, in

@@ -104,8 +104,9 @@ pub async fn query<D: QueryData, F: QueryFilter>() -> Result<Vec<D::Item>, Error
 }
 
 /// [`query`] answered in the [packed form](crate::protocol::brp::packed): the same
-/// rows, sent by the game in postcard's binary format, which the mod reads many times
-/// faster than JSON: for a mod that reads thousands of entities a frame.
+/// rows, sent by the game in postcard's binary format as the answer's
+/// [attachment](crate::protocol::attach), which the mod reads many times faster than
+/// JSON: for a mod that reads thousands of entities a frame.
 ///
 /// postcard writes no field names: each component is read field by field in the order
 /// the game's type declares its fields, so each component type in `D` must declare the

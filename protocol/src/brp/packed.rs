@@ -14,6 +14,11 @@
 //!   `Vec<(u64, V)>`, `V` being the component's type (or the type of the field at
 //!   `path`).
 //!
+//! The same bytes may travel without base64, as an [attachment](crate::attach) of the
+//! message (`bulk.query`'s `"attach":true`, `bulk.mutate_components`' `"attached":N`):
+//! base64 and the JSON string around it are most of what the packed form costs a mod
+//! in the interpreter.
+//!
 //! postcard writes no field names: a value is read field by field in the order the
 //! game's type declares its reflected fields (fields marked `#[reflect(skip_serializing)]`
 //! left out), so a mod's type must declare the same fields, of the same types, in the
