@@ -384,7 +384,7 @@ impl<R> Call<R> {
 impl<R> Call<R> {
     /// The host's answer, once it has come: the result's bytes as `R`, and the
     /// attachment that came with it.
-    fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<Result<(R, Option<Vec<u8>>), Error>>
+    fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<WithAttachment<R>>
     where
         R: DeserializeOwned,
     {
@@ -459,8 +459,11 @@ impl<R: DeserializeOwned> Future for Call<R> {
 #[must_use = "the host's answer is lost unless the call is awaited"]
 pub struct Attached<R>(Call<R>);
 
+/// What an [`Attached`] call resolves to: the result and the answer's attachment.
+pub type WithAttachment<R> = Result<(R, Option<Vec<u8>>), Error>;
+
 impl<R: DeserializeOwned> Future for Attached<R> {
-    type Output = Result<(R, Option<Vec<u8>>), Error>;
+    type Output = WithAttachment<R>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.0.poll_answer(cx)

@@ -283,7 +283,7 @@ fn packed_values_travel_as_attachments_both_ways() {
     // The rows as the answer's attachment: the bytes of the base64 answer, and the
     // result is their length.
     let query = json!({ "components": [position_path()], "packed": true, "attach": true });
-    let (len, bytes) = relay_attached(&mut app, echo, "bulk.query", query.clone(), None).unwrap();
+    let (len, bytes) = relay_attached(&mut app, echo, "bulk.query", query, None).unwrap();
     let bytes = bytes.expect("the answer's attachment");
     assert_eq!(len, json!(bytes.len()));
     let text = relay(

@@ -24,6 +24,10 @@ pub(crate) enum Line<'a> {
     TooLarge,
 }
 
+/// A line, its start read by [`fast_head`] when it is in the fixed wire form, and the
+/// attachment that came in front of it.
+pub(crate) type Framed<'a> = (Line<'a>, Option<FastHead<'a>>, Option<&'a [u8]>);
+
 /// Reads input into a buffer and hands out complete lines.
 pub(crate) struct LineReader {
     /// Initialised bytes; `at.start..at.end` holds unread input.
@@ -100,10 +104,7 @@ impl LineReader {
     /// [`fast_head`] when it is in the protocol's fixed form (the search for the line's
     /// end then starts after those bytes, which hold no `\n`), and the attachment that
     /// came in front of it, if one did.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn next_fast_line(
-        &mut self,
-    ) -> Option<(Line<'_>, Option<FastHead<'_>>, Option<&[u8]>)> {
+    pub(crate) fn next_fast_line(&mut self) -> Option<Framed<'_>> {
         let (line_start, attachment) = self.at.line_start(&self.buf)?;
         let head = fast_head(&self.buf[line_start..self.at.end]);
         if let Some(head) = &head {
