@@ -30,9 +30,11 @@ mod watch;
 
 pub use bulk::MAX_BULK_ERRORS;
 
+use std::any::TypeId;
 use std::cell::Cell;
 
 use crate::bevy::bevy_prelude::*;
+use bevy_ecs::component::ComponentId;
 use bevy_ecs::reflect::AppTypeRegistry;
 use bevy_ecs::resource::IsResource;
 use bevy_wasmi_plugins_protocol::brp::{
@@ -204,6 +206,7 @@ pub(crate) fn serve(
         attachment: work.attachment,
         may_attach: work.answer.is_some(),
         answer: Cell::new(None),
+        guarded: Cell::new(None),
     };
     let outcome = match method {
         BRP_QUERY_METHOD => ecs.parse(params).and_then(|p| ecs.query(world, p)),
@@ -310,6 +313,7 @@ pub fn registry_schema(
         attachment: None,
         may_attach: false,
         answer: Cell::new(None),
+        guarded: Cell::new(None),
     };
     ecs.schemas(filter)
 }
@@ -331,6 +335,10 @@ struct Ecs<'a> {
     may_attach: bool,
     /// Bytes to send with a successful answer (`bulk.query`'s `attach`).
     answer: Cell<Option<Vec<u8>>>,
+    /// The ids of the components that mark entities a mod may not change (`None`: not
+    /// registered), with the number of component types registered when they were
+    /// looked up: looked up again only when that changed, not per entity.
+    guarded: Cell<Option<(usize, [Option<ComponentId>; 4])>>,
 }
 
 impl Ecs<'_> {
@@ -376,7 +384,27 @@ impl Ecs<'_> {
                 format!("Entity {entity} not found"),
             )
         })?;
-        if changes && entity_ref.contains::<WasmMod>() {
+        if !changes {
+            return Ok(entity);
+        }
+        let components = world.components();
+        let ids = match self.guarded.get() {
+            Some((registered, ids)) if registered == components.len() => ids,
+            _ => {
+                let ids = [
+                    TypeId::of::<WasmMod>(),
+                    TypeId::of::<bevy_ecs::system::SystemIdMarker>(),
+                    TypeId::of::<bevy_ecs::observer::Observer>(),
+                    TypeId::of::<IsResource>(),
+                ]
+                .map(|type_id| components.get_id(type_id));
+                self.guarded.set(Some((components.len(), ids)));
+                ids
+            }
+        };
+        let [is_mod, is_system, is_observer, is_resource] =
+            ids.map(|id| id.is_some_and(|id| entity_ref.contains_id(id)));
+        if is_mod {
             return Err(denied(
                 self.mod_name,
                 format_args!("change entity {entity}: it is a mod ({})", self.method),
@@ -386,10 +414,7 @@ impl Ecs<'_> {
         // the ones behind mods' watches) are the game's machinery: a mod that could
         // change them, or hang them under an entity that is later despawned, would
         // break host methods or other mods' watches.
-        if changes
-            && (entity_ref.contains::<bevy_ecs::system::SystemIdMarker>()
-                || entity_ref.contains::<bevy_ecs::observer::Observer>())
-        {
+        if is_system || is_observer {
             return Err(denied(
                 self.mod_name,
                 format_args!(
@@ -398,7 +423,7 @@ impl Ecs<'_> {
                 ),
             ));
         }
-        if changes && entity_ref.contains::<IsResource>() {
+        if is_resource {
             return Err(denied(
                 self.mod_name,
                 format_args!(
