@@ -284,3 +284,132 @@ fn a_batch_gets_at_most_one_message_of_answers_and_the_rest_is_not_run() {
     // A batch costs each of its messages.
     assert!(mod_.total_fuel() >= 4_000);
 }
+
+/// A host that records the attachments of requests and answers `give` with one.
+#[derive(Default)]
+struct Attachments {
+    /// Each request: its method and the attachment it came with, if any.
+    got: Vec<(String, Option<Vec<u8>>)>,
+    warnings: Vec<String>,
+    notes: usize,
+    /// What the mod echoed from its stdin to its stderr.
+    echoed: Vec<String>,
+}
+
+impl ModHost for Attachments {
+    fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+        self.got.push((request.method.to_string(), None));
+        bevy_wasmi_plugins::protocol::to_raw(&0)
+    }
+
+    fn request_with_attachment(
+        &mut self,
+        _: &str,
+        request: &Request<'_>,
+        attachment: Option<&[u8]>,
+        answer: &mut Option<Vec<u8>>,
+    ) -> Outcome {
+        self.got
+            .push((request.method.to_string(), attachment.map(<[u8]>::to_vec)));
+        if request.method == "give" {
+            *answer = Some(b"\x00\n".to_vec());
+        }
+        bevy_wasmi_plugins::protocol::to_raw(&1)
+    }
+
+    fn notification(&mut self, _: &str, _: &bevy_wasmi_plugins::protocol::Notification<'_>) {
+        self.notes += 1;
+    }
+
+    fn protocol_warning(&mut self, _: &str, warning: &str) {
+        self.warnings.push(warning.to_owned());
+    }
+
+    fn log(&mut self, _: &str, line: &str) {
+        self.echoed.push(line.to_owned());
+    }
+}
+
+#[test]
+fn attachments_go_with_a_request_alone_on_its_line_and_come_back_with_its_answer() {
+    // One write of five frames: a request with an attachment holding a `\n`; a
+    // notification and a batch with one each (dropped, with a warning); a request the
+    // host answers with an attachment; the same in a batch (no attachment back). Then
+    // stdin is copied to stderr.
+    let frames = [
+        r#"\00\03\00\00\00ab\n{"jsonrpc":"2.0","id":1,"method":"take"}\n"#,
+        r#"\00\02\00\00\00zz{"jsonrpc":"2.0","method":"note"}\n"#,
+        r#"\00\01\00\00\00q[{"jsonrpc":"2.0","id":2,"method":"take"}]\n"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"give"}\n"#,
+        r#"[{"jsonrpc":"2.0","id":4,"method":"give"}]\n"#,
+    ]
+    .concat();
+    // Each escape is one byte: `\n` two characters, `\XX` three.
+    let newlines = frames.matches("\\n").count();
+    let len = frames.len() - newlines - 2 * (frames.matches('\\').count() - newlines);
+    let wat = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 200) "{frames}")
+            (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 200))
+                (i32.store (i32.const 4) (i32.const {len}))
+                (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (i32.store (i32.const 16) (i32.const 4096))
+                (i32.store (i32.const 20) (i32.const 4096))
+                (loop $copy
+                    (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 24)))
+                    (i32.store (i32.const 32) (i32.const 4096))
+                    (i32.store (i32.const 36) (i32.load (i32.const 24)))
+                    (drop (call $w (i32.const 2) (i32.const 32) (i32.const 1) (i32.const 8)))
+                    (br $copy))))"#,
+        frames = frames.replace('"', "\\\""),
+    );
+    let runtime = Runtime::new();
+    let module = runtime
+        .compile("attach", &wat::parse_str(&wat).expect("valid WAT"))
+        .expect("compiles");
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).expect("instantiates");
+    let mut host = Attachments::default();
+    for _ in 0..3 {
+        mod_.run(10_000_000, &mut host).unwrap();
+    }
+    let got: Vec<(&str, Option<&[u8]>)> = host
+        .got
+        .iter()
+        .map(|(method, bytes)| (method.as_str(), bytes.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("take", Some(&b"ab\n"[..])),
+            ("take", None),
+            ("give", None),
+            ("give", None)
+        ]
+    );
+    assert_eq!(host.notes, 1, "the notification is served without its attachment");
+    assert_eq!(host.warnings.len(), 2, "{:?}", host.warnings);
+    assert!(
+        host.warnings[0].contains("an attachment came with a notification"),
+        "{:?}",
+        host.warnings
+    );
+    assert!(host.warnings[1].contains("with a batch"), "{:?}", host.warnings);
+    // What the mod read: the answers in order; the one to `give` alone on its line
+    // with its attachment (a NUL, its length, then `\0\n`) in front of it.
+    let read = host.echoed.join("\n");
+    assert_eq!(
+        read,
+        [
+            r#"{"jsonrpc":"2.0","id":1,"result":1}"#,
+            r#"[{"jsonrpc":"2.0","id":2,"result":0}]"#,
+            "\0\u{2}\0\0\0\0",
+            r#"{"jsonrpc":"2.0","id":3,"result":1}"#,
+            r#"[{"jsonrpc":"2.0","id":4,"result":0}]"#,
+        ]
+        .join("\n")
+    );
+}
