@@ -390,14 +390,21 @@ fn attachments_go_with_a_request_alone_on_its_line_and_come_back_with_its_answer
             ("give", None)
         ]
     );
-    assert_eq!(host.notes, 1, "the notification is served without its attachment");
+    assert_eq!(
+        host.notes, 1,
+        "the notification is served without its attachment"
+    );
     assert_eq!(host.warnings.len(), 2, "{:?}", host.warnings);
     assert!(
         host.warnings[0].contains("an attachment came with a notification"),
         "{:?}",
         host.warnings
     );
-    assert!(host.warnings[1].contains("with a batch"), "{:?}", host.warnings);
+    assert!(
+        host.warnings[1].contains("with a batch"),
+        "{:?}",
+        host.warnings
+    );
     // What the mod read: the answers in order; the one to `give` alone on its line
     // with its attachment (a NUL, its length, then `\0\n`) in front of it.
     let read = host.echoed.join("\n");
