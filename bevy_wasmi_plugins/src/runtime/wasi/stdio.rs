@@ -3,7 +3,7 @@
 //! environment strings.
 
 use super::*;
-use bevy_wasmi_plugins_protocol::attach::{ATTACHMENT_HEADER, attachment_len};
+use bevy_wasmi_plugins_protocol::attach::{ATTACHMENT_HEADER, ATTACHMENT_TAG, attachment_len};
 
 /// Copies unread stdin into the iovecs; returns the number of bytes copied.
 pub(crate) fn read_stdin(
@@ -138,6 +138,18 @@ pub(super) fn end_lines(ctx: &mut WasiCtx, before: usize) -> bool {
     let max = ctx.max_message;
     let out = &ctx.stdout;
     let mut start = ctx.stdout_line_start;
+    // Usually only lines, all under the cap: an attachment can start only at a frame's
+    // start or after a `\n`, so without a NUL in the new bytes (or an attachment begun
+    // at `start`) every frame they end is a line, and the last `\n` ends the last one.
+    if out.len() - start <= max
+        && attachment_len(&out[start..]).is_none()
+        && memchr::memchr(ATTACHMENT_TAG, &out[before..]).is_none()
+    {
+        if let Some(last) = memchr::memrchr(b'\n', &out[before..]) {
+            ctx.stdout_line_start = before + last + 1;
+        }
+        return true;
+    }
     // The line of the frame at `start` holds no `\n` before `before`: the last call ended
     // every frame it could.
     let mut from = before;
