@@ -387,6 +387,36 @@ fn packed_values_travel_as_attachments_both_ways() {
         m.contains("one of `entities`, `packed` and `attached`"),
         "{m}"
     );
+    // An attachment no method reads is refused, and nothing is run.
+    let (c, m) = code(
+        relay_attached(
+            &mut app,
+            echo,
+            "bulk.mutate_components",
+            json!({ "component": position_path(),
+                    "entities": [[a.to_bits(), {"x": 0.0, "y": 0.0}]] }),
+            Some(&values),
+        )
+        .map(|(v, _)| v),
+    );
+    assert_eq!(c, -32602, "{m}");
+    assert!(m.contains("without `attached`"), "{m}");
+    let (c, m) = code(
+        relay_attached(
+            &mut app,
+            echo,
+            "world.despawn_entity",
+            json!({ "entity": b.to_bits() }),
+            Some(&values),
+        )
+        .map(|(v, _)| v),
+    );
+    assert_eq!(c, -32602, "{m}");
+    assert!(
+        m.contains("world.despawn_entity takes no attachment"),
+        "{m}"
+    );
+    assert!(app.world().get_entity(b).is_ok());
     assert_eq!(
         app.world().get::<Position>(a),
         Some(&Position { x: 7.0, y: 8.0 })

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use crate::bevy::bevy_prelude::*;
 use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::brp::{
-    InfoObject, MethodObject, OpenRpcDocument, Parameter, RPC_DISCOVER_METHOD,
+    BULK_MUTATE_COMPONENTS_METHOD, InfoObject, MethodObject, OpenRpcDocument, Parameter,
+    RPC_DISCOVER_METHOD,
 };
 use bevy_wasmi_plugins_protocol::{
     ErrorCode, Notification, Outcome, Request, ResponseError, to_raw,
@@ -140,6 +141,16 @@ impl WorldHost<'_> {
     ) -> Outcome {
         let method: &str = &request.method;
         self.owed = self.owed.saturating_add(self.per_call);
+        // Only one method reads an attachment: one sent to any other would be lost.
+        if attachment.is_some() && method != BULK_MUTATE_COMPONENTS_METHOD {
+            return Err(ResponseError::new(
+                ErrorCode::InvalidParams,
+                format!(
+                    "{method} takes no attachment (only {BULK_MUTATE_COMPONENTS_METHOD} with \
+                     `attached` does); it was not run"
+                ),
+            ));
+        }
         if method == RPC_DISCOVER_METHOD {
             return self.discover();
         }

@@ -36,6 +36,13 @@ impl Ecs<'_> {
         world: &mut World,
         p: BulkMutateComponentsParams<Box<RawValue>>,
     ) -> Outcome {
+        if self.attachment.is_some() && p.attached.is_none() {
+            return Err(error(
+                ErrorCode::InvalidParams,
+                "bulk.mutate_components came with an attachment and without `attached` to \
+                 say its length; it was not run",
+            ));
+        }
         self.check_write(&p.component)?;
         // The path is parsed once for all entities, and a bad one fails the call.
         let path = parse_path(&p.component, &p.path, ErrorCode::ComponentError)?;

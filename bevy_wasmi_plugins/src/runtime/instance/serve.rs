@@ -202,11 +202,13 @@ impl ModInstance {
                                 &name,
                                 max_message,
                             );
-                            if outcome.is_ok() {
-                                answer = answered_with;
-                            }
                             let size = match &outcome {
-                                Ok(result) => result.get().len(),
+                                Ok(result) => {
+                                    result.get().len()
+                                        + answered_with
+                                            .as_ref()
+                                            .map_or(0, |bytes| bytes.len() + ATTACHMENT_HEADER)
+                                }
                                 Err(error) => error.message.len(),
                             } + 64;
                             if answered + size > max_message {
@@ -214,6 +216,11 @@ impl ModInstance {
                                 return Some(Err(batch_full(&name, max_message)));
                             }
                             answered += size;
+                            // Only a result goes with its attachment; checked last, so
+                            // no refusal above has one in front of it.
+                            if outcome.is_ok() {
+                                answer = answered_with;
+                            }
                             Some(outcome)
                         }
                         Message::Notification(notification) => {
