@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use super::executor::{Executor, Task};
 use super::state::ResponseHead;
-use super::{INIT, Meta, SHUTDOWN, state};
+use super::{INIT, Meta, SHUTDOWN, same_bytes, state};
 use crate::{Error, Init, Methods, Params, Plugin};
 
 /// Where a response goes.
@@ -310,13 +310,22 @@ impl<P: Plugin> Server<P> {
             let params = Params::new(&notification.method, notification.params);
             return handler(plugin, params, &mut self.executor);
         }
-        let method: Box<str> = notification.method.into();
+        // The task owns the method and params. An event the plugin lists is named by its
+        // own `'static` string, and the task is boxed in the memory of a finished one
+        // (`Executor::start`): a notification without params then allocates nothing.
+        let method: Cow<'static, str> = match P::events()
+            .iter()
+            .find(|event| same_bytes(event.as_bytes(), notification.method.as_bytes()))
+        {
+            Some(event) => Cow::Borrowed(event),
+            None => Cow::Owned(notification.method.into_owned()),
+        };
         let params = notification.params.map(ToOwned::to_owned);
-        self.spawn(Box::pin(async move {
+        self.executor.start(async move {
             plugin
                 .notification(&method, Params::new(&method, params.as_deref()))
                 .await;
-        }));
+        });
     }
 }
 

@@ -1,7 +1,7 @@
 //! The main loop against an in-memory host: exact bytes on the wire, nested and
 //! concurrent host calls, batches, oversize lines, lifecycle.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use serde::Deserialize;
@@ -194,7 +194,8 @@ impl Plugin for Test {
         Err(Error::method_not_found(method))
     }
 
-    async fn notification(&'static self, method: &str, _params: Params<'_>) {
+    async fn notification(&'static self, method: &str, params: Params<'_>) {
+        NOTIFIED.with(|seen| seen.borrow_mut().push(format!("{method} {}", params.get())));
         if method == "game.tick" {
             self.ticks.set(self.ticks.get() + 1);
         }
@@ -453,12 +454,18 @@ fn unknown_response_ids_are_ignored() {
     assert_eq!(out, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":3}\n");
 }
 
+thread_local! {
+    /// What `Test::notification` was called with: `<method> <params>`, in order.
+    static NOTIFIED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
 #[test]
 fn notifications_are_sent_and_received() {
     let out = run::<Test>(concat!(
         "{\"jsonrpc\":\"2.0\",\"method\":\"game.tick\"}\n",
         "{\"jsonrpc\":\"2.0\",\"method\":\"game.tick\",\"params\":{\"dt\":0.016}}\n",
         "{\"jsonrpc\":\"2.0\",\"method\":\"unknown.event\"}\n",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"unknown.event\",\"params\":[1, \"two\"]}\n",
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ticks\"}\n",
         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping_twice\"}\n",
     ));
@@ -470,6 +477,18 @@ fn notifications_are_sent_and_received() {
             "{\"jsonrpc\":\"2.0\",\"method\":\"test.ping\"}\n",
             "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"sent\"}\n",
         )
+    );
+    // A listed event and an unlisted one both reach the handler with their method and
+    // params as they came (the listed one named by the plugin's own string, the other
+    // copied).
+    assert_eq!(
+        NOTIFIED.with(RefCell::take),
+        [
+            "game.tick null",
+            "game.tick {\"dt\":0.016}",
+            "unknown.event null",
+            "unknown.event [1, \"two\"]",
+        ]
     );
 }
 
