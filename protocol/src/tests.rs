@@ -229,10 +229,16 @@ fn exact_bytes_of_every_writer() {
 
 #[test]
 fn raw_results_stay_on_one_line() {
-    let pretty = RawValue::from_string("{\n  \"a\": 1\n}".into()).unwrap();
+    // Line breaks between tokens go; an escaped one inside a string stays as it is.
+    let pretty = RawValue::from_string("{\r\n  \"a\": 1,\n  \"b\": \"x\\ny\"\n}".into()).unwrap();
     let mut out = Vec::new();
     write_raw_result(&mut out, &RequestId::Number(1), &pretty);
-    assert_eq!(out, br#"{"jsonrpc":"2.0","id":1,"result":{"a":1}}"#);
+    assert_eq!(
+        out,
+        br#"{"jsonrpc":"2.0","id":1,"result":{  "a": 1,  "b": "x\ny"}}"#
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(parsed["result"], serde_json::json!({"a": 1, "b": "x\ny"}));
 }
 
 #[test]
