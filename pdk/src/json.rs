@@ -46,7 +46,15 @@ impl Json {
     }
 
     /// Checks that `text` is one JSON value and keeps it. Text spread over several lines
-    /// is rewritten compactly, so it can go on the wire as it is.
+    /// is put on one line (its line breaks dropped), so it can go on the wire as it is.
+    ///
+    /// ```
+    /// use bevy_wasmi_plugins_pdk::Json;
+    ///
+    /// let json = Json::from_string("{\r\n  \"a\": \"x\\ny\"\n}".to_owned()).unwrap();
+    /// assert_eq!(json.get(), r#"{  "a": "x\ny"}"#);
+    /// assert!(Json::from_string("{\"a\":".to_owned()).is_err());
+    /// ```
     ///
     /// # Errors
     ///
@@ -56,13 +64,18 @@ impl Json {
         Ok(Json::from_raw(raw))
     }
 
-    /// Wraps raw JSON (compacting it when it spans several lines).
+    /// Wraps raw JSON, put on one line when it spans several: in valid JSON a line break
+    /// can only be whitespace between tokens, so its `\n` and `\r` bytes are dropped.
     pub fn from_raw(raw: Box<RawValue>) -> Json {
-        if raw.get().contains(['\n', '\r'])
-            && let Ok(value) = serde_json::from_str::<serde_json::Value>(raw.get())
-            && let Ok(compact) = serde_json::value::to_raw_value(&value)
-        {
-            return Json(compact);
+        if raw.get().contains(['\n', '\r']) {
+            let one_line: String = raw
+                .get()
+                .chars()
+                .filter(|c| !matches!(c, '\n' | '\r'))
+                .collect();
+            if let Ok(one_line) = RawValue::from_string(one_line) {
+                return Json(one_line);
+            }
         }
         Json(raw)
     }
@@ -78,7 +91,7 @@ impl Json {
     ///
     /// An internal error saying what did not match.
     pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, Error> {
-        Ok(serde_json::from_str(self.0.get())?)
+        Ok(serde_json::from_slice(self.0.get().as_bytes())?)
     }
 
     /// The JSON as a [`RawValue`].
@@ -151,7 +164,7 @@ impl<'a> Params<'a> {
     ///
     /// A `-32602` invalid-params error naming the method and what did not match.
     pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, Error> {
-        serde_json::from_str(self.get())
+        serde_json::from_slice(self.get().as_bytes())
             .map_err(|e| crate::protocol::ResponseError::invalid_params(self.method, e).into())
     }
 
@@ -219,7 +232,7 @@ impl Init {
     /// A `-32602` invalid-params error saying what did not match.
     pub fn config<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let json = self.0.config.as_deref().map_or("null", RawValue::get);
-        serde_json::from_str(json)
+        serde_json::from_slice(json.as_bytes())
             .map_err(|e| Error::invalid_params(format_args!("Invalid config: {e}")))
     }
 
@@ -231,7 +244,7 @@ impl Init {
     pub fn state<T: DeserializeOwned>(&self) -> Result<Option<T>, Error> {
         match self.0.state.as_deref() {
             None => Ok(None),
-            Some(raw) => serde_json::from_str(raw.get())
+            Some(raw) => serde_json::from_slice(raw.get().as_bytes())
                 .map(Some)
                 .map_err(|e| Error::invalid_params(format_args!("Invalid state: {e}"))),
         }

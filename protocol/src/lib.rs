@@ -237,7 +237,7 @@ fn extract_params<T: DeserializeOwned>(
     params: Option<&RawValue>,
 ) -> Result<T, ResponseError> {
     let json = params.map_or("null", RawValue::get);
-    serde_json::from_str(json).map_err(|e| ResponseError::invalid_params(method, e))
+    serde_json::from_slice(json.as_bytes()).map_err(|e| ResponseError::invalid_params(method, e))
 }
 
 /// Serializes `value` to a boxed [`RawValue`], for building an [`Outcome`].

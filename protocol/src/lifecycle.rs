@@ -155,7 +155,7 @@ impl ShutdownResult<'static> {
     /// The state in a `plugin.shutdown` answer, if it has one (`None` as well when the
     /// answer does not have this shape).
     pub fn state_of(result: &RawValue) -> Option<Box<RawValue>> {
-        serde_json::from_str::<ShutdownResult<'static>>(result.get())
+        serde_json::from_slice::<ShutdownResult<'static>>(result.get().as_bytes())
             .ok()
             .and_then(|r| r.state)
             .map(Cow::into_owned)

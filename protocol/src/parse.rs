@@ -51,13 +51,13 @@ pub(crate) fn classify(raw: &RawValue) -> Entry<'_> {
     if !json.starts_with('{') {
         return Err(invalid(None));
     }
-    let Ok(env) = serde_json::from_str::<Envelope<'_>>(json) else {
+    let Ok(env) = serde_json::from_slice::<Envelope<'_>>(json.as_bytes()) else {
         return Err(invalid(None));
     };
     // The id, when present and readable, goes into any error we answer with.
     let id = match env.id {
         None => None,
-        Some(raw) => match serde_json::from_str::<Option<RequestId>>(raw.get()) {
+        Some(raw) => match serde_json::from_slice::<Option<RequestId>>(raw.get().as_bytes()) {
             Ok(id) => Some(id),
             Err(_) => return Err(invalid(None)),
         },
@@ -70,7 +70,7 @@ pub(crate) fn classify(raw: &RawValue) -> Entry<'_> {
         return Err(invalid(id.flatten()));
     }
     if let Some(method) = env.method {
-        let Ok(method) = serde_json::from_str::<Cow<'_, str>>(method.get()) else {
+        let Ok(method) = serde_json::from_slice::<Cow<'_, str>>(method.get().as_bytes()) else {
             return Err(invalid(id.flatten()));
         };
         if env.result.is_some() || env.error.is_some() {
@@ -104,15 +104,17 @@ pub(crate) fn classify(raw: &RawValue) -> Entry<'_> {
     };
     let result = match (env.result, env.error) {
         (Some(result), None) => Ok(result),
-        (None, Some(error)) => match serde_json::from_str::<ResponseError>(error.get()) {
-            Ok(error) => Err(error),
-            Err(_) => {
-                return Err(invalid_response(
-                    id,
-                    "`error` must be an object with an integer `code` and a string `message`",
-                ));
+        (None, Some(error)) => {
+            match serde_json::from_slice::<ResponseError>(error.get().as_bytes()) {
+                Ok(error) => Err(error),
+                Err(_) => {
+                    return Err(invalid_response(
+                        id,
+                        "`error` must be an object with an integer `code` and a string `message`",
+                    ));
+                }
             }
-        },
+        }
         (Some(_), Some(_)) => {
             return Err(invalid_response(id, "it has both `result` and `error`"));
         }

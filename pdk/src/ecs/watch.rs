@@ -168,9 +168,9 @@ impl<T: Component> WatchChange for Changed<T> {
         let fail =
             |e: &dyn fmt::Display| misfit(BRP_GET_COMPONENTS_AND_WATCH_METHOD, T::TYPE_PATH, e);
         let change: ComponentsChange<'_> =
-            serde_json::from_str(result.get()).map_err(|e| fail(&e))?;
+            serde_json::from_slice(result.get().as_bytes()).map_err(|e| fail(&e))?;
         if let Some((_, raw)) = change.components.0.iter().find(|(p, _)| *p == T::TYPE_PATH) {
-            return serde_json::from_str(raw.get())
+            return serde_json::from_slice(raw.get().as_bytes())
                 .map(Changed::Changed)
                 .map_err(|e| fail(&e));
         }
@@ -192,7 +192,7 @@ struct ComponentsChange<'a> {
 
 impl WatchChange for BrpListComponentsWatchingResponse {
     fn read(result: &Json, _: u64) -> Result<Self, Error> {
-        serde_json::from_str(result.get()).map_err(|e| {
+        serde_json::from_slice(result.get().as_bytes()).map_err(|e| {
             misfit(
                 BRP_LIST_COMPONENTS_AND_WATCH_METHOD,
                 "the added and removed components",
@@ -214,7 +214,7 @@ pub struct Observed<E> {
 
 impl<E: super::Trigger + DeserializeOwned> WatchChange for Observed<E> {
     fn read(result: &Json, dropped: u64) -> Result<Self, Error> {
-        let events = serde_json::from_str(result.get())
+        let events = serde_json::from_slice(result.get().as_bytes())
             .map_err(|e| misfit(BRP_OBSERVE_METHOD, E::TYPE_PATH, e))?;
         Ok(Observed { events, dropped })
     }

@@ -256,14 +256,15 @@ pub async fn get<T: Component>(entity: Entity) -> Result<T, Error> {
     };
     let answer: Json = host::call_raw(BRP_GET_COMPONENTS_METHOD, &params).await?;
     let mut values: Vec<(&str, &serde_json::value::RawValue)> = Vec::new();
-    serde_json::from_str::<Object<'_>>(answer.get())
+    serde_json::from_slice::<Object<'_>>(answer.get().as_bytes())
         .map(|object| values = object.0)
         .map_err(|e| misfit(BRP_GET_COMPONENTS_METHOD, T::TYPE_PATH, e))?;
     let (_, raw) = values
         .iter()
         .find(|(path, _)| *path == T::TYPE_PATH)
         .ok_or_else(|| misfit(BRP_GET_COMPONENTS_METHOD, T::TYPE_PATH, "it is missing"))?;
-    serde_json::from_str(raw.get()).map_err(|e| misfit(BRP_GET_COMPONENTS_METHOD, T::TYPE_PATH, e))
+    serde_json::from_slice(raw.get().as_bytes())
+        .map_err(|e| misfit(BRP_GET_COMPONENTS_METHOD, T::TYPE_PATH, e))
 }
 
 /// A new entity with the components of `bundle`, through `world.spawn_entity`.
@@ -463,7 +464,7 @@ pub async fn resource<R: Resource>() -> Result<R, Error> {
     struct Value<T> {
         value: T,
     }
-    serde_json::from_str::<Value<R>>(answer.get())
+    serde_json::from_slice::<Value<R>>(answer.get().as_bytes())
         .map(|v| v.value)
         .map_err(|e| misfit(BRP_GET_RESOURCES_METHOD, R::TYPE_PATH, e))
 }
