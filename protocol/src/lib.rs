@@ -101,13 +101,42 @@ pub const HOST_API_VERSION: u32 = 1;
 /// JSON-RPC also allows fractional numbers and `null`; a request with either is answered
 /// with [`ErrorCode::InvalidRequest`], and a response to an undetectable id carries `null`
 /// (an `Option<RequestId>` of `None`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
 pub enum RequestId {
     /// An integer id such as `1`.
     Number(i64),
     /// A string id such as `"1"`.
     String(String),
+}
+
+/// By hand, not `#[serde(untagged)]`: an untagged enum buffers the value in serde's
+/// `Content` first, code every mod would carry just to read an id.
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Id;
+        impl serde::de::Visitor<'_> for Id {
+            type Value = RequestId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer or a string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<RequestId, E> {
+                i64::try_from(n)
+                    .map(RequestId::Number)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RequestId, E> {
+                Ok(RequestId::String(s.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<RequestId, E> {
+                Ok(RequestId::String(s))
+            }
+        }
+        deserializer.deserialize_any(Id)
+    }
 }
 
 impl From<i64> for RequestId {

@@ -513,3 +513,35 @@ fn params_are_checked_in_one_place() {
         "params must be a JSON array or an object (or null for none), not true"
     );
 }
+
+#[test]
+fn request_ids_read_as_integers_or_strings_only() {
+    let read = |json: &str| serde_json::from_str::<RequestId>(json).ok();
+    assert_eq!(read("7"), Some(RequestId::Number(7)));
+    assert_eq!(read("-7"), Some(RequestId::Number(-7)));
+    assert_eq!(
+        read(&i64::MAX.to_string()),
+        Some(RequestId::Number(i64::MAX))
+    );
+    assert_eq!(read(r#""7""#), Some(RequestId::String("7".into())));
+    assert_eq!(read(r#""a\"b""#), Some(RequestId::String("a\"b".into())));
+    for bad in [
+        "9223372036854775808",
+        "1.5",
+        "1e3",
+        "null",
+        "true",
+        "[1]",
+        "{}",
+    ] {
+        assert_eq!(read(bad), None, "{bad}");
+    }
+    let error = serde_json::from_str::<RequestId>("1.5")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("expected an integer or a string"), "{error}");
+    assert_eq!(
+        serde_json::from_str::<Option<RequestId>>("null").unwrap(),
+        None
+    );
+}
