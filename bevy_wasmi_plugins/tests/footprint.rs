@@ -14,6 +14,7 @@ use bevy_wasmi_plugins::runtime::{
     NoHost, RunStatus, Runtime,
 };
 use serde_json::json;
+use serde_json::value::RawValue;
 
 const BENCH_GUEST: &[u8] = include_bytes!("mods/bench_guest.wasm");
 const ECHO: &[u8] = include_bytes!("mods/echo.wasm");
@@ -192,6 +193,26 @@ fn a_pdk_mod_whose_stack_runs_out_overflowed_its_call_stack() {
         "mod `echo` overflowed its call stack (unbounded recursion?)"
     );
     assert!(handle.try_result().unwrap().is_err());
+}
+
+#[test]
+fn the_default_stack_holds_json_as_deep_as_serde_json_reads() {
+    // serde_json refuses input nested more than 128 deep. echo's `nesting` reads its
+    // params (126 levels inside the params array) into a `serde_json::Value`, one
+    // recursion per level: the 64 KiB stack of `.cargo/config.toml` holds it all. (With a
+    // 16 KiB stack, which would let a PDK mod start with one page, this overflowed
+    // between 48 and 64 levels.)
+    let runtime = Runtime::new();
+    let module = runtime.compile("echo", ECHO).unwrap();
+    for (open, close) in [("[", "]"), (r#"{"a":"#, "}")] {
+        let nested = format!("[{}1{}]", open.repeat(126), close.repeat(126));
+        let params = RawValue::from_string(nested).unwrap();
+        let mut instance = started(&module);
+        let handle = instance.call("nesting", &params);
+        instance.run(u64::MAX / 2, &mut NoHost).unwrap();
+        let result = handle.try_result().unwrap().unwrap();
+        assert_eq!(result.get(), "127", "{open}");
+    }
 }
 
 /// A guest with its stack first in memory (as `--stack-first` lays it out) and its

@@ -170,7 +170,11 @@ impl Plugin for Echo {
                     Ok(())
                 },
             )
-            .add("stack_overflow", Self::stack_overflow);
+            .add("stack_overflow", Self::stack_overflow)
+            .add(
+                "nesting",
+                |_: &'static Self, value: serde_json::Value| async move { Ok(nesting(&value)) },
+            );
     }
 
     fn events() -> &'static [&'static str] {
@@ -330,6 +334,16 @@ impl Echo {
 
     async fn stack_overflow(&'static self) -> Result<u64, Error> {
         Ok(recurse(0))
+    }
+}
+
+/// How deeply `value`'s arrays and objects nest (`nesting` reads its params into a
+/// `serde_json::Value`, which recurses once per level).
+fn nesting(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        serde_json::Value::Object(members) => 1 + members.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
     }
 }
 
