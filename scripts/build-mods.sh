@@ -10,7 +10,9 @@
 # (added with rustup when missing) with the workspace's `mods` profile, one crate at a
 # time (so a mod's bytes do not depend on which others are built), in target/mods, with
 # source paths remapped so the bytes do not depend on where the repository or the cargo
-# registry is.
+# registry is; then passed through scripts/wasm-opt.sh (binaryen 132, which it installs
+# with npm when it is missing). Without wasm-opt such a mod is skipped with a warning,
+# or fails --check.
 #
 # A directory with a build.sh instead (a C mod such as examples/mods/pulse; <name> is
 # the directory's name) is built by `bash DIR/build.sh target/mods/c/<name>.wasm`,
@@ -58,6 +60,9 @@ package_name() {
     sed -n 's/^name *= *"\([^"]*\)".*/\1/p' "$1/Cargo.toml" | head -n 1
 }
 
+wasm_opt_missing="scripts/wasm-opt.sh needs binaryen 132's wasm-opt (on the PATH, or npm \
+to install it)"
+
 c_target_dir="$CARGO_TARGET_DIR/c"
 c_missing="clang cannot build wasm32-wasi programs here (clang, lld or wasi-libc is missing): \
 install them with \`apt-get install clang lld wasi-libc\` (on Debian 12 also \
@@ -95,7 +100,17 @@ for group in "test-mods:bevy_wasmi_plugins/tests/mods" "examples/mods:assets/mod
             fi
             echo "building $name ($dir)" >&2
             cargo build --locked --quiet --profile mods --target "$target" --config "$remap" -p "$name"
-            wasm="$CARGO_TARGET_DIR/$target/mods/$name.wasm"
+            wasm="$CARGO_TARGET_DIR/$target/mods/$name.opt.wasm"
+            rm -f "$wasm"
+            if ! bash scripts/wasm-opt.sh "$CARGO_TARGET_DIR/$target/mods/$name.wasm" "$wasm"; then
+                if $check; then
+                    echo "error: cannot check $dest/$name.wasm: $wasm_opt_missing" >&2
+                    status=1
+                else
+                    echo "warning: $dest/$name.wasm stays as it is: $wasm_opt_missing" >&2
+                fi
+                continue
+            fi
         elif [ -f "$dir/build.sh" ]; then
             name="$(basename "$dir")"
             if ! have_c_toolchain; then
