@@ -260,7 +260,7 @@ fn pad<const N: usize>(bytes: &[u8]) -> [u8; N] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let (runtime, module) = guest_module();
+    let (_, module) = guest_module();
     let mut input = Input(data);
 
     let fuel = input.pick(&[1u64, 50, 500, 5_000, 100_000]);
