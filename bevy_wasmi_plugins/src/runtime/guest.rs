@@ -11,7 +11,7 @@ use wasmi::{Func, ResumableCall, ResumableCallHostTrap, ResumableCallOutOfFuel, 
 
 use super::clock::ClockId;
 use super::error::{ModError, ModErrorKind, TrapCode};
-use super::wasi::{self, Blocked, Fault, Limiter, Stop, WasiCtx};
+use super::wasi::{self, Blocked, Fault, Limiter, Stop, Wait, WasiCtx};
 use super::{ModConfig, ModModule};
 
 /// Why [`Guest::resume`] returned.
@@ -301,7 +301,7 @@ impl Guest {
                 Ok(GuestStatus::OutOfFuel)
             }
             Ok(ResumableCall::HostTrap(call)) => {
-                if matches!(call.host_error().downcast_ref::<Stop>(), Some(Stop::Block)) {
+                if call.host_error().downcast_ref::<Wait>().is_some() {
                     self.exec = Exec::HostTrap(call);
                     let ctx = self.store.data_mut();
                     if matches!(

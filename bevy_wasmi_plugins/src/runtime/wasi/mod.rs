@@ -73,11 +73,25 @@ const RIGHT_POLL_FD_READWRITE: u64 = 1 << 27;
 /// `filetype::character_device`.
 const FILETYPE_CHARACTER_DEVICE: u8 = 2;
 
-/// Why a WASI function stopped the guest.
+/// A WASI function suspends the guest, which waits: on stdin, on a poll, or for the host
+/// to drain its output (what for is in [`WasiCtx::blocked`]).
+///
+/// A unit struct, so that the `Box` wasmi puts a host error in allocates nothing: a mod
+/// waits once for every call it answers.
+#[derive(Debug)]
+pub(crate) struct Wait;
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the guest waits")
+    }
+}
+
+impl wasmi::errors::HostError for Wait {}
+
+/// Why a WASI function stopped the guest for good.
 #[derive(Debug)]
 pub(crate) enum Stop {
-    /// The guest waits: on stdin, on a poll, or for the host to drain its output.
-    Block,
     /// The guest must not continue.
     Fatal(Fault),
 }

@@ -188,5 +188,5 @@ pub(super) fn poll_oneoff(mut caller: Ctx<'_>, input: i32, out: i32, n: i32, nev
         None
     };
     charge(&mut caller, cost);
-    ready.ok_or_else(|| Error::host(Stop::Block))
+    ready.ok_or_else(|| Error::host(Wait))
 }

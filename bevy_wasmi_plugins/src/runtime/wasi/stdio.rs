@@ -56,7 +56,7 @@ pub(super) fn fd_read(mut caller: Ctx<'_>, fd: i32, iovs: i32, iovs_len: i32, nr
             iovs_len,
             nread,
         });
-        return Err(Error::host(Stop::Block));
+        return Err(Error::host(Wait));
     }
     let before = ctx.stdin_pos;
     let errno = match read_stdin(memory, ctx, iovs, iovs_len, nread) {
@@ -124,7 +124,7 @@ pub(super) fn fd_write(
     charge(&mut caller, fuel::io(written.into()));
     if flush {
         caller.data_mut().blocked = Some(Blocked::Flush);
-        return Err(Error::host(Stop::Block));
+        return Err(Error::host(Wait));
     }
     Ok(errno::SUCCESS)
 }
