@@ -1,6 +1,7 @@
 //! Raw JSON values: [`Json`] (an owned JSON text), [`Params`] (a request's params) and
 //! [`Init`] (what `plugin.init` carries).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::DeserializeOwned;
@@ -67,17 +68,11 @@ impl Json {
     /// Wraps raw JSON, put on one line when it spans several: in valid JSON a line break
     /// can only be whitespace between tokens, so its `\n` and `\r` bytes are dropped.
     pub fn from_raw(raw: Box<RawValue>) -> Json {
-        if raw.get().contains(['\n', '\r']) {
-            let one_line: String = raw
-                .get()
-                .chars()
-                .filter(|c| !matches!(c, '\n' | '\r'))
-                .collect();
-            if let Ok(one_line) = RawValue::from_string(one_line) {
-                return Json(one_line);
-            }
-        }
-        Json(raw)
+        let one_line = match crate::protocol::one_line(raw.get()) {
+            Cow::Owned(text) => RawValue::from_string(text).ok(),
+            Cow::Borrowed(_) => None,
+        };
+        Json(one_line.unwrap_or(raw))
     }
 
     /// The JSON text.

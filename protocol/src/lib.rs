@@ -72,8 +72,8 @@ pub use params::{NotParams, check_params, to_params};
 pub use parse::parse_frame;
 pub use serve::{serve_frame, serve_frame_with};
 pub use write::{
-    write_error, write_notification, write_outcome, write_raw_result, write_request, write_result,
-    write_value,
+    one_line, write_error, write_notification, write_outcome, write_raw_result, write_request,
+    write_result, write_value,
 };
 
 use serde::de::DeserializeOwned;

@@ -180,19 +180,28 @@ pub fn write_raw_result(out: &mut Vec<u8>, id: &RequestId, result: &RawValue) {
     out.push(b'}');
 }
 
-/// Appends raw JSON, on one line if it spans several.
+/// `json` on one line: without its `\n` and `\r` bytes, borrowed when it has none.
 ///
-/// In valid JSON (which a [`RawValue`] is) a line break can only be whitespace between
-/// tokens: inside a string it must be escaped. Dropping the `\n` and `\r` bytes is then
-/// all it takes, with no parse (and no `serde_json::Value`, whose code every mod would
-/// carry).
-pub(crate) fn push_raw(out: &mut Vec<u8>, raw: &RawValue) {
-    let json = raw.get().as_bytes();
-    if memchr::memchr2(b'\n', b'\r', json).is_none() {
-        out.extend_from_slice(json);
-        return;
+/// In valid JSON a line break can only be whitespace between tokens (inside a string it
+/// must be escaped), so what is left is the same JSON; no parse is needed, and no
+/// `serde_json::Value`, whose code every mod would carry.
+///
+/// ```
+/// use bevy_wasmi_plugins_protocol::one_line;
+///
+/// assert_eq!(one_line("{\r\n  \"a\": \"x\\ny\"\n}"), r#"{  "a": "x\ny"}"#);
+/// assert!(matches!(one_line("[1, 2]"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn one_line(json: &str) -> Cow<'_, str> {
+    if memchr::memchr2(b'\n', b'\r', json.as_bytes()).is_none() {
+        return Cow::Borrowed(json);
     }
-    out.extend(json.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+    Cow::Owned(json.replace(['\n', '\r'], ""))
+}
+
+/// Appends raw JSON, on one line if it spans several ([`one_line`]).
+pub(crate) fn push_raw(out: &mut Vec<u8>, raw: &RawValue) {
+    out.extend_from_slice(one_line(raw.get()).as_bytes());
 }
 
 /// Appends an error response in the fixed wire form (no trailing newline).
