@@ -139,7 +139,10 @@ pub fn split_frame(input: &[u8]) -> Split<'_> {
 
 #[cfg(test)]
 mod tests {
+    // Under Node (`scripts/web-test.sh`) these run through wasm-bindgen-test.
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn frames_are_lines_or_an_attachment_and_its_line() {

@@ -197,7 +197,10 @@ impl AssetLoader for ModListLoader {
 
 #[cfg(test)]
 mod tests {
+    // Under Node (`scripts/web-test.sh`) these run through wasm-bindgen-test.
     use super::mod_name;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn a_mod_is_named_after_its_file() {

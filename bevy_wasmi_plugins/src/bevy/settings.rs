@@ -120,7 +120,10 @@ impl RestartPolicy {
 
 #[cfg(test)]
 mod tests {
+    // Under Node (`scripts/web-test.sh`) these run through wasm-bindgen-test.
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn backoff_doubles_up_to_the_cap_and_stops_after_max_restarts() {

@@ -286,7 +286,10 @@ fn split_level(line: &str) -> (log::Level, &str) {
 
 #[cfg(test)]
 mod tests {
+    // Under Node (`scripts/web-test.sh`) these run through wasm-bindgen-test.
     use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn log_lines_keep_their_level() {

@@ -504,8 +504,11 @@ pub(super) enum Json<'a> {
 
 #[cfg(test)]
 mod tests {
+    // Under Node (`scripts/web-test.sh`) these run through wasm-bindgen-test.
     use super::*;
     use bevy_reflect::TypeRegistry;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[derive(Reflect, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
     #[reflect(Serialize, Deserialize)]
