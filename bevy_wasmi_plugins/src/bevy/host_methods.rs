@@ -155,8 +155,10 @@ pub trait WasmiPluginsAppExt {
     ///
     /// The system can use any system param: `Query`, `Commands`, `Res`,
     /// `MessageWriter`…, and [`CallingMod`] to know who asked. Registering a name twice
-    /// replaces the first. Names starting with `world.` or `plugin.` are the crate's own
-    /// and are refused with a warning.
+    /// replaces the first. The crate's own names are refused with a warning: those
+    /// starting with `plugin.`, `world.` or `bulk.`, and `registry.schema`,
+    /// `schedule.list`, `schedule.graph`, `rpc.discover` and `watch.cancel` (a mod's call
+    /// to any of them never reaches a host method).
     ///
     /// ```no_run
     /// use bevy::prelude::*;
@@ -196,8 +198,14 @@ impl WasmiPluginsAppExt for App {
         O: HostMethodOutput,
     {
         let name = name.into();
-        if name.starts_with("world.") || name.starts_with("plugin.") {
-            warn!("host method `{name}` not added: `world.*` and `plugin.*` are reserved");
+        if name.starts_with("plugin.") || crate::bevy::ecs_methods::serves(&name) {
+            warn!(
+                "host method `{name}` not added: `plugin.*`, `world.*`, `bulk.*`, {} are \
+                 reserved",
+                crate::bevy::ecs_methods::INSPECTION
+                    .map(|m| format!("`{m}`"))
+                    .join(", ")
+            );
             return self;
         }
         let world = self.world_mut();

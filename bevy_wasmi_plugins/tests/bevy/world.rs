@@ -86,6 +86,55 @@ fn host_methods_are_systems_that_see_the_world_and_check_their_params() {
 }
 
 #[test]
+fn host_methods_cannot_take_the_names_the_crate_serves() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.init_resource::<Doubled>();
+    for name in [
+        "bulk.double",
+        "watch.cancel",
+        "rpc.discover",
+        "world.double",
+        "plugin.double",
+        "host.double",
+    ] {
+        app.add_host_method(name, double);
+    }
+    let echo = start_mod(&mut app, "echo", None);
+    // Only `host.double` was added: the others are the crate's, and their calls reach
+    // the crate's methods, never `double`.
+    assert_eq!(
+        relay(&mut app, echo, "host.double", json!([4])).unwrap(),
+        json!(8)
+    );
+    let error = relay(&mut app, echo, "bulk.double", json!([4])).unwrap_err();
+    assert_eq!(error.code, -32601, "{error:?}");
+    assert_eq!(error.message, "Method not found: bulk.double");
+    let doc = relay(&mut app, echo, "rpc.discover", json!(null)).unwrap();
+    let names: Vec<&str> = doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    for (name, times) in [
+        ("host.double", 1),
+        ("watch.cancel", 1),
+        ("rpc.discover", 1),
+        ("bulk.double", 0),
+        ("world.double", 0),
+        ("plugin.double", 0),
+    ] {
+        let seen = names.iter().filter(|n| **n == name).count();
+        assert_eq!(seen, times, "{name} in {names:?}");
+    }
+    assert_eq!(
+        app.world().resource::<Doubled>().0,
+        [("echo".to_owned(), 4)]
+    );
+}
+
+#[test]
 fn world_query_returns_reflected_components() {
     let assets = asset_dir(&[("echo", ECHO)]);
     let mut app = plain_app(&assets);

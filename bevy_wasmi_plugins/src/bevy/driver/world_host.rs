@@ -155,7 +155,7 @@ impl WorldHost<'_> {
             return self.discover();
         }
         let bulk = method.starts_with("bulk.");
-        if method.starts_with("world.") || bulk || ecs_methods::INSPECTION.contains(&method) {
+        if ecs_methods::serves(method) {
             // `bulk.*` params may be as long as the mod's message cap, which the runtime
             // has already checked; they are made for many entities.
             let size = request.params.map_or(0, |params| params.get().len());

@@ -105,6 +105,13 @@ pub(crate) const INSPECTION: [&str; 5] = [
     WATCH_CANCEL_METHOD,
 ];
 
+/// Whether this module serves `method` (a `world.*` or `bulk.*` name, or one of
+/// [`INSPECTION`]): the driver sends such calls here, and no host method may take the
+/// name.
+pub(crate) fn serves(method: &str) -> bool {
+    method.starts_with("world.") || method.starts_with("bulk.") || INSPECTION.contains(&method)
+}
+
 /// Marks an entity a mod spawned with `world.spawn_entity`: `0` is the mod's entity.
 /// Only such entities count against the mod's spawn quota and may be despawned by it.
 /// Not reflected, so no mod can add or change it.
