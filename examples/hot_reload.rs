@@ -27,7 +27,7 @@
 //! // in `impl Plugin for Greeter`:
 //! async fn init(&'static self, init: Init) -> Result<(), Error> {
 //!     if let Some(greetings) = init.state::<u32>()? {
-//!         self.greetings.set(greetings);
+//!         self.greetings.replace(greetings);
 //!     }
 //!     Ok(())
 //! }

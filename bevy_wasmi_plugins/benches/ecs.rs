@@ -9,8 +9,8 @@
 //! - `ecs/brp_bulk/N`: BRP's `world.query` + one `bulk.mutate_components`;
 //! - `ecs/per_entity/N`: `world.query` + one `world.mutate_components` per entity, BRP
 //!   alone: the "before" (N ≤ 1000; 10 000 takes seconds);
-//! - `ecs/packed/N`: `bulk` in the packed form (postcard in base64), with the PDK's
-//!   typed `world::query_packed` and `Commands::mutate_packed`;
+//! - `ecs/packed/N`: `bulk` in the packed form (postcard bytes as attachments), with the
+//!   PDK's typed `world::query_packed` and `Commands::mutate_packed`;
 //! - `ecs/query/N`, `ecs/query_packed/N`, `ecs/query_brp/N`: the reads alone;
 //!   `ecs/write/N`, `ecs/write_packed/N`: the write alone;
 //! - `ecs/idle/N`: a frame with the mod idle (the frame's own cost, to subtract);

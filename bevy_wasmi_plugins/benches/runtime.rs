@@ -1,4 +1,4 @@
-//! Runtime benchmarks (DESIGN §9, issue #2 item 8):
+//! Runtime benchmarks (issue #2 item 8):
 //!
 //! - `roundtrip/guest_to_host`: a PDK mod calls a trivial host method (`add` with two
 //!   numbers) in a loop through `host::call`; time per round trip. Beside it,

@@ -16,8 +16,10 @@
 //!
 //! A `call` always ends: it has a deadline of `--fuel` (default 10¹⁰) fuel, across
 //! activations, which it keeps to within 10,000 fuel (plus one block of instructions and
-//! one message's cost), and of `--timeout` seconds of wall time (default 60). Past either it prints a
-//! `-32007` error object.
+//! one message's cost), and of `--timeout` seconds of wall time (default 60). Past either
+//! it prints a `-32007` error object. `--fuel` is also the mod's cap on fuel per
+//! activation (default 5·10⁹), so a mod that spins without waiting for input is stopped
+//! at it with a `-32002` error object.
 //!
 //! Exit status of `run`: the guest's exit code; 134 for a trap or panic; 137 when the
 //! guest hit its memory cap; 152 when it used up `--fuel`; 128 + N for `proc_raise(N)`;
