@@ -22,7 +22,9 @@ set -x
 cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins \
     --no-default-features --test mods --test faults --test floods --test failure_paths --test spec --test wasi --test footprint
 cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins_protocol --lib
-# The crate's own unit tests, then the Bevy layer as a browser build runs it: mods from
-# an in-memory asset source through `mods/index.modlist`, the driver's frame budget on
-# the platform's clock.
-cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins --lib --test bevy_web
+# The crate's own unit tests; the Bevy layer's tests (`tests/bevy.rs`: all but those
+# that need files, threads or the asset server's loading, each marked so); and the Bevy
+# layer as a browser build runs it: mods from an in-memory asset source through
+# `mods/index.modlist`, the driver's frame budget on the platform's clock.
+cargo test --locked --target wasm32-unknown-unknown -p bevy_wasmi_plugins --lib --test bevy \
+    --test bevy_web

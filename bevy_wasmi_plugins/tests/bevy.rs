@@ -1,9 +1,17 @@
 //! The Bevy layer on a headless `App` (`MinimalPlugins` + `AssetPlugin` + the plugin)
 //! with the committed PDK mod `echo` (`test-mods/echo`), copied into a temporary asset
 //! folder per test.
+//!
+//! Inside wasm32 under Node (`scripts/web-test.sh`) the same tests run through
+//! wasm-bindgen-test, but for those that need a file system, threads or the asset
+//! server's loading (which runs on the JavaScript event loop, between tests' frames:
+//! `bevy_web.rs` covers it). There a test's mods are compiled by the test and added as
+//! assets ([`WasmModAsset::new`]), not loaded from files.
 #![allow(clippy::unwrap_used)] // Tests unwrap to fail loudly.
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 use std::path::{Path, PathBuf};
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -26,12 +34,16 @@ mod calls;
 mod costs;
 #[path = "bevy/lifecycle.rs"]
 mod lifecycle;
+// Not inside wasm32: it loads mods folders and .meta files from disk.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[path = "bevy/loading.rs"]
 mod loading;
 #[path = "bevy/packed.rs"]
 mod packed;
 #[path = "bevy/permissions.rs"]
 mod permissions;
+// Not inside wasm32: it compares with a fixture file.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[path = "bevy/schema.rs"]
 mod schema;
 #[path = "bevy/watch.rs"]
@@ -40,11 +52,15 @@ mod watch;
 mod world;
 
 const ECHO: &[u8] = include_bytes!("mods/echo.wasm");
+// Used by tests that do not run inside wasm32.
+#[cfg_attr(all(target_arch = "wasm32", target_os = "unknown"), allow(dead_code))]
 const BENCH_GUEST: &[u8] = include_bytes!("mods/bench_guest.wasm");
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 /// A temporary asset folder, removed when the test ends (also when it fails).
 struct Assets(PathBuf);
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 impl std::ops::Deref for Assets {
     type Target = Path;
 
@@ -53,12 +69,14 @@ impl std::ops::Deref for Assets {
     }
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 impl Drop for Assets {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 /// A fresh asset folder with `mods/<name>.wasm` for each of `mods`.
 fn asset_dir(mods: &[(&str, &[u8])]) -> Assets {
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -73,6 +91,20 @@ fn asset_dir(mods: &[(&str, &[u8])]) -> Assets {
         std::fs::write(dir.join("mods").join(format!("{name}.wasm")), bytes).unwrap();
     }
     Assets(dir)
+}
+
+/// Inside wasm32: the test's mods, by name, to compile when a test starts one.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+#[derive(Resource, Clone)]
+struct Assets(Vec<(String, Vec<u8>)>);
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn asset_dir(mods: &[(&str, &[u8])]) -> Assets {
+    Assets(
+        mods.iter()
+            .map(|(name, bytes)| ((*name).to_owned(), bytes.to_vec()))
+            .collect(),
+    )
 }
 
 #[derive(Component, Reflect, Debug, PartialEq, Clone, Copy, serde::Deserialize)]
@@ -98,28 +130,32 @@ struct Boom {
 
 /// `MinimalPlugins`, an `AssetPlugin` reading `assets`, and the plugin as `plugin` sets
 /// it up.
-fn test_app(assets: &Path, plugin: WasmiPluginsPlugin, watch: bool) -> App {
+fn test_app(assets: &Assets, plugin: WasmiPluginsPlugin, watch: bool) -> App {
     let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin {
-            file_path: assets.to_string_lossy().into_owned(),
-            watch_for_changes_override: Some(watch),
-            ..default()
-        },
-        plugin,
-    ))
-    .register_type::<Position>()
-    .register_type::<Frozen>()
-    .register_type::<Score>()
-    .register_type::<Boom>()
-    .add_message::<Boom>()
-    .init_resource::<Score>();
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    let asset_plugin = AssetPlugin {
+        file_path: assets.to_string_lossy().into_owned(),
+        watch_for_changes_override: Some(watch),
+        ..default()
+    };
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    let asset_plugin = {
+        assert!(!watch, "no watched folders inside wasm32");
+        app.insert_resource(assets.clone());
+        AssetPlugin::default()
+    };
+    app.add_plugins((MinimalPlugins, asset_plugin, plugin))
+        .register_type::<Position>()
+        .register_type::<Frozen>()
+        .register_type::<Score>()
+        .register_type::<Boom>()
+        .add_message::<Boom>()
+        .init_resource::<Score>();
     app
 }
 
 /// A test app with the plugin's defaults, except that mods are spawned by the test.
-fn plain_app(assets: &Path) -> App {
+fn plain_app(assets: &Assets) -> App {
     test_app(
         assets,
         WasmiPluginsPlugin::default().with_mod_source(ModSource::None),
@@ -127,8 +163,8 @@ fn plain_app(assets: &Path) -> App {
     )
 }
 
-/// Runs frames until `done` holds, at most `frames` of them (with a short sleep, so
-/// asset I/O can finish); panics otherwise.
+/// Runs frames until `done` holds, at most `frames` of them, with a [`pause`] after each;
+/// panics otherwise.
 fn update_until(
     app: &mut App,
     frames: usize,
@@ -140,11 +176,30 @@ fn update_until(
         if done(app.world_mut()) {
             return frame + 1;
         }
-        std::thread::sleep(Duration::from_millis(2));
+        pause();
     }
     panic!("not {what} after {frames} frames");
 }
 
+/// Lets 2 ms pass between frames (natively, so asset I/O can finish).
+fn pause() {
+    wait(Duration::from_millis(2));
+}
+
+/// Lets `time` pass: natively a sleep; inside wasm32, where a thread cannot sleep, a wait
+/// on the clock.
+fn wait(time: Duration) {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    std::thread::sleep(time);
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    {
+        let start = bevy::platform::time::Instant::now();
+        while start.elapsed() < time {}
+    }
+}
+
+// Used by tests that do not run inside wasm32.
+#[cfg_attr(all(target_arch = "wasm32", target_os = "unknown"), allow(dead_code))]
 fn mod_entity(world: &mut World, name: &str) -> Option<Entity> {
     let mut mods = world.query::<(Entity, &ModInfo)>();
     mods.iter(world)
@@ -154,6 +209,8 @@ fn mod_entity(world: &mut World, name: &str) -> Option<Entity> {
 
 /// The entity named `mod <name>`: it has that name before its mod has started (or when
 /// it never does), unlike [`mod_entity`].
+// Used by tests that do not run inside wasm32.
+#[cfg_attr(all(target_arch = "wasm32", target_os = "unknown"), allow(dead_code))]
 fn named_mod(world: &mut World, name: &str) -> Option<Entity> {
     let mut named = world.query::<(Entity, &Name)>();
     named
@@ -168,10 +225,7 @@ fn status(world: &World, entity: Entity) -> ModStatus {
 
 /// Spawns `mods/<name>.wasm` as a mod and runs until it is idle.
 fn start_mod(app: &mut App, name: &str, permissions: Option<ModPermissions>) -> Entity {
-    let handle = app
-        .world()
-        .resource::<AssetServer>()
-        .load(format!("mods/{name}.wasm"));
+    let handle = mod_asset(app, name);
     let mut entity = app.world_mut().spawn(WasmMod::new(handle));
     if let Some(permissions) = permissions {
         entity.insert(permissions);
@@ -181,6 +235,25 @@ fn start_mod(app: &mut App, name: &str, permissions: Option<ModPermissions>) -> 
         matches!(status(world, entity), ModStatus::Idle)
     });
     entity
+}
+
+/// The asset of `mods/<name>.wasm`: loaded from the test's folder.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn mod_asset(app: &mut App, name: &str) -> Handle<WasmModAsset> {
+    app.world()
+        .resource::<AssetServer>()
+        .load(format!("mods/{name}.wasm"))
+}
+
+/// The asset of the test's mod `name`: compiled here and added (inside wasm32).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn mod_asset(app: &mut App, name: &str) -> Handle<WasmModAsset> {
+    let mods = app.world().resource::<Assets>();
+    let (_, bytes) = mods.0.iter().find(|(n, _)| n == name).unwrap();
+    let module = Runtime::new().compile(name, bytes).unwrap();
+    app.world_mut()
+        .resource_mut::<bevy::asset::Assets<WasmModAsset>>()
+        .add(WasmModAsset::new(module, WasmModSettings::default()))
 }
 
 /// Calls a mod and runs frames until the answer arrives.

@@ -20,6 +20,34 @@ pub struct WasmModAsset {
 }
 
 impl WasmModAsset {
+    /// A mod from a module compiled by the game itself, for a mod that is not a file:
+    /// one built into the game's binary, or downloaded by the game. Add it to
+    /// `Assets<WasmModAsset>` and spawn a [`WasmMod`](crate::bevy::mods::WasmMod) with
+    /// the handle; the mod is named after the module. `settings` stand for its `.meta`
+    /// file.
+    ///
+    /// ```
+    /// use bevy::prelude::*;
+    /// use bevy_wasmi_plugins::prelude::*;
+    /// use bevy_wasmi_plugins::runtime::Runtime;
+    ///
+    /// const BUILT_IN: &[u8] = include_bytes!("../../tests/mods/echo.wasm");
+    ///
+    /// fn add_built_in_mod(mut commands: Commands, mut mods: ResMut<Assets<WasmModAsset>>) {
+    ///     match Runtime::new().compile("built_in", BUILT_IN) {
+    ///         Ok(module) => {
+    ///             let asset = WasmModAsset::new(module, WasmModSettings::default());
+    ///             commands.spawn(WasmMod::new(mods.add(asset)));
+    ///         }
+    ///         Err(error) => error!("{error}"),
+    ///     }
+    /// }
+    /// # App::new().add_systems(Startup, add_built_in_mod);
+    /// ```
+    pub fn new(module: ModModule, settings: WasmModSettings) -> Self {
+        WasmModAsset { module, settings }
+    }
+
     /// The compiled module; its name is the file name without `.wasm`.
     pub fn module(&self) -> &ModModule {
         &self.module
@@ -67,7 +95,9 @@ pub struct WasmModSettings {
     pub max_fuel_per_call: Option<u64>,
 }
 
-/// Compiles `.wasm` files into [`WasmModAsset`]s with the plugin's shared engine.
+/// Compiles `.wasm` files into [`WasmModAsset`]s with the plugin's [`Runtime`] (its
+/// configuration and [`Compilation`](crate::runtime::Compilation) mode; each module it
+/// compiles gets a wasmi engine of its own).
 /// Its type path, `bevy_wasmi_plugins::asset::WasmModLoader`, is what `.meta` files name
 /// (`loader:`); it stays the same wherever the type lives.
 #[derive(TypePath)]
@@ -115,10 +145,7 @@ impl AssetLoader for WasmModLoader {
             })?;
         let name = mod_name(&path);
         let module = self.runtime.compile(&name, &bytes)?;
-        Ok(WasmModAsset {
-            module,
-            settings: settings.clone(),
-        })
+        Ok(WasmModAsset::new(module, settings.clone()))
     }
 
     fn extensions(&self) -> &[&str] {

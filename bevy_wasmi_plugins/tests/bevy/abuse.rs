@@ -7,6 +7,8 @@
 use super::brp_rest::code;
 use super::watch::{steer_app, subscribe, watched};
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// A component the game made immutable: it can be replaced, not changed in place.
 #[derive(Component, Reflect, Debug, PartialEq, Clone, Copy)]
@@ -20,7 +22,7 @@ fn child_of_path() -> &'static str {
 
 /// The test app with Bevy's hierarchy registered for reflection, as `DefaultPlugins`
 /// have it.
-fn hierarchy_app(assets: &Path) -> App {
+fn hierarchy_app(assets: &Assets) -> App {
     let mut app = plain_app(assets);
     app.register_type::<ChildOf>().register_type::<Children>();
     app

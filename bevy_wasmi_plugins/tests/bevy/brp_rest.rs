@@ -3,6 +3,8 @@
 //! input, permissions.
 
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// An event a mod may trigger (`world.trigger_event`).
 #[derive(Event, Reflect, Debug, Clone, PartialEq)]

@@ -2,6 +2,8 @@
 //! events, names, and the entity events of a mod.
 
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn a_call_over_the_mods_message_cap_fails_at_once() {
@@ -154,6 +156,8 @@ fn notifications_reach_the_game_and_events_reach_subscribed_mods() {
     );
 }
 
+// Not inside wasm32: it waits for the answer on a thread of its own.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn a_mod_call_is_a_future_too() {
     let assets = asset_dir(&[("echo", ECHO)]);
@@ -219,6 +223,53 @@ fn a_second_mod_of_one_file_gets_a_name_of_its_own() {
 }
 
 #[test]
+fn mods_the_game_compiled_itself_are_named_after_their_module() {
+    let assets = asset_dir(&[]);
+    let mut app = plain_app(&assets);
+    let spawn = |app: &mut App| {
+        let module = Runtime::new().compile("built_in", ECHO).unwrap();
+        let handle = app
+            .world_mut()
+            .resource_mut::<bevy::asset::Assets<WasmModAsset>>()
+            .add(WasmModAsset::new(module, WasmModSettings::default()));
+        app.world_mut().spawn(WasmMod::new(handle)).id()
+    };
+    let first = spawn(&mut app);
+    let second = spawn(&mut app);
+    update_until(&mut app, 500, "started", |world| {
+        [first, second]
+            .iter()
+            .all(|mod_entity| matches!(status(world, *mod_entity), ModStatus::Idle))
+    });
+    // Two modules of one name are two mods of distinct names, as two mods of one file.
+    let world = app.world();
+    assert_eq!(world.get::<Name>(first).unwrap().as_str(), "mod built_in");
+    assert_eq!(
+        world.get::<Name>(second).unwrap().as_str(),
+        "mod built_in#2"
+    );
+    assert_eq!(&*world.get::<ModInfo>(second).unwrap().name, "built_in#2");
+    assert_eq!(
+        json_of(call(&mut app, "built_in#2", "count", json!(null))),
+        json!(1)
+    );
+    assert_eq!(
+        json_of(call(&mut app, "built_in", "count", json!(null))),
+        json!(1)
+    );
+    let error = relay(&mut app, second, "world.query", json!({})).unwrap_err();
+    assert!(
+        error
+            .message
+            .starts_with("Permission denied: mod `built_in#2` "),
+        "{}",
+        error.message
+    );
+}
+
+// Not inside wasm32: it loads its mod through the asset server.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+#[test]
 fn status_changes_and_notifications_are_entity_events_too() {
     #[derive(Resource, Default)]
     struct Seen(Vec<String>);
@@ -268,7 +319,7 @@ fn run_until_answered(app: &mut App, call: &ModCall, max: usize) -> (Outcome, us
         if let Some(outcome) = call.try_result() {
             return (outcome, frame);
         }
-        std::thread::sleep(Duration::from_millis(2));
+        pause();
     }
     panic!("no answer after {max} frames");
 }
@@ -313,6 +364,8 @@ fn a_call_past_its_deadline_in_frames_fails_and_the_mod_carries_on() {
     assert!(!matches!(status(app.world(), echo), ModStatus::Crashed(_)));
 }
 
+// Not inside wasm32: it writes a .meta file.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn the_plugin_a_meta_file_and_the_entity_set_a_mods_deadline_in_frames() {
     let assets = asset_dir(&[("echo", ECHO), ("other", ECHO)]);

@@ -2,6 +2,8 @@
 //! and per entity visited, and answers given up once they pass the mod's message cap.
 
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// Fuel `echo` has used in all, once it is idle again (owed fuel is paid before a mod
 /// counts as idle).

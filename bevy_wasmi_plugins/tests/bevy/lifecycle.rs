@@ -2,6 +2,8 @@
 //! replacing, the frame budget, manifests and logs.
 
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn a_fuel_sliced_mod_needs_several_frames_and_gets_the_right_answer() {
@@ -138,6 +140,7 @@ fn an_endless_loop_is_stopped_while_the_game_and_other_mods_go_on() {
 
 /// Writes `mods/echo.wasm` again and runs frames until mod `echo` has been reloaded
 /// once and is idle.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn rewrite_and_wait_for_reload(app: &mut App, assets: &Path, echo: Entity) {
     // The file watcher needs a moment before it sees writes.
     std::thread::sleep(Duration::from_millis(200));
@@ -148,6 +151,8 @@ fn rewrite_and_wait_for_reload(app: &mut App, assets: &Path, echo: Entity) {
     });
 }
 
+// Not inside wasm32: it rewrites a mod file and waits for hot reload.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn a_changed_wasm_file_restarts_the_mod_with_its_state() {
     let assets = asset_dir(&[("echo", ECHO)]);
@@ -170,6 +175,8 @@ fn a_changed_wasm_file_restarts_the_mod_with_its_state() {
     );
 }
 
+// Not inside wasm32: it rewrites a mod file and waits for hot reload.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn a_mod_that_exits_while_shutting_down_for_a_reload_is_still_reloaded() {
     let assets = asset_dir(&[("echo", ECHO)]);
@@ -480,10 +487,7 @@ fn a_replaced_wasm_mod_restarts_the_mod_with_the_new_file() {
         json_of(call(&mut app, echo, "count", json!(null))),
         json!(1)
     );
-    let other = app
-        .world()
-        .resource::<AssetServer>()
-        .load("mods/other.wasm");
+    let other = mod_asset(&mut app, "other");
     app.world_mut().entity_mut(echo).insert(WasmMod::new(other));
     update_until(&mut app, 500, "the new mod started", |world| {
         world
@@ -504,6 +508,8 @@ fn a_replaced_wasm_mod_restarts_the_mod_with_the_new_file() {
     assert_eq!(error.code, ErrorCode::ModUnavailable.code());
 }
 
+// Not inside wasm32: it rewrites a mod file and waits for hot reload.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn a_mod_that_ignores_plugin_shutdown_and_waits_is_still_reloaded() {
     // It answers `plugin.init` (the first call, id 1) and then reads and ignores
@@ -589,7 +595,7 @@ fn the_frame_budget_holds_between_the_host_calls_of_one_mod() {
         false,
     );
     app.add_host_method("add", |In((a, b)): In<(i64, i64)>| {
-        std::thread::sleep(Duration::from_millis(1));
+        wait(Duration::from_millis(1));
         Ok::<_, HostError>(a + b)
     });
     let guest = start_mod(&mut app, "bench_guest", None);

@@ -9,6 +9,8 @@ use super::*;
 use bevy_wasmi_plugins::protocol::brp::packed::{pack, unpack};
 use bevy_wasmi_plugins::protocol::brp::{from_packed, to_packed};
 use serde::{Deserialize, Serialize};
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// A component with every kind of field: a string, a `Vec3`, an enum, a list, an
 /// optional entity, and one that serialization skips.

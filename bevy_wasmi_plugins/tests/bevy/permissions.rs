@@ -4,6 +4,8 @@
 
 use super::world::{Doubled, double};
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn permissions_deny_by_default_and_name_what_was_denied() {

@@ -2,6 +2,8 @@
 //! `permissions.rs`).
 
 use super::*;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[derive(Resource, Default)]
 pub(super) struct Doubled(pub(super) Vec<(String, i64)>);
@@ -491,7 +493,15 @@ fn quit(In(()): In<()>, calling: Res<CallingMod>, mut commands: Commands) -> Res
 #[test]
 fn a_host_method_may_despawn_the_mod_that_calls_it() {
     let assets = asset_dir(&[("echo", ECHO)]);
-    let mut app = plain_app(&assets);
+    // A frame budget a slow build does not run out of between the host method's answer
+    // and the mod's (the test is about the despawn, not budgets).
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .with_frame_budget(Duration::from_secs(60)),
+        false,
+    );
     app.add_host_method("game.quit", quit);
     let echo = start_mod(&mut app, "echo", None);
     assert_eq!(

@@ -10,6 +10,7 @@ use bevy_wasmi_plugins_protocol::lifecycle::{INIT_METHOD, InitParams};
 
 use super::ModDriver;
 use super::lifecycle::Phase;
+use super::tracking::unique_name;
 use crate::bevy::asset::{WasmModAsset, WasmModSettings};
 use crate::bevy::mods::{ModStatus, WasmMod};
 use crate::bevy::permissions::ModPermissions;
@@ -60,10 +61,25 @@ impl ModDriver {
                 continue;
             };
             // The name the slot got from the file (`name#2` for a second mod of one
-            // file), unless the module is named otherwise (an asset without a path).
-            if slot.name.split('#').next() != Some(asset.module().name()) {
-                slot.name = asset.module().name().into();
+            // file), unless the module is named otherwise (an asset without a path,
+            // which the game compiled): then the module's name, made unique the same way,
+            // and the entity's `Name` with it if the driver gave that.
+            let base = asset.module().name();
+            if slot.name.split('#').next() != Some(base) {
+                let name = unique_name(&self.slots, entity, base);
+                let Some(slot) = self.slots.get_mut(&entity) else {
+                    continue;
+                };
+                if let Some(mut entity_name) = world.get_mut::<Name>(entity)
+                    && entity_name.as_str() == format!("mod {}", slot.name)
+                {
+                    entity_name.set(format!("mod {name}"));
+                }
+                slot.name = name;
             }
+            let Some(slot) = self.slots.get_mut(&entity) else {
+                continue;
+            };
             let asset_settings = asset.settings();
             slot.permissions = permissions_of(world, entity, Some(asset_settings));
             let limits = with_settings(world, |settings| {

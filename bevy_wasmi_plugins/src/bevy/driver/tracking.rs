@@ -15,6 +15,8 @@
 
 use std::sync::Arc;
 
+use bevy_ecs::entity::EntityHashMap;
+
 use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 
@@ -118,19 +120,15 @@ impl ModDriver {
             .path()
             .map(|path| mod_name(&path.path().to_string_lossy()))
             .unwrap_or_else(|| format!("mod-{entity}"));
-        // Two mods of one file get distinct names in logs, messages and calls by name:
-        // the second is `name#2`, and so on. A replaced mod keeps its name if it can.
-        let names: std::collections::HashSet<&str> =
-            self.slots.values().map(|slot| &*slot.name).collect();
-        let taken = |candidate: &str| names.contains(candidate);
+        // A replaced mod keeps its name if it can.
         let name: Arc<str> = match &replaced {
-            Some(old) if old.split('#').next() == Some(base.as_str()) && !taken(old) => old.clone(),
-            _ if !taken(&base) => base.into(),
-            _ => (2..)
-                .map(|n| format!("{base}#{n}"))
-                .find(|candidate| !taken(candidate))
-                .unwrap_or(base)
-                .into(),
+            Some(old)
+                if old.split('#').next() == Some(base.as_str())
+                    && !self.slots.values().any(|slot| slot.name == *old) =>
+            {
+                old.clone()
+            }
+            _ => unique_name(&self.slots, entity, &base),
         };
         let mut entity_mut = world.entity_mut(entity);
         // For inspectors and logs; the game's own name wins. The name the driver gave
@@ -204,4 +202,23 @@ impl ModDriver {
         slot.permissions = permissions_of(world, entity, asset.map(WasmModAsset::settings));
         Watches::revalidate(world, entity, &slot.name, &slot.permissions);
     }
+}
+
+/// `base`, or the first of `base#2`, `base#3`… that no mod but `entity` has: two mods of
+/// one file (or of two modules of one name) get distinct names in logs, messages and
+/// calls by name.
+pub(super) fn unique_name(slots: &EntityHashMap<Slot>, entity: Entity, base: &str) -> Arc<str> {
+    let taken = |candidate: &str| {
+        slots
+            .iter()
+            .any(|(other, slot)| *other != entity && &*slot.name == candidate)
+    };
+    if !taken(base) {
+        return base.into();
+    }
+    (2..)
+        .map(|n| format!("{base}#{n}"))
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| base.to_owned())
+        .into()
 }
