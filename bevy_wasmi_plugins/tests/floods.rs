@@ -420,3 +420,102 @@ fn attachments_go_with_a_request_alone_on_its_line_and_come_back_with_its_answer
         .join("\n")
     );
 }
+
+/// A host that counts the log lines and warnings it gets.
+#[derive(Default)]
+struct LogCounter {
+    lines: usize,
+    warnings: Vec<String>,
+}
+
+impl ModHost for LogCounter {
+    fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+        NoHost.request("", request)
+    }
+
+    fn log(&mut self, _: &str, _: &str) {
+        self.lines += 1;
+    }
+
+    fn protocol_warning(&mut self, mod_name: &str, warning: &str) {
+        self.warnings.push(format!("{mod_name}: {warning}"));
+    }
+}
+
+/// `_start` writes `newlines` line breaks to `fd` with one `fd_write`, `times` times, each
+/// time followed by a request on stdout whose answer it reads (so the host drains its
+/// output between the writes, within one run); then it waits for input.
+fn newline_writer(fd: u32, newlines: u32, times: u32) -> ModInstance {
+    let request = r#"{"jsonrpc":"2.0","id":1,"method":"m"}"#;
+    let wat = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 32)
+            (data (i32.const 200) "{request}\n")
+            (func (export "_start") (local $i i32)
+                (memory.fill (i32.const 4096) (i32.const 10) (i32.const {newlines}))
+                (i32.store (i32.const 0) (i32.const 4096))
+                (i32.store (i32.const 4) (i32.const {newlines}))
+                (i32.store (i32.const 24) (i32.const 200))
+                (i32.store (i32.const 28) (i32.const {len}))
+                (i32.store (i32.const 16) (i32.const 1000))
+                (i32.store (i32.const 20) (i32.const 2048))
+                (block $done (loop $l
+                    (br_if $done (i32.ge_u (local.get $i) (i32.const {times})))
+                    (drop (call $w (i32.const {fd}) (i32.const 0) (i32.const 1) (i32.const 8)))
+                    (drop (call $w (i32.const 1) (i32.const 24) (i32.const 1) (i32.const 8)))
+                    (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $l)))
+                (loop $idle
+                    (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+                    (br $idle))))"#,
+        request = request.replace('"', "\\\""),
+        len = request.len() + 1,
+    );
+    let module = Runtime::new()
+        .compile("newlines", &wat::parse_str(&wat).expect("valid WAT"))
+        .expect("compiles");
+    ModInstance::new(&module, &ModConfig::default()).expect("instantiates")
+}
+
+#[test]
+fn a_log_flood_passes_at_most_1024_lines_a_run_and_says_once_that_the_rest_is_dropped() {
+    // 4 bursts of 600 empty lines in one run, the host draining stderr after each: the
+    // first 1,024 lines reach the host, the rest are dropped (176 lines of the second
+    // burst, then two bursts), and it is said once.
+    let mut mod_ = newline_writer(2, 600, 4);
+    let mut host = LogCounter::default();
+    assert_eq!(mod_.run(u64::MAX / 2, &mut host).unwrap(), RunStatus::Idle);
+    assert_eq!(host.lines, 1024);
+    assert_eq!(
+        host.warnings,
+        [
+            "newlines: the rest of its log this run is dropped (176 bytes so far): it logged \
+          1024 lines in it"
+        ]
+    );
+    // A megabyte of line breaks at once costs the host no more.
+    let mut mod_ = newline_writer(2, 1 << 20, 1);
+    let mut host = LogCounter::default();
+    assert_eq!(mod_.run(u64::MAX / 2, &mut host).unwrap(), RunStatus::Idle);
+    assert_eq!(host.lines, 1024);
+    assert_eq!(host.warnings.len(), 1);
+}
+
+#[test]
+fn blank_lines_count_against_the_messages_a_run_serves() {
+    // 64 Ki empty lines on stdout: 1,024 (the per-run cap) are skipped a run, so the
+    // host never spends more than that on them at once; the request after them is
+    // answered once they are through.
+    let mut mod_ = newline_writer(1, 65_536, 1);
+    let mut host = LogCounter::default();
+    let mut runs = 1;
+    while mod_.run(u64::MAX / 2, &mut host).unwrap() != RunStatus::Idle {
+        runs += 1;
+        assert!(runs < 1_000);
+    }
+    assert!((64..=66).contains(&runs), "{runs} runs");
+    assert!(host.warnings.is_empty(), "{:?}", host.warnings);
+}

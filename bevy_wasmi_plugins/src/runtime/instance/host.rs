@@ -34,7 +34,10 @@ pub trait ModHost {
         let _ = (mod_name, notification);
     }
 
-    /// Receives one line the mod wrote on stderr (its log). Dropped by default.
+    /// Receives one line the mod wrote on stderr (its log). Dropped by default. At most
+    /// 1,024 lines a [`ModInstance::run`](super::ModInstance::run) are passed on (lines
+    /// over 8 KiB count as one per 8 KiB piece); the rest of that run's log is dropped,
+    /// and [`ModHost::protocol_warning`] says so once.
     fn log(&mut self, mod_name: &str, line: &str) {
         let _ = (mod_name, line);
     }

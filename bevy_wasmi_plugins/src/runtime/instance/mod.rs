@@ -82,6 +82,10 @@ pub struct ModInstance {
     replies: Vec<u8>,
     /// The stderr line being written.
     stderr_line: Vec<u8>,
+    /// Log lines this run may still pass to the host ([`serve::MAX_LOG_LINES_PER_RUN`]).
+    log_lines_left: usize,
+    /// Whether the host was told this run that log lines are dropped.
+    log_dropped: bool,
 }
 
 impl std::fmt::Debug for ModInstance {
@@ -116,6 +120,8 @@ impl ModInstance {
             lines_pos: 0,
             replies: Vec::new(),
             stderr_line: Vec::new(),
+            log_lines_left: serve::MAX_LOG_LINES_PER_RUN,
+            log_dropped: false,
         })
     }
 
@@ -322,6 +328,8 @@ impl ModInstance {
     fn run_slice(&mut self, fuel: u64, host: &mut dyn ModHost) -> Result<RunStatus, ModError> {
         let mut left = fuel;
         self.run_fuel = 0;
+        self.log_lines_left = serve::MAX_LOG_LINES_PER_RUN;
+        self.log_dropped = false;
         let mut served = 0;
         // What the mod owes from the last run, then what it sent and the last run did
         // not serve: the mod does not run again before those are served.

@@ -18,6 +18,12 @@ use crate::runtime::error::{ModError, ModErrorKind};
 /// Longest stderr line passed on whole; longer ones are split.
 const MAX_LOG_LINE: usize = 8 * 1024;
 
+/// Most stderr lines passed to [`ModHost::log`] per [`ModInstance::run`] (per frame in
+/// the Bevy layer): what a mod logs past it in one run is dropped, and the host is told
+/// how much with a [`ModHost::protocol_warning`]. A mod writing megabytes of empty or
+/// short lines would otherwise cost the game one log call per line.
+pub(crate) const MAX_LOG_LINES_PER_RUN: usize = 1024;
+
 impl ModInstance {
     /// Passes stderr lines to the host and serves complete stdout lines, until `served`
     /// (the messages served in this run) reaches the per-run cap or the host's
@@ -107,11 +113,14 @@ impl ModInstance {
             // The fixed wire forms the PDK writes skip the general parser (and have
             // nothing to trim).
             let fast = fast_parse(line);
+            // Every line counts against the per-run cap and the host's deadline, blank
+            // ones too (they are skipped, for free): a mod writing megabytes of line
+            // breaks cannot hold the host in this loop.
+            *served += 1;
             if fast.is_none() && attachment.is_none() && line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             // Every message is paid for, whatever it is.
-            *served += 1;
             cost = cost.saturating_add(fuel_per_message);
             match fast {
                 Some(Fast::Result { id, result }) => {
@@ -267,20 +276,55 @@ impl ModInstance {
         Ok(cost)
     }
 
+    /// Passes the complete lines in `bytes` (after the partial line kept from before) to
+    /// the host, as many as this run may still log ([`MAX_LOG_LINES_PER_RUN`]); keeps a
+    /// partial last line for next time.
     fn log_lines(&mut self, name: &str, bytes: &[u8], host: &mut dyn ModHost) {
-        for (i, piece) in bytes.split(|b| *b == b'\n').enumerate() {
-            if i > 0 {
-                let line = std::mem::take(&mut self.stderr_line);
-                host.log(name, String::from_utf8_lossy(&line).trim_end_matches('\r'));
-                self.stderr_line = line;
+        let mut logged = MAX_LOG_LINES_PER_RUN - self.log_lines_left;
+        let mut dropped = 0;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if logged == MAX_LOG_LINES_PER_RUN {
+                // What is left is dropped unread.
+                dropped += self.stderr_line.len() + rest.len();
+                self.stderr_line.clear();
+                break;
+            }
+            let (piece, end) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], true),
+                None => (rest, false),
+            };
+            rest = &rest[piece.len() + usize::from(end)..];
+            self.stderr_line.extend_from_slice(piece);
+            while self.stderr_line.len() > MAX_LOG_LINE && logged < MAX_LOG_LINES_PER_RUN {
+                let tail = self.stderr_line.split_off(MAX_LOG_LINE);
+                host.log(name, &String::from_utf8_lossy(&self.stderr_line));
+                logged += 1;
+                self.stderr_line = tail;
+            }
+            if end {
+                if logged < MAX_LOG_LINES_PER_RUN {
+                    let line = std::mem::take(&mut self.stderr_line);
+                    host.log(name, String::from_utf8_lossy(&line).trim_end_matches('\r'));
+                    logged += 1;
+                    self.stderr_line = line;
+                } else {
+                    dropped += self.stderr_line.len() + 1;
+                }
                 self.stderr_line.clear();
             }
-            self.stderr_line.extend_from_slice(piece);
-            while self.stderr_line.len() > MAX_LOG_LINE {
-                let rest = self.stderr_line.split_off(MAX_LOG_LINE);
-                host.log(name, &String::from_utf8_lossy(&self.stderr_line));
-                self.stderr_line = rest;
-            }
+        }
+        self.log_lines_left = MAX_LOG_LINES_PER_RUN - logged;
+        // Said once a run, when the first line is dropped.
+        if dropped > 0 && !self.log_dropped {
+            self.log_dropped = true;
+            host.protocol_warning(
+                name,
+                &format!(
+                    "the rest of its log this run is dropped ({dropped} bytes so far): it \
+                     logged {MAX_LOG_LINES_PER_RUN} lines in it"
+                ),
+            );
         }
     }
 }
