@@ -519,3 +519,33 @@ fn blank_lines_count_against_the_messages_a_run_serves() {
     assert!((64..=66).contains(&runs), "{runs} runs");
     assert!(host.warnings.is_empty(), "{:?}", host.warnings);
 }
+
+#[test]
+fn wasi_work_a_slice_cannot_cover_is_owed_too() {
+    // A mod that asks for a megabyte of random bytes (1,000,000 fuel) and sends a
+    // notification, again and again, in slices of 100,000: each megabyte is paid in
+    // full before the mod runs on, so 20 slices see 2 of them, not one a slice.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+        (memory (export "memory") 17)
+        (data (i32.const 200) "{\"jsonrpc\":\"2.0\",\"method\":\"n\"}\n")
+        (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 200))
+            (i32.store (i32.const 4) (i32.const 31))
+            (loop $l
+                (drop (call $random (i32.const 4096) (i32.const 1000000)))
+                (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (br $l))))"#;
+    let module = Runtime::new()
+        .compile("random", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
+    let mut counter = Counter::default();
+    for _ in 0..20 {
+        assert_eq!(mod_.run(100_000, &mut counter).unwrap(), RunStatus::Yielded);
+        assert!(mod_.last_fuel() <= 100_000);
+        assert!(mod_.is_runnable());
+    }
+    assert_eq!(counter.0, 2);
+}

@@ -565,10 +565,13 @@ fn pointers_at_the_end_of_the_address_space_are_efault_not_a_host_panic() {
            (i32.store (i32.const 8) (call $poll (i32.const -48) (i32.const 100) (i32.const 1) (i32.const 200)))
            (i32.store (i32.const 12) (call $poll (i32.const 0) (i32.const 100) (i32.const 0x7fffffff) (i32.const 200)))
            (i32.store (i32.const 16) (call $fd_read (i32.const 0) (i32.const -8) (i32.const 1) (i32.const 200)))
-           (call $out (i32.const 0) (i32.const 20))"#,
+           (i32.store (i32.const 20) (call $poll (i32.const -1000) (i32.const 100) (i32.const 1024) (i32.const 200)))
+           (call $out (i32.const 0) (i32.const 24))"#,
     );
     let out = run_to_exit(&mut g);
-    assert_eq!(u32s(&out), [21, 21, 21, 21, 21]);
+    // 2^31 - 1 subscriptions are over the cap of 1024 (EINVAL) before their pointers are
+    // looked at; 1024 of them from 1000 bytes before the end of memory are EFAULT.
+    assert_eq!(u32s(&out), [21, 21, 21, 28, 21, 21]);
 }
 
 #[test]
@@ -610,4 +613,22 @@ fn stdout_frames_end_at_the_newline_after_an_attachment_and_count_against_the_ca
         matches!(error.kind, ModErrorKind::MessageTooLarge { limit: 64 }),
         "{error}"
     );
+}
+
+#[test]
+fn poll_oneoff_takes_at_most_1024_subscriptions() {
+    // Zeroed subscriptions: realtime clocks with a timeout of 0, all ready at once.
+    let mut g = guest(
+        r#"(import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))"#,
+        r#"(i32.store (i32.const 0) (call $poll (i32.const 1000) (i32.const 64000) (i32.const 1024) (i32.const 4)))
+           (call $out (i32.const 0) (i32.const 8))"#,
+    );
+    // Success, with 1024 events; EINVAL (28) for one more.
+    assert_eq!(u32s(&run_to_exit(&mut g)), [0, 1024]);
+    let mut g = guest(
+        r#"(import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))"#,
+        r#"(i32.store (i32.const 0) (call $poll (i32.const 1000) (i32.const 64000) (i32.const 1025) (i32.const 4)))
+           (call $out (i32.const 0) (i32.const 4))"#,
+    );
+    assert_eq!(u32s(&run_to_exit(&mut g)), [28]);
 }

@@ -118,6 +118,7 @@ impl Guest {
             flush_at: limits.output_buffer,
             max_message: limits.max_message_size,
             output_budget: limits.max_output_per_activation,
+            unpaid_fuel: 0,
         };
         let mut store = Store::new(module.module.engine(), ctx);
         store.limiter(|ctx| &mut ctx.limiter);
@@ -170,6 +171,12 @@ impl Guest {
     /// Fuel used by the last [`Guest::resume`].
     pub fn last_fuel(&self) -> u64 {
         self.last_fuel
+    }
+
+    /// Takes the fuel the host's work for the guest cost beyond what its slices held
+    /// (WASI calls moving or making many bytes): owed, not yet paid.
+    pub fn take_unpaid_fuel(&mut self) -> u64 {
+        std::mem::take(&mut self.store.data_mut().unpaid_fuel)
     }
 
     /// Fuel used since the program started.
@@ -365,11 +372,15 @@ impl Guest {
             }
             Some(Blocked::Flush) | None => Ok(()),
         };
-        // What the read moved is paid from the slice the guest resumes with.
+        // What the read moved is paid from the slice the guest resumes with, and what
+        // that cannot cover is owed.
         if cost > 0
             && let Ok(left) = self.store.get_fuel()
         {
-            let _ = self.store.set_fuel(left.saturating_sub(cost));
+            let paid = cost.min(left);
+            let _ = self.store.set_fuel(left - paid);
+            let ctx = self.store.data_mut();
+            ctx.unpaid_fuel = ctx.unpaid_fuel.saturating_add(cost - paid);
         }
         result.err().unwrap_or(wasi::errno::SUCCESS)
     }

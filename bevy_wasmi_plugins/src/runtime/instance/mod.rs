@@ -355,6 +355,9 @@ impl ModInstance {
             left = left.saturating_sub(used);
             self.run_fuel = self.run_fuel.saturating_add(used);
             self.activation_fuel = self.activation_fuel.saturating_add(used);
+            // WASI work the slice could not pay for is owed, like messages' cost.
+            let unpaid = self.guest.take_unpaid_fuel();
+            self.pay(&mut left, unpaid);
             // Serve what it wrote, even when it then crashed: its last log lines explain.
             let output = self.serve_output(host, &mut served);
             let status = match status.and_then(|status| output.map(|cost| (status, cost))) {

@@ -222,6 +222,9 @@ pub(crate) struct WasiCtx {
     pub max_message: usize,
     /// Output bytes left before the guest must wait for input again.
     pub output_budget: usize,
+    /// Fuel the host's work for the guest cost that the guest's slice could not cover
+    /// ([`charge`]): the runtime takes it as a debt, paid before the guest runs again.
+    pub unpaid_fuel: u64,
 }
 
 impl WasiCtx {
@@ -273,14 +276,19 @@ pub mod fuel {
     }
 }
 
-/// Takes `cost` fuel from the guest (down to zero: it then stops at its next
-/// instruction, out of fuel for this slice).
+/// Takes `cost` fuel from the guest: what its slice holds (it then stops at its next
+/// instruction if that was all), and the rest as [`WasiCtx::unpaid_fuel`], a debt the
+/// runtime collects from the next slices. Host work a slice cannot pay for is not
+/// written off: a `random_get` of 64 MiB costs the same in a small slice as in a large.
 pub(crate) fn charge(caller: &mut Ctx<'_>, cost: u64) {
     if cost > 0
         && let Ok(left) = caller.get_fuel()
     {
+        let paid = cost.min(left);
         // Only fails without fuel metering, which the runtime always turns on.
-        let _ = caller.set_fuel(left.saturating_sub(cost));
+        let _ = caller.set_fuel(left - paid);
+        let ctx = caller.data_mut();
+        ctx.unpaid_fuel = ctx.unpaid_fuel.saturating_add(cost - paid);
     }
 }
 

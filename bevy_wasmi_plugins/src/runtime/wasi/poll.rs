@@ -21,6 +21,11 @@ pub(super) fn clock_res_get(mut caller: Ctx<'_>, id: i32, res: i32) -> Ret {
     })
 }
 
+/// Most subscriptions one `poll_oneoff` may hold; more is `EINVAL`. A blocked poll is
+/// checked every frame (its clocks read, its deadlines compared), so the host keeps
+/// that work small; a mod waits on a few (stdin and a clock, or a sleep).
+pub(crate) const MAX_SUBSCRIPTIONS: u32 = 1024;
+
 /// Size of a `subscription` and of an `event` in guest memory.
 pub(super) const SUBSCRIPTION_SIZE: u32 = 48;
 pub(super) const EVENT_SIZE: u32 = 32;
@@ -156,7 +161,7 @@ pub(crate) fn finish_poll(
 
 pub(super) fn poll_oneoff(mut caller: Ctx<'_>, input: i32, out: i32, n: i32, nevents: i32) -> Ret {
     let (input, out, n, nevents) = (input as u32, out as u32, n as u32, nevents as u32);
-    if n == 0 {
+    if n == 0 || n > MAX_SUBSCRIPTIONS {
         return Ok(errno::INVAL);
     }
     let Some((memory, ctx)) = split(&mut caller) else {
