@@ -522,6 +522,85 @@ fn an_entity_the_games_observer_despawns_during_an_insert_is_an_error_not_a_pani
     );
 }
 
+#[test]
+fn entities_the_games_observers_despawn_during_a_removal_or_reparenting_are_an_error() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = hierarchy_app(&assets);
+    let echo = start_mod(
+        &mut app,
+        "echo",
+        Some(
+            ModPermissions::none()
+                .allow_write::<Position>()
+                .allow_write::<Frozen>()
+                .allow_write::<ChildOf>(),
+        ),
+    );
+    // The game despawns whatever loses its `Frozen`.
+    app.world_mut()
+        .add_observer(|remove: On<Remove, Frozen>, mut commands: Commands| {
+            commands.entity(remove.entity).despawn();
+        });
+    let target = app
+        .world_mut()
+        .spawn((Position { x: 0.0, y: 0.0 }, Frozen))
+        .id();
+    let frozen = <Frozen as TypePath>::type_path();
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "world.remove_components",
+        json!({ "entity": target.to_bits(), "components": [frozen, position_path()] }),
+    ));
+    assert_eq!(c, -23401, "{m}");
+    assert!(app.world().get_entity(target).is_err());
+
+    // The game despawns the second child when the first gets its parent.
+    let parent = app.world_mut().spawn_empty().id();
+    let first = app.world_mut().spawn_empty().id();
+    let second = app.world_mut().spawn_empty().id();
+    app.world_mut()
+        .add_observer(move |insert: On<Insert, ChildOf>, mut commands: Commands| {
+            if insert.entity == first {
+                commands.entity(second).despawn();
+            }
+        });
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "world.reparent_entities",
+        json!({ "entities": [first.to_bits(), second.to_bits()], "parent": parent.to_bits() }),
+    ));
+    assert_eq!(c, -23401, "{m}");
+    assert!(m.contains(&format!("entity {second} was despawned")), "{m}");
+    assert_eq!(
+        app.world().get::<ChildOf>(first).map(ChildOf::parent),
+        Some(parent)
+    );
+    // Removing parents: the first child's removal despawns the second too.
+    let third = app.world_mut().spawn(ChildOf(parent)).id();
+    let fourth = app.world_mut().spawn(ChildOf(parent)).id();
+    app.world_mut()
+        .add_observer(move |remove: On<Remove, ChildOf>, mut commands: Commands| {
+            if remove.entity == third {
+                commands.entity(fourth).despawn();
+            }
+        });
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "world.reparent_entities",
+        json!({ "entities": [third.to_bits(), fourth.to_bits()] }),
+    ));
+    assert_eq!(c, -23401, "{m}");
+    // The game and the mod go on.
+    app.update();
+    assert_eq!(
+        json_of(call(&mut app, echo, "add", json!([1, 1]))),
+        json!(2)
+    );
+}
+
 /// An event that targets an entity (its target is not sent to mods: Bevy's `Entity`
 /// has no serde form in this test app, so the observed value is `null`).
 #[derive(EntityEvent, Reflect, Debug, Clone)]

@@ -131,6 +131,13 @@ impl Ecs<'_> {
             .collect::<Result<Vec<_>, ResponseError>>()?;
         let mut entity = world.entity_mut(entity);
         for reflect in reflects {
+            // Each removal runs the game's hooks and observers, which may despawn it.
+            if entity.is_despawned() {
+                return Err(error(
+                    ErrorCode::EntityNotFound,
+                    "the entity was despawned by the game while its components were removed",
+                ));
+            }
             reflect.remove(&mut entity);
         }
         to_raw(&())
@@ -212,7 +219,9 @@ impl Ecs<'_> {
         }
         let Some(parent) = p.parent else {
             for child in children {
-                world.entity_mut(child).remove::<ChildOf>();
+                // Each change runs the game's hooks and observers, which may despawn
+                // entities the call names.
+                alive(world, child)?.remove::<ChildOf>();
             }
             return to_raw(&());
         };
@@ -242,9 +251,9 @@ impl Ecs<'_> {
             self.visit();
             next = world.get::<ChildOf>(ancestor).map(ChildOf::parent);
         }
-        let mut parent = world.entity_mut(parent);
         for child in children {
-            parent.add_child(child);
+            alive(world, child)?;
+            alive(world, parent)?.add_child(child);
         }
         to_raw(&())
     }
@@ -281,6 +290,20 @@ impl Ecs<'_> {
         paths.sort_unstable();
         to_raw(&paths)
     }
+}
+
+/// `entity`, unless the game's hooks or observers despawned it during this call
+/// (`-23401`, not a panic).
+fn alive(
+    world: &mut World,
+    entity: Entity,
+) -> Result<bevy_ecs::world::EntityWorldMut<'_>, ResponseError> {
+    world.get_entity_mut(entity).map_err(|_| {
+        error(
+            ErrorCode::EntityNotFound,
+            format!("entity {entity} was despawned by the game during this call"),
+        )
+    })
 }
 
 /// Inserts `values` one by one: each insert runs the game's hooks and observers, which
