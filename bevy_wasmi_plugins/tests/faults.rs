@@ -11,7 +11,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use bevy_wasmi_plugins::protocol::{ErrorCode, Outcome, Request};
 use bevy_wasmi_plugins::runtime::{
     Guest, GuestStatus, Limits, ModConfig, ModError, ModErrorKind, ModHost, ModInstance, NoHost,
-    RunStatus, Runtime, TrapCode,
+    RunStatus, Runtime, START_SECTION_FUEL, TrapCode,
 };
 
 fn compile(name: &str, wat: &str) -> Result<bevy_wasmi_plugins::runtime::ModModule, ModError> {
@@ -555,4 +555,46 @@ fn bulk_memory_work_costs_a_unit_of_fuel_per_8_bytes() {
         // Give or take the few instructions around it.
         assert!((8_192 - 16..8_192 + 16).contains(&extra), "{name}: {extra}");
     }
+}
+
+#[test]
+fn an_endless_start_section_fails_instantiation_after_a_little_fuel() {
+    // A wasm `start` function runs in one go while the mod is instantiated: it gets
+    // START_SECTION_FUEL, not the activation cap (seconds of work on the game's frame).
+    let module = compile(
+        "looping_start",
+        r#"(module
+            (memory (export "memory") 1)
+            (func $forever (loop $l (br $l)))
+            (start $forever)
+            (func (export "_start")))"#,
+    )
+    .unwrap();
+    let error = ModInstance::new(&module, &ModConfig::default()).unwrap_err();
+    assert!(
+        matches!(error.kind, ModErrorKind::Instantiation { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "mod `looping_start` could not be instantiated: its start section used more than \
+             {START_SECTION_FUEL} fuel (it runs at once, while the mod is instantiated; long \
+             work belongs in `_start`)"
+        )
+    );
+    // A start section that ends is run as before.
+    let module = compile(
+        "short_start",
+        r#"(module
+            (memory (export "memory") 1)
+            (global $g (mut i32) (i32.const 0))
+            (func $count (loop $l
+                (global.set $g (i32.add (global.get $g) (i32.const 1)))
+                (br_if $l (i32.lt_u (global.get $g) (i32.const 1000)))))
+            (start $count)
+            (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert!(ModInstance::new(&module, &ModConfig::default()).is_ok());
 }

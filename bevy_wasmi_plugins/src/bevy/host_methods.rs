@@ -136,7 +136,12 @@ where
                 // The game's log gets all of it; the mod gets the first line, not the
                 // backtrace Bevy's errors carry (the game's source paths, kilobytes).
                 let error = error.to_string();
-                warn!("host method `{name}` could not run: {error}");
+                let caller = world
+                    .get_resource::<CallingMod>()
+                    .map_or_else(String::new, |calling| {
+                        format!(" (called by mod `{}`)", calling.name)
+                    });
+                warn!("host method `{name}` could not run{caller}: {error}");
                 let first = error.lines().next().unwrap_or_default();
                 Err(ResponseError::internal(format!(
                     "host method `{name}` could not run: {first}"

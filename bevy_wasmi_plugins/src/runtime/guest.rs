@@ -69,6 +69,11 @@ pub struct Guest {
 /// out-of-bounds trap, means the stack ran out (see [`Guest::stack_ran_out`]).
 const STACK_BOTTOM: u32 = 4096;
 
+/// Most fuel a module's start section (a wasm `start` function, which toolchains rarely
+/// emit: Rust and C put their set-up in `_start`) may use. It runs to its end while the
+/// mod is instantiated, not in slices, so it is kept to a few milliseconds.
+pub const START_SECTION_FUEL: u64 = 10_000_000;
+
 /// How much of stderr is kept to explain a crash.
 const STDERR_TAIL: usize = 2048;
 
@@ -122,16 +127,21 @@ impl Guest {
         };
         let mut store = Store::new(module.module.engine(), ctx);
         store.limiter(|ctx| &mut ctx.limiter);
-        // A start section runs during instantiation; the activation cap bounds it.
+        // A start section runs during instantiation, in one go (on the game's frame, in
+        // the Bevy layer), so it gets little fuel.
+        let start_fuel = limits.max_fuel_per_activation.min(START_SECTION_FUEL);
         let instantiation_error = |e: wasmi::Error| {
-            ModErrorKind::Instantiation {
-                message: e.to_string(),
-            }
-            .named(name.clone())
+            let message = if e.as_trap_code() == Some(wasmi::TrapCode::OutOfFuel) {
+                format!(
+                    "its start section used more than {start_fuel} fuel (it runs at once, \
+                     while the mod is instantiated; long work belongs in `_start`)"
+                )
+            } else {
+                e.to_string()
+            };
+            ModErrorKind::Instantiation { message }.named(name.clone())
         };
-        store
-            .set_fuel(limits.max_fuel_per_activation)
-            .map_err(instantiation_error)?;
+        store.set_fuel(start_fuel).map_err(instantiation_error)?;
         let instance = module
             .linker
             .instantiate_and_start(&mut store, &module.module)

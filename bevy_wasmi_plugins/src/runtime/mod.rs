@@ -57,7 +57,7 @@ use wasmi::{CompilationMode, Config, CustomFuelCosts, Engine, ExternType, Linker
 
 pub use clock::{Clock, ClockId, SystemClock, VirtualClock};
 pub use error::{ModError, ModErrorKind, TrapCode};
-pub use guest::{Guest, GuestStatus};
+pub use guest::{Guest, GuestStatus, START_SECTION_FUEL};
 pub use instance::{CallHandle, ModHost, ModInstance, NoHost, RunStatus, call_fresh};
 
 use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
