@@ -285,6 +285,29 @@ fn a_batch_gets_at_most_one_message_of_answers_and_the_rest_is_not_run() {
     assert!(mod_.total_fuel() >= 4_000);
 }
 
+#[test]
+fn after_an_answer_too_long_for_the_cap_the_rest_of_the_batch_is_not_run() {
+    // A host method whose answer passed the cap (a query over many entities, say) did
+    // a message's worth of work: the requests after it in the batch are refused unrun.
+    #[derive(Default)]
+    struct TooLong(usize);
+    impl ModHost for TooLong {
+        fn request(&mut self, _: &str, _: &Request<'_>) -> Outcome {
+            self.0 += 1;
+            Err(bevy_wasmi_plugins::protocol::ResponseError::new(
+                ErrorCode::MessageTooLarge,
+                "the answer is too long",
+            ))
+        }
+    }
+    let request = |id: u32| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"query"}}"#);
+    let batch = format!("[{}]", (1..=100).map(request).collect::<Vec<_>>().join(","));
+    let mut mod_ = writer("querier", &batch, 1, false, Limits::default());
+    let mut host = TooLong::default();
+    mod_.run(100_000_000, &mut host).unwrap();
+    assert_eq!(host.0, 1);
+}
+
 /// A host that records the attachments of requests and answers `give` with one.
 #[derive(Default)]
 struct Attachments {
@@ -548,4 +571,35 @@ fn wasi_work_a_slice_cannot_cover_is_owed_too() {
         assert!(mod_.is_runnable());
     }
     assert_eq!(counter.0, 2);
+}
+
+#[test]
+fn what_a_mod_wrote_before_it_ended_is_served_at_the_usual_pace() {
+    // 5,000 notifications and the end: served 1,024 a run like any other output (an
+    // ended mod's last burst could hold the host for as long as it liked), and then the
+    // exit is reported.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 200) "{\"jsonrpc\":\"2.0\",\"method\":\"n\"}\n")
+        (func (export "_start") (local $i i32)
+            (i32.store (i32.const 0) (i32.const 200))
+            (i32.store (i32.const 4) (i32.const 31))
+            (loop $l
+                (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.const 5000))))))"#;
+    let module = Runtime::new()
+        .compile("ender", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
+    let mut counter = Counter::default();
+    let mut runs = 1;
+    while mod_.run(u64::MAX / 2, &mut counter).unwrap() == RunStatus::Yielded {
+        runs += 1;
+        assert!(runs < 100);
+    }
+    assert_eq!(mod_.run(1, &mut counter).unwrap(), RunStatus::Exited(0));
+    assert_eq!(counter.0, 5_000);
+    assert_eq!(runs, 5);
 }

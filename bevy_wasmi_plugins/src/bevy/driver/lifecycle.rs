@@ -130,14 +130,16 @@ impl Slot {
         }
     }
 
-    /// Sends a running mod `plugin.shutdown` and gives it one fuel slice to answer,
-    /// before it is dropped.
+    /// Sends a running mod `plugin.shutdown` and gives it one fuel slice and one frame's
+    /// wall-time budget to answer, before it is dropped (what it sends is served as in
+    /// a frame: a mod cannot hold the game by writing much before it ends).
     pub(super) fn shut_down(&mut self, world: &mut World, methods: &HostMethods, entity: Entity) {
         let (Some(instance), Phase::Ready) = (&mut self.instance, &self.phase) else {
             return;
         };
         let shutdown = instance.call(SHUTDOWN_METHOD, &());
-        let _ = self.run_slice(world, methods, entity, None);
+        let deadline = Instant::now() + with_settings(world, |s| s.frame_budget);
+        let _ = self.run_slice(world, methods, entity, Some(deadline));
         match shutdown.try_result() {
             Some(Ok(_)) => {}
             Some(Err(error)) => warn!("mod `{}` failed to shut down: {error}", self.name),

@@ -375,9 +375,10 @@ impl ModInstance {
                 return Err(self.fail(error));
             }
             self.expire_calls();
-            // Over the per-run message cap: the rest is served next run (an ended
-            // mod's output is served whole).
-            if self.has_backlog() && !matches!(status, GuestStatus::Exited(_)) {
+            // Over the per-run message cap or past the host's deadline: the rest is
+            // served next run, also when the mod has ended (it reports its exit once
+            // all it wrote is served).
+            if self.has_backlog() {
                 if matches!(
                     status,
                     GuestStatus::WaitingInput | GuestStatus::Sleeping { .. }
@@ -419,12 +420,6 @@ impl ModInstance {
                     });
                 }
                 GuestStatus::Exited(code) => {
-                    while self.has_backlog() {
-                        let mut unlimited = 0;
-                        if let Err(error) = self.serve_output(host, &mut unlimited) {
-                            return Err(self.fail(error));
-                        }
-                    }
                     let error = ModErrorKind::Exited { code }.named(self.guest.name().clone());
                     self.fail_pending(&error.to_response_error());
                     return Ok(RunStatus::Exited(code));

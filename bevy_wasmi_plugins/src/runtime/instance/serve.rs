@@ -225,6 +225,13 @@ impl ModInstance {
                                 return Some(Err(batch_full(&name, max_message)));
                             }
                             answered += size;
+                            // An answer too long for the cap (`-32004`) was as much work
+                            // for the host as a full one: the rest is not run.
+                            if matches!(&outcome, Err(error)
+                                if error.code == ErrorCode::MessageTooLarge.code())
+                            {
+                                full = true;
+                            }
                             // Only a result goes with its attachment; checked last, so
                             // no refusal above has one in front of it.
                             if outcome.is_ok() {
