@@ -465,6 +465,56 @@ fn packed_writes_of_a_recursive_type_are_refused_and_json_ones_are_not() {
     assert_eq!(app.world().get::<Tree>(a).unwrap().children[0].depth, 2);
 }
 
+/// A value that takes no bytes packed.
+#[derive(Reflect, Debug, PartialEq, Clone, Default)]
+struct Mark;
+
+/// A component holding a list of them.
+#[derive(Component, Reflect, Debug, PartialEq, Clone, Default)]
+#[reflect(Component, Default)]
+struct Marks(Vec<Mark>);
+
+#[test]
+fn packed_writes_of_lists_of_values_that_take_no_bytes_are_refused_and_json_ones_are_not() {
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = plain_app(&assets);
+    app.register_type::<Marks>().register_type::<Mark>();
+    let echo = start_mod(&mut app, "echo", Some(ModPermissions::trusted()));
+    let a = app.world_mut().spawn(Marks::default()).id();
+    let path = <Marks as TypePath>::type_path();
+    // One row: the entity, then a list length of 2^64 - 1 with nothing behind it, which
+    // Bevy would read as that many `Mark`s (no bytes each). Refused before any byte is
+    // read.
+    let mut bytes = vec![1u8];
+    let mut bits = a.to_bits();
+    while bits >= 0x80 {
+        bytes.push((bits as u8) | 0x80);
+        bits >>= 7;
+    }
+    bytes.push(bits as u8);
+    bytes.extend([0xff; 9]);
+    bytes.push(0x01);
+    let packed = bevy_wasmi_plugins::protocol::brp::packed::pack(&bytes);
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": path, "packed": packed }),
+    ));
+    assert_eq!(c, -23402, "{m}");
+    assert!(m.contains("values that take no bytes packed"), "{m}");
+    // JSON lists are as long as their text.
+    let done = relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": path, "entities": [[a.to_bits(), [{}, {}]]] }),
+    )
+    .unwrap();
+    assert_eq!(done, Value::Null);
+    assert_eq!(app.world().get::<Marks>(a).unwrap().0.len(), 2);
+}
+
 #[test]
 fn packed_calls_follow_the_permissions() {
     let assets = asset_dir(&[("echo", ECHO)]);

@@ -183,6 +183,19 @@ impl Ecs<'_> {
                 ),
             ));
         }
+        // A list of values that take no bytes (`Vec<()>`) has only its length on the
+        // wire: a length of 2^64 would have Bevy read that many values from no bytes.
+        if holds_weightless_items(registry, value_type) {
+            return Err(error(
+                ErrorCode::ComponentError,
+                format!(
+                    "`{component}` at path `{}` holds a list, set or map of values that \
+                     take no bytes packed: its values are taken as JSON only (`entities`, \
+                     not `packed`)",
+                    p.path
+                ),
+            ));
+        }
         let decoded;
         let bytes = match &p.packed {
             Some(packed) => {
@@ -278,6 +291,83 @@ fn type_at_path<'r>(
     Some(at)
 }
 
+/// Whether a value of `registration`'s type can hold a list, set or map whose items
+/// postcard writes in zero bytes (unit structs, `()`, `PhantomData`, structs and tuples
+/// of those, empty arrays). Called on types that are not recursive.
+fn holds_weightless_items(registry: &TypeRegistry, registration: &TypeRegistration) -> bool {
+    /// Whether values of `id` take no bytes in postcard.
+    fn weightless(registry: &TypeRegistry, id: TypeId) -> bool {
+        let Some(registration) = registry.get(id) else {
+            return false;
+        };
+        match registration.type_info() {
+            TypeInfo::Struct(info) => info.iter().all(|f| weightless(registry, f.type_id())),
+            TypeInfo::TupleStruct(info) => info.iter().all(|f| weightless(registry, f.type_id())),
+            TypeInfo::Tuple(info) => info.iter().all(|f| weightless(registry, f.type_id())),
+            TypeInfo::Array(info) => {
+                info.capacity() == 0 || weightless(registry, info.item_ty().id())
+            }
+            TypeInfo::Opaque(info) => info.type_path().starts_with("core::marker::PhantomData"),
+            // A length or a variant index comes first.
+            TypeInfo::List(_) | TypeInfo::Set(_) | TypeInfo::Map(_) | TypeInfo::Enum(_) => false,
+        }
+    }
+    fn walk(registry: &TypeRegistry, id: TypeId, seen: &mut Vec<TypeId>) -> bool {
+        if seen.contains(&id) {
+            return false;
+        }
+        seen.push(id);
+        let Some(registration) = registry.get(id) else {
+            return false;
+        };
+        let info = registration.type_info();
+        let weightless_items = match info {
+            TypeInfo::List(info) => weightless(registry, info.item_ty().id()),
+            TypeInfo::Set(info) => weightless(registry, info.value_ty().id()),
+            TypeInfo::Map(info) => {
+                weightless(registry, info.key_ty().id())
+                    && weightless(registry, info.value_ty().id())
+            }
+            _ => false,
+        };
+        weightless_items
+            || contained_types(info)
+                .into_iter()
+                .any(|inner| walk(registry, inner, seen))
+    }
+    walk(registry, registration.type_id(), &mut Vec::new())
+}
+
+/// The types a value of a type with `info` holds directly: fields, items, keys and
+/// values, and every variant's fields.
+fn contained_types(info: &TypeInfo) -> Vec<TypeId> {
+    let mut inner = Vec::new();
+    match info {
+        TypeInfo::Struct(info) => inner.extend(info.iter().map(|f| f.type_id())),
+        TypeInfo::TupleStruct(info) => inner.extend(info.iter().map(|f| f.type_id())),
+        TypeInfo::Tuple(info) => inner.extend(info.iter().map(|f| f.type_id())),
+        TypeInfo::List(info) => inner.push(info.item_ty().id()),
+        TypeInfo::Array(info) => inner.push(info.item_ty().id()),
+        TypeInfo::Set(info) => inner.push(info.value_ty().id()),
+        TypeInfo::Map(info) => inner.extend([info.key_ty().id(), info.value_ty().id()]),
+        TypeInfo::Enum(info) => {
+            for variant in info.iter() {
+                match variant {
+                    bevy_reflect::enums::VariantInfo::Struct(v) => {
+                        inner.extend(v.iter().map(|f| f.type_id()));
+                    }
+                    bevy_reflect::enums::VariantInfo::Tuple(v) => {
+                        inner.extend(v.iter().map(|f| f.type_id()));
+                    }
+                    bevy_reflect::enums::VariantInfo::Unit(_) => {}
+                }
+            }
+        }
+        TypeInfo::Opaque(_) => {}
+    }
+    inner
+}
+
 /// Whether a value of `registration`'s type can contain a value of a type that
 /// contains it (a type in a cycle of the type graph, or one that reaches one). Types
 /// the registry does not know end the walk (Bevy refuses their values anyway).
@@ -302,30 +392,7 @@ fn is_recursive(registry: &TypeRegistry, registration: &TypeRegistration) -> boo
             done.insert(id);
             return false;
         };
-        let mut inner: Vec<TypeId> = Vec::new();
-        match registration.type_info() {
-            TypeInfo::Struct(info) => inner.extend(info.iter().map(|f| f.type_id())),
-            TypeInfo::TupleStruct(info) => inner.extend(info.iter().map(|f| f.type_id())),
-            TypeInfo::Tuple(info) => inner.extend(info.iter().map(|f| f.type_id())),
-            TypeInfo::List(info) => inner.push(info.item_ty().id()),
-            TypeInfo::Array(info) => inner.push(info.item_ty().id()),
-            TypeInfo::Set(info) => inner.push(info.value_ty().id()),
-            TypeInfo::Map(info) => inner.extend([info.key_ty().id(), info.value_ty().id()]),
-            TypeInfo::Enum(info) => {
-                for variant in info.iter() {
-                    match variant {
-                        bevy_reflect::enums::VariantInfo::Struct(v) => {
-                            inner.extend(v.iter().map(|f| f.type_id()));
-                        }
-                        bevy_reflect::enums::VariantInfo::Tuple(v) => {
-                            inner.extend(v.iter().map(|f| f.type_id()));
-                        }
-                        bevy_reflect::enums::VariantInfo::Unit(_) => {}
-                    }
-                }
-            }
-            TypeInfo::Opaque(_) => {}
-        }
+        let inner = contained_types(registration.type_info());
         if inner
             .into_iter()
             .any(|inner| walk(registry, inner, on_path, done))
