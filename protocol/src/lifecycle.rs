@@ -87,9 +87,15 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Reads a manifest as the host does: a member of the wrong type makes the whole
-    /// manifest unusable (as the protocol document says), and the error names that
-    /// member; `null` members count as absent, `name` and unknown members are ignored.
+    /// Most names `methods` and `events` may each list in a manifest the host reads
+    /// ([`Manifest::read`]): the host keeps them for the mod's lifetime and looks events
+    /// up in them on every broadcast.
+    pub const MAX_NAMES: usize = 1024;
+
+    /// Reads a manifest as the host does: a member of the wrong type, or a list of more
+    /// than [`Manifest::MAX_NAMES`] names, makes the whole manifest unusable (as the
+    /// protocol document says), and the error names that member; `null` members count
+    /// as absent, `name` and unknown members are ignored.
     ///
     /// ```
     /// use bevy_wasmi_plugins_protocol::lifecycle::Manifest;
@@ -122,11 +128,22 @@ impl Manifest {
                 }),
             }
         }
+        let names = |name: &str| {
+            let names: Vec<String> = member(&members, name, "an array of strings")?;
+            if names.len() > Self::MAX_NAMES {
+                return Err(format!(
+                    "`{name}` lists {} names, more than {}",
+                    names.len(),
+                    Self::MAX_NAMES
+                ));
+            }
+            Ok(names)
+        };
         Ok(Manifest {
             name: None,
             version: member(&members, "version", "a string")?,
-            methods: member(&members, "methods", "an array of strings")?,
-            events: member(&members, "events", "an array of strings")?,
+            methods: names("methods")?,
+            events: names("events")?,
         })
     }
 }

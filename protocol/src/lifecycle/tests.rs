@@ -29,6 +29,28 @@ fn a_manifest_member_of_the_wrong_type_is_named() {
 }
 
 #[test]
+fn a_manifest_lists_at_most_1024_methods_and_events() {
+    let list = |n: usize| {
+        let names: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
+        serde_json::to_string(&names).unwrap()
+    };
+    let manifest = Manifest::read(&format!(r#"{{"events":{}}}"#, list(1024))).unwrap();
+    assert_eq!(manifest.events.len(), 1024);
+    assert_eq!(
+        Manifest::read(&format!(r#"{{"events":{}}}"#, list(1025)))
+            .err()
+            .as_deref(),
+        Some("`events` lists 1025 names, more than 1024")
+    );
+    assert_eq!(
+        Manifest::read(&format!(r#"{{"methods":{}}}"#, list(350_000)))
+            .err()
+            .as_deref(),
+        Some("`methods` lists 350000 names, more than 1024")
+    );
+}
+
+#[test]
 fn init_params_round_trip() {
     let config = raw(r#"{"greeting":"hi"}"#);
     let state = raw(r#"{"count":0,"ticks":1}"#);
