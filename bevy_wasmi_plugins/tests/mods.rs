@@ -168,6 +168,38 @@ fn a_persistent_instance_keeps_state_and_a_fresh_one_does_not() {
 }
 
 #[test]
+fn a_fresh_instance_call_waits_for_a_sleeping_mod_a_second_at_most() {
+    let runtime = Runtime::new();
+    let module = echo_module(&runtime);
+    let fresh = |config: &ModConfig, ms: u64| {
+        call_fresh(
+            &module,
+            config,
+            "sleep",
+            &json!({ "ms": ms }),
+            100_000_000,
+            &mut NoHost,
+        )
+    };
+    let too_long = "mod `echo` went to sleep during a fresh-instance call for longer than it \
+                    may wait (1000 ms in all";
+    // Natively a short sleep is waited for; on the web the thread cannot sleep.
+    let short = fresh(&ModConfig::default(), 20);
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    assert!(ok(short).as_u64().unwrap() >= 20);
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    assert!(short.unwrap_err().message.starts_with(too_long));
+    // Longer than the whole allowance: refused at once, not slept through.
+    let error = fresh(&ModConfig::default(), 60_000).unwrap_err();
+    assert_eq!(error.code, ErrorCode::InternalError.code());
+    assert!(error.message.starts_with(too_long), "{}", error.message);
+    // A clock that never moves would have the call wait for ever: it ends too.
+    let frozen = ModConfig::default().with_clock(VirtualClock::new(0));
+    let error = fresh(&frozen, 100).unwrap_err();
+    assert!(error.message.starts_with(too_long), "{}", error.message);
+}
+
+#[test]
 fn a_mod_calls_the_host_while_serving_a_host_call() {
     let mut m = echo();
     let mut host = TestHost::default();

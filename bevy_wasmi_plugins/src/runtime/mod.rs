@@ -58,7 +58,9 @@ use wasmi::{CompilationMode, Config, CustomFuelCosts, Engine, ExternType, Linker
 pub use clock::{Clock, ClockId, SystemClock, VirtualClock};
 pub use error::{ModError, ModErrorKind, TrapCode};
 pub use guest::{Guest, GuestStatus, START_SECTION_FUEL};
-pub use instance::{CallHandle, ModHost, ModInstance, NoHost, RunStatus, call_fresh};
+pub use instance::{
+    CallHandle, MAX_FRESH_CALL_SLEEP, ModHost, ModInstance, NoHost, RunStatus, call_fresh,
+};
 
 use bevy_wasmi_plugins_protocol::DEFAULT_MAX_MESSAGE_SIZE;
 use wasi::{WASI_FUNCTIONS, WASI_MODULE, WasiCtx};

@@ -60,8 +60,10 @@ impl CallHandle {
 /// nothing carries over from one call to the next (the stateless model).
 ///
 /// Runs the instance in slices of `fuel` until it answers; its activation fuel cap bounds
-/// the work. A mod that sleeps is waited for with `std::thread::sleep` (not on the web,
-/// where a sleeping mod makes the call fail).
+/// the work. A mod that sleeps is waited for with `std::thread::sleep`, for at most
+/// [`MAX_FRESH_CALL_SLEEP`] in all: a mod that would sleep longer (or on a clock that
+/// does not move, such as a [`VirtualClock`](crate::runtime::VirtualClock)) makes the
+/// call fail, as a sleeping mod does on the web, where the thread cannot sleep.
 pub fn call_fresh<P: Serialize + ?Sized>(
     module: &ModModule,
     config: &ModConfig,
@@ -72,6 +74,7 @@ pub fn call_fresh<P: Serialize + ?Sized>(
 ) -> Outcome {
     let mut instance = ModInstance::new(module, config).map_err(|e| e.to_response_error())?;
     let handle = instance.call(method, params);
+    let mut may_sleep = MAX_FRESH_CALL_SLEEP;
     loop {
         let status = instance.run(fuel, host);
         if let Some(outcome) = handle.try_result() {
@@ -80,10 +83,17 @@ pub fn call_fresh<P: Serialize + ?Sized>(
         match status {
             Ok(RunStatus::Yielded) => {}
             Ok(RunStatus::Sleeping { clock, deadline }) => {
-                if !wait_until(config, clock, deadline) {
+                if !wait_until(config, clock, deadline, &mut may_sleep) {
                     return Err(ResponseError::internal(format!(
-                        "mod `{}` went to sleep during a fresh-instance call",
-                        module.name()
+                        "mod `{}` went to sleep during a fresh-instance call for longer \
+                         than it may wait ({} ms in all{})",
+                        module.name(),
+                        MAX_FRESH_CALL_SLEEP.as_millis(),
+                        if cfg!(all(target_arch = "wasm32", target_os = "unknown")) {
+                            "; on the web, none"
+                        } else {
+                            ""
+                        }
                     )));
                 }
             }
@@ -99,19 +109,33 @@ pub fn call_fresh<P: Serialize + ?Sized>(
     }
 }
 
-/// Sleeps until `clock` reaches `deadline`; `false` where the thread cannot sleep.
-fn wait_until(config: &ModConfig, clock: ClockId, deadline: u64) -> bool {
+/// Most time [`call_fresh`] waits in all for the mod to wake from its sleeps.
+pub const MAX_FRESH_CALL_SLEEP: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Sleeps until `clock` reaches `deadline`, taking the time from `may_sleep`; `false`,
+/// without sleeping, when that is not enough or the thread cannot sleep (the web).
+fn wait_until(
+    config: &ModConfig,
+    clock: ClockId,
+    deadline: u64,
+    may_sleep: &mut std::time::Duration,
+) -> bool {
     #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     {
         let now = config.clock.now(clock);
-        std::thread::sleep(std::time::Duration::from_nanos(
-            deadline.saturating_sub(now).min(1_000_000_000),
-        ));
+        let wait = std::time::Duration::from_nanos(deadline.saturating_sub(now));
+        // A clock that does not move keeps asking for the same wait: the budget runs out.
+        let wait = wait.max(std::time::Duration::from_millis(1));
+        if wait > *may_sleep {
+            return false;
+        }
+        *may_sleep -= wait;
+        std::thread::sleep(wait);
         true
     }
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     {
-        let _ = (config, clock, deadline);
+        let _ = (config, clock, deadline, may_sleep);
         false
     }
 }

@@ -9,7 +9,7 @@ mod call;
 mod host;
 mod serve;
 
-pub use call::{CallHandle, call_fresh};
+pub use call::{CallHandle, MAX_FRESH_CALL_SLEEP, call_fresh};
 pub use host::{ModHost, NoHost};
 
 use std::collections::BTreeMap;
