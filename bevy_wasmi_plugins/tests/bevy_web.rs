@@ -21,9 +21,16 @@ const ECHO: &[u8] = include_bytes!("mods/echo.wasm");
 
 /// A headless app whose default asset source is in memory and holds the echo mod.
 fn app(plugin: WasmiPluginsPlugin) -> App {
+    app_with(plugin, &[("echo.wasm", ECHO)], "# test mods\necho.wasm\n")
+}
+
+/// A headless app whose in-memory `mods/` folder holds `files` and `index.modlist`.
+fn app_with(plugin: WasmiPluginsPlugin, files: &[(&str, &[u8])], index: &str) -> App {
     let dir = Dir::default();
-    dir.insert_asset(Path::new("mods/echo.wasm"), ECHO.to_vec());
-    dir.insert_asset_text(Path::new("mods/index.modlist"), "# test mods\necho.wasm\n");
+    for (name, bytes) in files {
+        dir.insert_asset(&Path::new("mods").join(name), bytes.to_vec());
+    }
+    dir.insert_asset_text(Path::new("mods/index.modlist"), index);
     let mut app = App::new();
     app.register_asset_source(
         bevy::asset::io::AssetSourceId::Default,
@@ -83,6 +90,28 @@ async fn until_idle(app: &mut App, name: &str) -> Entity {
     panic!("mod {name} did not start");
 }
 
+/// Runs frames until the mod named `name` has crashed; its error, as its status says.
+async fn until_crashed(app: &mut App, name: &str) -> String {
+    for _ in 0..2_000 {
+        app.update();
+        let world = app.world_mut();
+        let crashed = world
+            .query::<(&Name, &ModStatus)>()
+            .iter(world)
+            .find_map(|(n, status)| match status {
+                ModStatus::Crashed(error) if n.as_str() == format!("mod {name}") => {
+                    Some(error.to_string())
+                }
+                _ => None,
+            });
+        if let Some(error) = crashed {
+            return error;
+        }
+        give_a_turn().await;
+    }
+    panic!("mod {name} did not crash");
+}
+
 /// Calls a mod and runs frames until the answer arrives.
 async fn call(app: &mut App, name: &str, method: &str, params: Value) -> Value {
     let call = app.world().resource::<ModRpc>().call(name, method, &params);
@@ -131,6 +160,62 @@ async fn a_long_computation_spans_frames_within_the_wall_time_budget() {
     assert!(frames >= 5, "answered after {frames} frames");
 }
 
+async fn a_broken_or_missing_mod_in_the_index_crashes_alone() {
+    // A function that returns an i64 where it promises an i32, called by `_start`.
+    // Natively (lazy translation) it is found when the file loads; on the web, whose
+    // default defers validation to a function's first call, when the mod runs it.
+    let broken = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1)
+            (func $bad (result i32) (i64.const 1))
+            (func (export "_start") (drop (call $bad))))"#,
+    )
+    .unwrap();
+    let mut app = app_with(
+        WasmiPluginsPlugin::default(),
+        &[("echo.wasm", ECHO), ("broken.wasm", &broken)],
+        "echo.wasm\nbroken.wasm\nmissing.wasm\n",
+    );
+    let error = until_crashed(&mut app, "broken").await;
+    assert!(
+        error.contains("mod `broken` is not a valid WebAssembly module"),
+        "{error}"
+    );
+    // Inside wasm32 the folder is what the index lists (natively, what is in it): a file
+    // it lists that is not there fails to load and crashes its own mod.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    {
+        let error = until_crashed(&mut app, "missing").await;
+        assert!(error.contains("missing"), "{error}");
+    }
+    until_idle(&mut app, "echo").await;
+    let answer = call(&mut app, "echo", "echo", json!([1])).await;
+    assert_eq!(answer, json!([1]));
+}
+
+async fn the_clock_a_mod_reads_is_the_platforms() {
+    // echo's `sleep` reads the monotonic clock before and after sleeping (inside wasm32,
+    // `performance.now()`): at least the time asked for passes, over several frames.
+    let mut app = app(WasmiPluginsPlugin::default());
+    until_idle(&mut app, "echo").await;
+    let call = app
+        .world()
+        .resource::<ModRpc>()
+        .call("echo", "sleep", &json!({ "ms": 50 }));
+    let mut frames = 0;
+    let slept = loop {
+        if let Some(outcome) = call.try_result() {
+            break serde_json::from_str::<u64>(outcome.unwrap().get()).unwrap();
+        }
+        assert!(frames < 100_000, "no answer after {frames} frames");
+        app.update();
+        frames += 1;
+        give_a_turn().await;
+    };
+    assert!(slept >= 50, "slept {slept} ms");
+    assert!(frames > 1, "answered after {frames} frames");
+}
+
 /// Each test is `async` inside wasm32 and driven by `block_on` natively.
 macro_rules! tests {
     ($($name:ident),* $(,)?) => {
@@ -155,4 +240,6 @@ macro_rules! tests {
 tests!(
     the_mods_folder_loads_and_a_mod_answers_a_call,
     a_long_computation_spans_frames_within_the_wall_time_budget,
+    a_broken_or_missing_mod_in_the_index_crashes_alone,
+    the_clock_a_mod_reads_is_the_platforms,
 );
