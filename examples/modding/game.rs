@@ -68,7 +68,12 @@ impl Plugin for GamePlugin {
                 Update,
                 (
                     (send_tick, send_keys).before(WasmiPluginsSystems::Load),
-                    (greet_the_player, move_critters, note_fuel_peaks)
+                    (
+                        greet_the_player,
+                        move_critters,
+                        note_fuel_peaks,
+                        note_rogue_stop,
+                    )
                         .after(WasmiPluginsSystems::Drive),
                 ),
             );
@@ -154,6 +159,9 @@ pub struct ModActivity {
     pub by_mod: BTreeMap<String, Activity>,
     /// Wall bounces so far (each one sent as a `game.bounce` event).
     pub bounces: u64,
+    /// When the game stopped `rogue`: pulse's background changes and the wall bounces
+    /// until then, to show the game and the other mods went on after.
+    pub at_rogue_stop: Option<(u32, u64)>,
 }
 
 /// What one mod did.
@@ -286,6 +294,22 @@ fn send_keys(rpc: Res<ModRpc>, keys: Option<Res<ButtonInput<KeyCode>>>) -> Resul
         )?;
     }
     Ok(())
+}
+
+/// Notes [`ModActivity::at_rogue_stop`] when `rogue` crashes.
+fn note_rogue_stop(
+    mut changes: MessageReader<ModStatusChanged>,
+    mut activity: ResMut<ModActivity>,
+) {
+    for change in changes.read() {
+        if &*change.name == "rogue"
+            && matches!(change.status, ModStatus::Crashed(_))
+            && activity.at_rogue_stop.is_none()
+        {
+            let backgrounds = activity.of("pulse").backgrounds;
+            activity.at_rogue_stop = Some((backgrounds, activity.bounces));
+        }
+    }
 }
 
 /// Asks the greeter mod to greet the player each time it has started (not on every
@@ -464,10 +488,36 @@ pub fn report(world: &mut World) -> Vec<ModReport> {
                     .as_deref()
                     .is_some_and(|g| g.contains("modder")),
             ),
-            "rogue" => (
-                "misbehaved on purpose; the game stopped it".to_owned(),
-                matches!(status, ModStatus::Crashed(_)),
-            ),
+            "rogue" => {
+                // Stopped by the fuel guard for its endless loop, and the game and the
+                // other mods went on: the floor changed colour and critters bounced.
+                let stopped = matches!(
+                    status,
+                    ModStatus::Crashed(error)
+                        if matches!(error.kind, ModErrorKind::FuelExhausted { .. })
+                );
+                let after = activity.at_rogue_stop.map(|(backgrounds, bounces)| {
+                    (
+                        activity
+                            .by_mod
+                            .get("pulse")
+                            .map_or(0, |pulse| pulse.backgrounds)
+                            .saturating_sub(backgrounds),
+                        activity.bounces.saturating_sub(bounces),
+                    )
+                });
+                match after {
+                    Some((backgrounds, bounces)) if stopped => (
+                        format!(
+                            "looped on purpose; the fuel guard stopped it, and after that \
+                             pulse set the background {backgrounds} times and critters \
+                             bounced {bounces} times"
+                        ),
+                        backgrounds > 0 && bounces > 0,
+                    ),
+                    _ => ("was not stopped for an endless loop".to_owned(), false),
+                }
+            }
             _ => ("(not used by this game)".to_owned(), status.is_alive()),
         };
         let ok = ok && (name == "rogue" || status.is_ready());
