@@ -154,6 +154,19 @@ fn test_app(assets: &Assets, plugin: WasmiPluginsPlugin, watch: bool) -> App {
     app
 }
 
+/// [`plain_app`] with a frame budget no slow build or busy machine runs out of: for
+/// tests of what happens within a frame, not of budgets (a mod stopped by the budget
+/// mid-way would show as running for another frame).
+fn patient_app(assets: &Assets) -> App {
+    test_app(
+        assets,
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .with_frame_budget(Duration::from_secs(60)),
+        false,
+    )
+}
+
 /// A test app with the plugin's defaults, except that mods are spawned by the test.
 fn plain_app(assets: &Assets) -> App {
     test_app(

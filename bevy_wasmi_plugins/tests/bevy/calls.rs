@@ -274,16 +274,10 @@ fn status_changes_and_notifications_are_entity_events_too() {
     #[derive(Resource, Default)]
     struct Seen(Vec<String>);
     let assets = asset_dir(&[("echo", ECHO)]);
-    // A frame budget no busy machine runs out of: a mod stopped by the budget between
-    // its notification and its answer would add "running" and "idle" to what is seen
-    // (seen once in CI, with the tests running in parallel on two cores).
-    let mut app = test_app(
-        &assets,
-        WasmiPluginsPlugin::default()
-            .with_mod_source(ModSource::None)
-            .with_frame_budget(Duration::from_secs(60)),
-        false,
-    );
+    // A mod stopped by the budget between its notification and its answer would add
+    // "running" and "idle" to what is seen (seen once in CI, with the tests running in
+    // parallel on two cores).
+    let mut app = patient_app(&assets);
     app.init_resource::<Seen>();
     let handle = app.world().resource::<AssetServer>().load("mods/echo.wasm");
     let echo = app
