@@ -9,8 +9,7 @@ use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::lifecycle::{INIT_METHOD, InitParams};
 
 use super::ModDriver;
-use super::lifecycle::Phase;
-use super::tracking::unique_name;
+use super::lifecycle::{Phase, unique_name};
 use crate::bevy::asset::{WasmModAsset, WasmModSettings};
 use crate::bevy::mods::{ModStatus, WasmMod};
 use crate::bevy::permissions::ModPermissions;

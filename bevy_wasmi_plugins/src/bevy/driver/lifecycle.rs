@@ -12,6 +12,8 @@
 
 use std::sync::Arc;
 
+use bevy_ecs::entity::EntityHashMap;
+
 use crate::bevy::bevy_prelude::*;
 use bevy_platform::time::Instant;
 use bevy_wasmi_plugins_protocol::lifecycle::{Manifest, SHUTDOWN_METHOD, ShutdownResult};
@@ -450,4 +452,23 @@ impl Slot {
         self.crashes = 0;
         info!("mod `{}` started", self.name);
     }
+}
+
+/// `base`, or the first of `base#2`, `base#3`… that no mod but `entity` has: two mods of
+/// one file (or of two modules of one name) get distinct names in logs, messages and
+/// calls by name.
+pub(super) fn unique_name(slots: &EntityHashMap<Slot>, entity: Entity, base: &str) -> Arc<str> {
+    let taken = |candidate: &str| {
+        slots
+            .iter()
+            .any(|(other, slot)| *other != entity && &*slot.name == candidate)
+    };
+    if !taken(base) {
+        return base.into();
+    }
+    (2..)
+        .map(|n| format!("{base}#{n}"))
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| base.to_owned())
+        .into()
 }

@@ -15,14 +15,12 @@
 
 use std::sync::Arc;
 
-use bevy_ecs::entity::EntityHashMap;
-
 use crate::bevy::bevy_prelude::*;
 use bevy_wasmi_plugins_protocol::{ErrorCode, ResponseError};
 
 use super::ModDriver;
 use super::instantiate::permissions_of;
-use super::lifecycle::{Phase, Slot};
+use super::lifecycle::{Phase, Slot, unique_name};
 use crate::bevy::asset::{WasmModAsset, mod_name};
 use crate::bevy::host_methods::HostMethods;
 use crate::bevy::mods::WasmMod;
@@ -202,23 +200,4 @@ impl ModDriver {
         slot.permissions = permissions_of(world, entity, asset.map(WasmModAsset::settings));
         Watches::revalidate(world, entity, &slot.name, &slot.permissions);
     }
-}
-
-/// `base`, or the first of `base#2`, `base#3`… that no mod but `entity` has: two mods of
-/// one file (or of two modules of one name) get distinct names in logs, messages and
-/// calls by name.
-pub(super) fn unique_name(slots: &EntityHashMap<Slot>, entity: Entity, base: &str) -> Arc<str> {
-    let taken = |candidate: &str| {
-        slots
-            .iter()
-            .any(|(other, slot)| *other != entity && &*slot.name == candidate)
-    };
-    if !taken(base) {
-        return base.into();
-    }
-    (2..)
-        .map(|n| format!("{base}#{n}"))
-        .find(|candidate| !taken(candidate))
-        .unwrap_or_else(|| base.to_owned())
-        .into()
 }
