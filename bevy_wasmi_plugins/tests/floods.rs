@@ -603,3 +603,57 @@ fn what_a_mod_wrote_before_it_ended_is_served_at_the_usual_pace() {
     assert_eq!(counter.0, 5_000);
     assert_eq!(runs, 5);
 }
+
+#[test]
+fn a_log_line_cut_off_by_the_cap_is_dropped_not_kept() {
+    // 9 MiB of stderr without a line break: 1,024 records of 8 KiB reach the host, and
+    // the rest of that line is dropped, not kept (it would grow with every run). The
+    // next line the mod logs, in the next run, comes whole.
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 160)
+        (data (i32.const 200) "tail\n")
+        (func (export "_start")
+            (memory.fill (i32.const 4096) (i32.const 120) (i32.const 9437184))
+            (i32.store (i32.const 0) (i32.const 4096))
+            (i32.store (i32.const 4) (i32.const 9437184))
+            (i32.store (i32.const 24) (i32.const 200))
+            (i32.store (i32.const 28) (i32.const 5))
+            (i32.store (i32.const 16) (i32.const 1000))
+            (i32.store (i32.const 20) (i32.const 2048))
+            (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (loop $l
+                (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 8)))
+                (drop (call $w (i32.const 2) (i32.const 24) (i32.const 1) (i32.const 8)))
+                (br $l))))"#;
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+    impl ModHost for Lines {
+        fn request(&mut self, _: &str, request: &Request<'_>) -> Outcome {
+            NoHost.request("", request)
+        }
+        fn log(&mut self, _: &str, line: &str) {
+            self.0.push(line.to_owned());
+        }
+    }
+    let module = Runtime::new()
+        .compile("long_line", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
+    let mut host = Lines::default();
+    assert_eq!(mod_.run(u64::MAX / 2, &mut host).unwrap(), RunStatus::Idle);
+    assert_eq!(host.0.len(), 1024);
+    assert!(
+        host.0
+            .iter()
+            .all(|line| line.len() == 8192 && line.bytes().all(|b| b == b'x')),
+        "1,024 records of 8 KiB of `x`"
+    );
+    host.0.clear();
+    mod_.notify("wake", &()).unwrap();
+    assert_eq!(mod_.run(u64::MAX / 2, &mut host).unwrap(), RunStatus::Idle);
+    let lengths: Vec<usize> = host.0.iter().map(String::len).collect();
+    assert_eq!(lengths, [4], "the lines' lengths");
+    assert_eq!(host.0[0], "tail");
+}

@@ -267,6 +267,37 @@ fn mods_the_game_compiled_itself_are_named_after_their_module() {
     );
 }
 
+#[test]
+fn a_mod_the_game_compiled_that_fails_to_start_is_known_by_its_modules_name() {
+    // Its slot took the module's name before the instance failed (a start section that
+    // loops): calls by that name get its crash, not "no mod is named".
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (func $forever (loop $l (br $l)))
+        (start $forever)
+        (func (export "_start")))"#;
+    let assets = asset_dir(&[]);
+    let mut app = plain_app(&assets);
+    let module = Runtime::new()
+        .compile("looper", &wat::parse_str(wat).unwrap())
+        .unwrap();
+    let handle = app
+        .world_mut()
+        .resource_mut::<bevy::asset::Assets<WasmModAsset>>()
+        .add(WasmModAsset::new(module, WasmModSettings::default()));
+    let looper = app.world_mut().spawn(WasmMod::new(handle)).id();
+    update_until(&mut app, 100, "crashed", |world| {
+        matches!(status(world, looper), ModStatus::Crashed(_))
+    });
+    let error = call(&mut app, "looper", "anything", json!(null)).unwrap_err();
+    assert_eq!(error.code, ErrorCode::ModUnavailable.code(), "{error:?}");
+    assert!(
+        error.message.contains("its start section used more than"),
+        "{}",
+        error.message
+    );
+}
+
 // Not inside wasm32: it loads its mod through the asset server.
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]

@@ -293,6 +293,33 @@ fn a_despawned_mod_gets_plugin_shutdown_first() {
 }
 
 #[test]
+fn a_frame_budget_without_limit_holds_for_shutdowns_too() {
+    // `Duration::MAX` is "no wall-time limit": a shutdown's deadline is then none, not
+    // an instant past the end of time (which panicked).
+    let assets = asset_dir(&[("echo", ECHO)]);
+    let mut app = test_app(
+        &assets,
+        WasmiPluginsPlugin::default()
+            .with_mod_source(ModSource::None)
+            .with_frame_budget(Duration::MAX),
+        false,
+    );
+    let echo = start_mod(&mut app, "echo", None);
+    assert_eq!(
+        json_of(call(&mut app, echo, "count", json!(null))),
+        json!(1)
+    );
+    app.world_mut().despawn(echo);
+    app.update();
+    let shut_down = app
+        .world_mut()
+        .resource_mut::<Messages<ModNotification>>()
+        .drain()
+        .any(|n| n.method == "echo.shutdown");
+    assert!(shut_down);
+}
+
+#[test]
 fn busy_mods_take_turns_when_the_frame_budget_is_spent() {
     let assets = asset_dir(&[("a", ECHO), ("b", ECHO), ("c", ECHO)]);
     // A zero budget: each frame runs one mod with work, the next frame the next one.

@@ -474,6 +474,18 @@ struct Mark;
 #[reflect(Component, Default)]
 struct Marks(Vec<Mark>);
 
+/// A value whose only field is not serialized: no bytes packed either.
+#[derive(Reflect, Debug, PartialEq, Clone, Default)]
+struct Hidden {
+    #[reflect(skip_serializing)]
+    n: u32,
+}
+
+/// A component holding a list of them.
+#[derive(Component, Reflect, Debug, PartialEq, Clone, Default)]
+#[reflect(Component, Default)]
+struct Hiddens(Vec<Hidden>);
+
 #[test]
 fn packed_writes_of_lists_of_values_that_take_no_bytes_are_refused_and_json_ones_are_not() {
     let assets = asset_dir(&[("echo", ECHO)]);
@@ -500,6 +512,15 @@ fn packed_writes_of_lists_of_values_that_take_no_bytes_are_refused_and_json_ones
         echo,
         "bulk.mutate_components",
         json!({ "component": path, "packed": packed }),
+    ));
+    assert_eq!(c, -23402, "{m}");
+    assert!(m.contains("values that take no bytes packed"), "{m}");
+    app.register_type::<Hiddens>().register_type::<Hidden>();
+    let (c, m) = code(relay(
+        &mut app,
+        echo,
+        "bulk.mutate_components",
+        json!({ "component": <Hiddens as TypePath>::type_path(), "packed": packed }),
     ));
     assert_eq!(c, -23402, "{m}");
     assert!(m.contains("values that take no bytes packed"), "{m}");

@@ -75,6 +75,8 @@ impl ModDriver {
                     entity_name.set(format!("mod {name}"));
                 }
                 slot.name = name;
+                // Calls by name find it under its new name, also if it fails to start.
+                self.publish(entity);
             }
             let Some(slot) = self.slots.get_mut(&entity) else {
                 continue;

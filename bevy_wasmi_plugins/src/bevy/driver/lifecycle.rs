@@ -140,8 +140,9 @@ impl Slot {
             return;
         };
         let shutdown = instance.call(SHUTDOWN_METHOD, &());
-        let deadline = Instant::now() + with_settings(world, |s| s.frame_budget);
-        let _ = self.run_slice(world, methods, entity, Some(deadline));
+        // No deadline where the budget is past any instant (`Duration::MAX`: no limit).
+        let deadline = Instant::now().checked_add(with_settings(world, |s| s.frame_budget));
+        let _ = self.run_slice(world, methods, entity, deadline);
         match shutdown.try_result() {
             Some(Ok(_)) => {}
             Some(Err(error)) => warn!("mod `{}` failed to shut down: {error}", self.name),
@@ -458,17 +459,17 @@ impl Slot {
 /// one file (or of two modules of one name) get distinct names in logs, messages and
 /// calls by name.
 pub(super) fn unique_name(slots: &EntityHashMap<Slot>, entity: Entity, base: &str) -> Arc<str> {
-    let taken = |candidate: &str| {
-        slots
-            .iter()
-            .any(|(other, slot)| *other != entity && &*slot.name == candidate)
-    };
-    if !taken(base) {
+    let taken: std::collections::HashSet<&str> = slots
+        .iter()
+        .filter(|(other, _)| **other != entity)
+        .map(|(_, slot)| &*slot.name)
+        .collect();
+    if !taken.contains(base) {
         return base.into();
     }
     (2..)
         .map(|n| format!("{base}#{n}"))
-        .find(|candidate| !taken(candidate))
+        .find(|candidate| !taken.contains(candidate.as_str()))
         .unwrap_or_else(|| base.to_owned())
         .into()
 }

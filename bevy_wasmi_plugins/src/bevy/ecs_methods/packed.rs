@@ -300,9 +300,20 @@ fn holds_weightless_items(registry: &TypeRegistry, registration: &TypeRegistrati
         let Some(registration) = registry.get(id) else {
             return false;
         };
+        // Fields serialization skips take no bytes.
+        let skipped = registration.data::<SerializationData>();
+        let counted = |index: usize, id: TypeId| {
+            skipped.is_some_and(|s| s.is_field_skipped(index)) || weightless(registry, id)
+        };
         match registration.type_info() {
-            TypeInfo::Struct(info) => info.iter().all(|f| weightless(registry, f.type_id())),
-            TypeInfo::TupleStruct(info) => info.iter().all(|f| weightless(registry, f.type_id())),
+            TypeInfo::Struct(info) => info
+                .iter()
+                .enumerate()
+                .all(|(i, f)| counted(i, f.type_id())),
+            TypeInfo::TupleStruct(info) => info
+                .iter()
+                .enumerate()
+                .all(|(i, f)| counted(i, f.type_id())),
             TypeInfo::Tuple(info) => info.iter().all(|f| weightless(registry, f.type_id())),
             TypeInfo::Array(info) => {
                 info.capacity() == 0 || weightless(registry, info.item_ty().id())

@@ -180,7 +180,8 @@ impl ModInstance {
             // One line (a batch) gets at most one message's worth of answers: once they
             // would pass the cap, the rest of the batch is refused without being run.
             let mut answered = 0usize;
-            let mut full = false;
+            // Why the rest of the batch is not run, once it is not.
+            let mut full: Option<fn(&str, usize) -> ResponseError> = None;
             let mut messages = 0u64;
             serve_frame_with(
                 line,
@@ -190,8 +191,8 @@ impl ModInstance {
                     match message {
                         Message::Request(request) => {
                             valid = true;
-                            if full {
-                                return Some(Err(batch_full(&name, max_message)));
+                            if let Some(refusal) = full {
+                                return Some(Err(refusal(&name, max_message)));
                             }
                             let mut answered_with = None;
                             let outcome = if batch {
@@ -221,16 +222,17 @@ impl ModInstance {
                                 Err(error) => error.message.len(),
                             } + 64;
                             if answered + size > max_message {
-                                full = true;
+                                full = Some(batch_full);
                                 return Some(Err(batch_full(&name, max_message)));
                             }
                             answered += size;
-                            // An answer too long for the cap (`-32004`) was as much work
-                            // for the host as a full one: the rest is not run.
+                            // An answer refused for passing the cap (`-32004`) may have
+                            // been as much work for the host as a full one: the rest is
+                            // not run.
                             if matches!(&outcome, Err(error)
                                 if error.code == ErrorCode::MessageTooLarge.code())
                             {
-                                full = true;
+                                full = Some(after_too_large);
                             }
                             // Only a result goes with its attachment; checked last, so
                             // no refusal above has one in front of it.
@@ -284,37 +286,46 @@ impl ModInstance {
     }
 
     /// Passes the complete lines in `bytes` (after the partial line kept from before) to
-    /// the host, as many as this run may still log ([`MAX_LOG_LINES_PER_RUN`]); keeps a
-    /// partial last line for next time.
+    /// the host, as many as this run may still log ([`MAX_LOG_LINES_PER_RUN`]), a line
+    /// longer than [`MAX_LOG_LINE`] as several; keeps a partial last line (at most
+    /// [`MAX_LOG_LINE`] bytes) for next time.
     fn log_lines(&mut self, name: &str, bytes: &[u8], host: &mut dyn ModHost) {
         let mut logged = MAX_LOG_LINES_PER_RUN - self.log_lines_left;
         let mut dropped = 0;
         let mut rest = bytes;
-        while !rest.is_empty() {
-            if logged == MAX_LOG_LINES_PER_RUN {
-                // What is left is dropped unread.
-                dropped += self.stderr_line.len() + rest.len();
-                self.stderr_line.clear();
-                break;
-            }
-            let (piece, end) = match memchr::memchr(b'\n', rest) {
+        'lines: while !rest.is_empty() {
+            let (mut piece, end) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (&rest[..i], true),
                 None => (rest, false),
             };
             rest = &rest[piece.len() + usize::from(end)..];
-            self.stderr_line.extend_from_slice(piece);
-            while self.stderr_line.len() > MAX_LOG_LINE && logged < MAX_LOG_LINES_PER_RUN {
-                let tail = self.stderr_line.split_off(MAX_LOG_LINE);
+            // Each time the line fills `MAX_LOG_LINE`, that much is logged as a record.
+            loop {
+                let room = MAX_LOG_LINE - self.stderr_line.len();
+                if piece.len() <= room {
+                    self.stderr_line.extend_from_slice(piece);
+                    break;
+                }
+                if logged == MAX_LOG_LINES_PER_RUN {
+                    // What is left is dropped unread, this line and the rest.
+                    dropped += self.stderr_line.len() + piece.len() + usize::from(end);
+                    dropped += rest.len();
+                    self.stderr_line.clear();
+                    break 'lines;
+                }
+                self.stderr_line.extend_from_slice(&piece[..room]);
+                piece = &piece[room..];
                 host.log(name, &String::from_utf8_lossy(&self.stderr_line));
                 logged += 1;
-                self.stderr_line = tail;
+                self.stderr_line.clear();
             }
             if end {
                 if logged < MAX_LOG_LINES_PER_RUN {
-                    let line = std::mem::take(&mut self.stderr_line);
-                    host.log(name, String::from_utf8_lossy(&line).trim_end_matches('\r'));
+                    host.log(
+                        name,
+                        String::from_utf8_lossy(&self.stderr_line).trim_end_matches('\r'),
+                    );
                     logged += 1;
-                    self.stderr_line = line;
                 } else {
                     dropped += self.stderr_line.len() + 1;
                 }
@@ -388,6 +399,17 @@ fn batch_full(name: &str, max_message: usize) -> ResponseError {
         format!(
             "the answers to this batch reached the message cap of mod `{name}` \
              ({max_message} bytes); this request was not run"
+        ),
+    )
+}
+
+/// `-32004` for the requests of a batch after one refused for passing the message cap.
+fn after_too_large(name: &str, max_message: usize) -> ResponseError {
+    ResponseError::new(
+        ErrorCode::MessageTooLarge,
+        format!(
+            "an earlier request of this batch was refused for passing the message cap of \
+             mod `{name}` ({max_message} bytes); this request was not run"
         ),
     )
 }
