@@ -289,23 +289,67 @@ fn a_batch_gets_at_most_one_message_of_answers_and_the_rest_is_not_run() {
 fn after_an_answer_too_long_for_the_cap_the_rest_of_the_batch_is_not_run() {
     // A host method whose answer passed the cap (a query over many entities, say) did
     // a message's worth of work: the requests after it in the batch are refused unrun.
+    // The mod copies what it reads (the batch's answers) to stderr.
     #[derive(Default)]
-    struct TooLong(usize);
+    struct TooLong {
+        calls: usize,
+        read: String,
+    }
     impl ModHost for TooLong {
         fn request(&mut self, _: &str, _: &Request<'_>) -> Outcome {
-            self.0 += 1;
+            self.calls += 1;
             Err(bevy_wasmi_plugins::protocol::ResponseError::new(
                 ErrorCode::MessageTooLarge,
                 "the answer is too long",
             ))
         }
+        fn log(&mut self, _: &str, line: &str) {
+            self.read.push_str(line);
+        }
     }
     let request = |id: u32| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"query"}}"#);
     let batch = format!("[{}]", (1..=100).map(request).collect::<Vec<_>>().join(","));
-    let mut mod_ = writer("querier", &batch, 1, false, Limits::default());
+    let wat = format!(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 2)
+            (data (i32.const 200) "{line}\n")
+            (func (export "_start")
+                (i32.store (i32.const 0) (i32.const 200))
+                (i32.store (i32.const 4) (i32.const {len}))
+                (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (i32.store (i32.const 16) (i32.const 65536))
+                (i32.store (i32.const 20) (i32.const 65536))
+                (loop $copy
+                    (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 24)))
+                    (i32.store (i32.const 32) (i32.const 65536))
+                    (i32.store (i32.const 36) (i32.load (i32.const 24)))
+                    (drop (call $w (i32.const 2) (i32.const 32) (i32.const 1) (i32.const 8)))
+                    (br $copy))))"#,
+        line = batch.replace('"', "\\\""),
+        len = batch.len() + 1,
+    );
+    let module = Runtime::new()
+        .compile("querier", &wat::parse_str(&wat).unwrap())
+        .unwrap();
+    let mut mod_ = ModInstance::new(&module, &ModConfig::default()).unwrap();
     let mut host = TooLong::default();
     mod_.run(100_000_000, &mut host).unwrap();
-    assert_eq!(host.0, 1);
+    mod_.run(100_000_000, &mut host).unwrap();
+    assert_eq!(host.calls, 1);
+    let answers: Vec<serde_json::Value> = serde_json::from_str(&host.read).unwrap();
+    assert_eq!(answers.len(), 100);
+    assert_eq!(answers[0]["error"]["message"], "the answer is too long");
+    assert_eq!(
+        answers[1]["error"]["message"],
+        "an earlier request of this batch was refused for passing the message cap of mod \
+         `querier` (1048576 bytes); this request was not run"
+    );
+    assert!(
+        answers.iter().all(|a| a["error"]["code"] == -32004),
+        "{answers:?}"
+    );
 }
 
 /// A host that records the attachments of requests and answers `give` with one.
